@@ -486,6 +486,21 @@ fn interpolate(values: &[f64], position: f64) -> f64 {
     values[idx] * (1.0 - frac) + values[next] * frac
 }
 
+/// One sample frame mixed to mono: the channels summed in order, divided by the channel count
+/// ((L+R)/2 for stereo, as the post does). The CLI and the plugin both call this, so a bounce and a
+/// render of the same audio feed the analyzer bit-identical samples.
+#[inline]
+pub fn mix_to_mono(channel_samples: impl IntoIterator<Item = f32>) -> f32 {
+    let (sum, num_channels) = channel_samples
+        .into_iter()
+        .fold((0.0f32, 0u32), |(sum, n), x| (sum + x, n + 1));
+    if num_channels == 0 {
+        0.0
+    } else {
+        sum / num_channels as f32
+    }
+}
+
 /// NaN, infinities and denormals become silence before they reach the FFT.
 #[inline]
 pub fn finite_or_zero(x: f32) -> f32 {
