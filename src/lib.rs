@@ -4,4 +4,7 @@
 //! thread, the audio thread included; `render` turns spectra into images; `export` writes them.
 
 pub mod analysis;
+pub mod cli;
 pub mod clock;
+pub mod export;
+pub mod render;
