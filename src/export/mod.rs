@@ -310,3 +310,44 @@ impl FrameWriter {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write that fails halfway leaves neither the target nor the temporary file behind.
+    #[test]
+    fn failed_atomic_write_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spectrum.csv");
+        let result = write_atomically(&path, |file| {
+            file.write_all(b"half a row")?;
+            Err(io::Error::other("disk full"))
+        });
+        assert!(matches!(result, Err(ExportError::Io { .. })));
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// A successful write replaces the old file whole.
+    #[test]
+    fn atomic_write_replaces_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.json");
+        fs::write(&path, b"old").unwrap();
+        write_atomically(&path, |file| file.write_all(b"new")).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn frame_paths_are_six_digit_numbered() {
+        assert_eq!(
+            frame_path(Path::new("out"), 42),
+            Path::new("out/frames/000042.png")
+        );
+        assert_eq!(
+            frame_path(Path::new("out"), 1_234_567),
+            Path::new("out/frames/1234567.png")
+        );
+    }
+}

@@ -124,3 +124,67 @@ impl Drop for SpectrumTable {
         let _ = fs::remove_file(&self.path);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv_of(table: &mut SpectrumTable, dir: &Path, format: CsvFormat) -> String {
+        let path = dir.join("spectrum.csv");
+        table
+            .write_csv(&path, format, &[100.0, 1000.0], |frame_idx| {
+                frame_idx as f64 / 24.0
+            })
+            .unwrap();
+        fs::read_to_string(path).unwrap()
+    }
+
+    /// Rows come out sorted by frame, and a frame written twice keeps only its last values.
+    #[test]
+    fn rows_are_sorted_and_last_write_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = SpectrumTable::create(dir.path().join(".bins"), 2).unwrap();
+        table.write_row(2, &[0.5, 0.25]).unwrap();
+        table.write_row(0, &[1.0, 0.0]).unwrap();
+        table.write_row(2, &[0.125, 1.5]).unwrap();
+        assert_eq!(table.num_rows(), 2);
+        assert_eq!(table.frame_range(), Some((0, 2)));
+        assert_eq!(
+            csv_of(&mut table, dir.path(), CsvFormat::Full),
+            "frame,time_s,100.00,1000.00\n0,0.000000,1,0\n2,0.083333,0.125,1.5\n"
+        );
+        assert_eq!(
+            csv_of(&mut table, dir.path(), CsvFormat::Seed),
+            "1,0\n0.125,1.5\n"
+        );
+    }
+
+    /// Values survive the CSV exactly: `{}` prints the shortest text that parses back the same.
+    #[test]
+    fn values_round_trip_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let values = [0.1f32, 1.0 / 3.0, 12_345.679, 1e-7, f32::MIN_POSITIVE];
+        let mut table = SpectrumTable::create(dir.path().join(".bins"), values.len()).unwrap();
+        table.write_row(0, &values).unwrap();
+        let path = dir.path().join("seed.csv");
+        table
+            .write_csv(&path, CsvFormat::Seed, &[0.0; 5], |_| 0.0)
+            .unwrap();
+        let parsed: Vec<f32> = fs::read_to_string(path)
+            .unwrap()
+            .trim()
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(parsed, values);
+    }
+
+    /// The spill file is scratch: it disappears with the table.
+    #[test]
+    fn spill_file_is_removed_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let spill = dir.path().join(".bins");
+        drop(SpectrumTable::create(spill.clone(), 4).unwrap());
+        assert!(!spill.exists());
+    }
+}
