@@ -4,4 +4,5 @@
 //! thread, the audio thread included; `render` turns spectra into images; `export` writes them.
 
 pub mod analysis;
+pub mod cli;
 pub mod clock;
