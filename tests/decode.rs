@@ -314,6 +314,44 @@ fn bad_inputs_give_precise_errors() {
     }
 }
 
+/// A WAV cut off inside its audio data decodes up to the cut, less at most one 1152-sample packet
+/// (symphonia drops the incomplete last packet).
+#[test]
+fn wav_cut_off_mid_data_decodes_what_is_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.wav");
+    let samples: Vec<i16> = test_signal(2 * 20_000, 16)
+        .iter()
+        .map(|&x| x as i16)
+        .collect();
+    write_wav(&path, int_spec(2, 44_100, 16), &samples);
+    let bytes = std::fs::read(&path).unwrap();
+    let kept_frames = 12_345;
+    std::fs::write(&path, &bytes[..44 + kept_frames * 4]).unwrap();
+    let mut source = FileSource::open(&path).unwrap();
+    let (mono, _) = read_all(&mut source);
+    assert!(
+        (kept_frames - 1152..=kept_frames).contains(&mono.len()),
+        "{}",
+        mono.len()
+    );
+    let expected = expected_mono(&test_signal(2 * 20_000, 16)[..mono.len() * 2], 2, 16);
+    assert_bits_eq(&mono, &expected);
+}
+
+/// Opus in Ogg is recognized but has no decoder here: an unsupported-codec error naming it.
+#[test]
+fn ogg_opus_is_unsupported_by_name() {
+    let error = FileSource::open(&fixture("tone_opus.ogg"))
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(error, DecodeError::Unsupported { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("codec opus"), "{error}");
+}
+
 /// Peak frequencies of the middle frame, by the default analyzer: (loudest below 1 kHz, loudest
 /// above, level of the loudest bin outside both tones' neighbourhoods).
 fn tone_peaks(samples: &[f32], sample_rate: u32) -> (f32, f32, f32) {

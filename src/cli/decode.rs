@@ -11,7 +11,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{CODEC_TYPE_NULL, Decoder, DecoderOptions};
+use symphonia::core::codecs::{self, CODEC_TYPE_NULL, CodecType, Decoder, DecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::MediaSourceStream;
@@ -146,17 +146,14 @@ impl FileSource {
             .find(|track| track.codec_params.codec != CODEC_TYPE_NULL)
             .ok_or_else(|| DecodeError::NoAudioTrack(path.to_owned()))?;
         let params = &track.codec_params;
-        let codec = symphonia::default::get_codecs()
-            .get_codec(params.codec)
-            .map_or_else(
-                || format!("{:?}", params.codec),
-                |d| d.short_name.to_owned(),
-            );
+        let codec = codec_name(params.codec);
         let decoder = symphonia::default::get_codecs()
             .make(params, &DecoderOptions::default())
-            .map_err(|error| DecodeError::Unsupported {
+            .map_err(|_| DecodeError::Unsupported {
                 path: path.to_owned(),
-                reason: format!("no decoder for codec {codec} ({error})"),
+                reason: format!(
+                    "no decoder for codec {codec} (PCM, FLAC, MP3 and Vorbis are supported)"
+                ),
             })?;
         let info = AudioInfo {
             // Zero until known: `next_chunk` fills them from the first decoded packet.
@@ -291,6 +288,26 @@ impl MonoSource for FileSource {
     fn num_skipped_packets(&self) -> u64 {
         self.num_skipped_packets
     }
+}
+
+/// The decoder's short name (`pcm_s16le`, `flac`, `mp3`, `vorbis`), or a readable name for the
+/// common codecs we have no decoder for.
+fn codec_name(codec: CodecType) -> String {
+    if let Some(descriptor) = symphonia::default::get_codecs().get_codec(codec) {
+        return descriptor.short_name.to_owned();
+    }
+    let name = match codec {
+        codecs::CODEC_TYPE_OPUS => "opus",
+        codecs::CODEC_TYPE_AAC => "aac",
+        codecs::CODEC_TYPE_ALAC => "alac",
+        codecs::CODEC_TYPE_SPEEX => "speex",
+        codecs::CODEC_TYPE_MP1 => "mp1",
+        codecs::CODEC_TYPE_MP2 => "mp2",
+        codecs::CODEC_TYPE_ADPCM_MS => "adpcm_ms",
+        codecs::CODEC_TYPE_ADPCM_IMA_WAV => "adpcm_ima_wav",
+        other => return other.to_string(),
+    };
+    name.to_owned()
 }
 
 fn check_sample_rate(path: &Path, rate: u32) -> Result<(), DecodeError> {
