@@ -90,22 +90,28 @@ impl DecodeError {
 
 /// A file decoded one packet at a time and mixed to mono.
 pub struct FileSource {
+    /// Named in every error.
     path: PathBuf,
+    /// Filled from the container's header, completed from the first decoded packet.
     info: AudioInfo,
+    /// The demuxer: hands out one compressed packet at a time.
     format: Box<dyn FormatReader>,
     decoder: Box<dyn Decoder>,
+    /// The audio track we decode; packets of other tracks are skipped.
     track_id: u32,
     /// Interleaved scratch for one decoded packet; replaced only when a packet is longer.
     interleaved: Option<SampleBuffer<f32>>,
     /// Mono samples that `open` decoded to learn the format; the first `read_mono` hands them out.
     pending: Vec<f32>,
+    /// Packets the codec rejected (each replaced by silence); reported through `MonoSource`.
     num_skipped_packets: u64,
+    /// Packets decoded to samples; `open` reads until the first one.
     num_decoded_packets: u64,
 }
 
 impl FileSource {
-    /// Opens `path`, finds its first audio track and decodes the first packet, so that a file
-    /// without audio fails here rather than at the first read.
+    /// Opens `path`, finds its first audio track and decodes up to its first decodable packet, so
+    /// that a file without audio fails here rather than at the first read.
     pub fn open(path: &Path) -> Result<Self, DecodeError> {
         let io_error = |source: io::Error| DecodeError::Io {
             path: path.to_owned(),

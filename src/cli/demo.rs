@@ -33,7 +33,7 @@ pub fn demo_track(sample_rate: u32) -> Vec<[f32; 2]> {
     let num_samples = (DEMO_DURATION_S * sr).round() as usize;
     let mut noise = XorShift(0x2545_F491_4F6C_DD1D);
     let mut previous_noise = 0.0;
-    let mut track: Vec<[f64; 2]> = Vec::with_capacity(num_samples);
+    let mut track: Vec<[f32; 2]> = Vec::with_capacity(num_samples);
     for n in 0..num_samples {
         let t = n as f64 / sr;
         let bar_idx = (t / bar_s) as usize;
@@ -74,19 +74,19 @@ pub fn demo_track(sample_rate: u32) -> Vec<[f32; 2]> {
 
         let centre = kick + bass;
         track.push([
-            centre + chord_gain * chord_left + 0.4 * hat,
-            centre + chord_gain * chord_right + 0.6 * hat,
+            (centre + chord_gain * chord_left + 0.4 * hat) as f32,
+            (centre + chord_gain * chord_right + 0.6 * hat) as f32,
         ]);
     }
     let peak = track
         .iter()
         .flatten()
-        .fold(0.0f64, |peak, x| peak.max(x.abs()));
+        .fold(0.0f64, |peak, &x| peak.max(f64::from(x).abs()));
     let gain = 10f64.powf(PEAK_DB / 20.0) / peak;
+    for x in track.iter_mut().flatten() {
+        *x = (f64::from(*x) * gain) as f32;
+    }
     track
-        .iter()
-        .map(|&[left, right]| [(left * gain) as f32, (right * gain) as f32])
-        .collect()
 }
 
 /// A sine sweeping from 150 Hz down to 45 Hz within ~100 ms, decaying over ~150 ms.
@@ -130,8 +130,11 @@ impl XorShift {
 
 /// The demo track as a [`MonoSource`], handed out in chunks like a decoded file.
 pub struct DemoSource {
+    /// Two channels, `synth` codec, the exact sample count.
     info: AudioInfo,
+    /// The whole track mixed to mono (it is short, and normalizing needs it whole anyway).
     mono: Vec<f32>,
+    /// The next sample `read_mono` hands out.
     position: usize,
 }
 
@@ -139,7 +142,7 @@ impl DemoSource {
     /// Samples handed out per `read_mono`, about as many as one decoded packet.
     const CHUNK_LEN: usize = 4096;
 
-    /// Synthesizes the track at `sample_rate` (16 s, held in memory: 2.5 MB at 44.1 kHz).
+    /// Synthesizes the track at `sample_rate` (16 s, held in memory as mono: 2.8 MB at 44.1 kHz).
     ///
     /// # Panics
     /// If `sample_rate` is outside `MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE`.
