@@ -1,4 +1,5 @@
-//! CLI thread: streams an audio file (WAV, FLAC, MP3, Ogg Vorbis) as mono samples, packet by packet.
+//! CLI thread: streams an audio file (WAV, FLAC, MP3, Ogg Vorbis) as mono samples, packet by
+//! packet.
 //!
 //! [`FileSource`] holds one decoded packet at a time, so memory stays flat however long the file.
 //! Channels are mixed with [`mix_to_mono`], the function the plugin uses, so a render of a file and
