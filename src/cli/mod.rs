@@ -233,9 +233,7 @@ pub fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(error) => {
-            // clap's first line says what is wrong; its usage hint follows on later lines.
-            let rendered = error.render().to_string();
-            eprintln!("{}", rendered.lines().next().unwrap_or("invalid arguments"));
+            eprintln!("{}", one_line(&error.render().to_string()));
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -317,6 +315,20 @@ fn run_render(args: &RenderArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// clap's message without its usage block and "--help" hint, folded into one line:
+/// `error: the following required arguments were not provided: <INPUT>`.
+fn one_line(clap_message: &str) -> String {
+    let what = clap_message
+        .split("\n\nUsage:")
+        .next()
+        .unwrap_or(clap_message);
+    let what = what
+        .split("\n\nFor more information")
+        .next()
+        .unwrap_or(what);
+    what.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `out/<file stem>` for an input file.

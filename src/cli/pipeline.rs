@@ -120,10 +120,16 @@ pub fn render(
     if num_frames == 0 {
         return Err(PipelineError::NoAudio);
     }
+    let warnings = match source.num_skipped_packets() {
+        0 => Vec::new(),
+        skipped => vec![format!(
+            "{skipped} damaged audio packets could not be decoded and were rendered as silence"
+        )],
+    };
     writer.finish_take(&TakeStats {
         frames_dropped: 0,
         position_source: PositionSource::Timeline,
-        warnings: Vec::new(),
+        warnings,
     })?;
     Ok(num_frames)
 }
