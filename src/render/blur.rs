@@ -161,10 +161,18 @@ fn pad_row<const CH: usize>(row: &[u8], padded: &mut [u8], pad: usize) {
 /// sum, so the weighing loop has no carried dependency and vectorizes.
 #[inline(always)]
 fn box_row<const CH: usize>(kernel: &BoxKernel, padded: &[u8], prefix: &mut [u32], out: &mut [u8]) {
-    // prefix[k] sums padded[j] for j < k in k's channel.
+    // prefix[k] sums padded[j] for j < k in k's channel. The running sums stay in registers:
+    // reading back the previous store would wait on store-to-load forwarding every byte.
     prefix[..CH].fill(0);
-    for (k, &p) in padded.iter().enumerate() {
-        prefix[k + CH] = prefix[k] + u32::from(p);
+    let mut sums = [0u32; CH];
+    for (dst, px) in prefix[CH..]
+        .chunks_exact_mut(CH)
+        .zip(padded.chunks_exact(CH))
+    {
+        for ((d, sum), &p) in dst.iter_mut().zip(&mut sums).zip(px) {
+            *sum += u32::from(p);
+            *d = *sum;
+        }
     }
     // Output byte b (pixel x, channel c) sums padded pixels x+1 ..= x+2r+1 (the padding is r+1
     // pixels); its fractional taps are padded pixels x and x+2r+2.

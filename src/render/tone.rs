@@ -79,14 +79,37 @@ fn histograms(pixels: &[u8], channels: usize) -> Histograms {
     }
 }
 
+/// Counts into four tables in turn: neighbouring pixels often share a value, and incrementing
+/// one counter back to back waits on the previous increment's store.
 fn histograms_of<const CH: usize>(pixels: &[u8]) -> Histograms {
-    let mut histograms = [[0u32; 256]; 3];
-    for px in pixels.chunks_exact(CH) {
-        for (histogram, &p) in histograms.iter_mut().zip(px) {
-            histogram[usize::from(p)] += 1;
+    const NUM_TABLES: usize = 4;
+    let mut tables = [[[0u32; 256]; 3]; NUM_TABLES];
+    let groups = pixels.chunks_exact(CH * NUM_TABLES);
+    let rest = groups.remainder();
+    for group in groups {
+        for (histograms, px) in tables.iter_mut().zip(group.chunks_exact(CH)) {
+            count::<CH>(histograms, px);
         }
     }
-    histograms
+    for px in rest.chunks_exact(CH) {
+        count::<CH>(&mut tables[0], px);
+    }
+    let [mut sum, others @ ..] = tables;
+    for histograms in &others {
+        for (total, histogram) in sum.iter_mut().zip(histograms) {
+            for (t, &n) in total.iter_mut().zip(histogram) {
+                *t += n;
+            }
+        }
+    }
+    sum
+}
+
+#[inline(always)]
+fn count<const CH: usize>(histograms: &mut Histograms, px: &[u8]) {
+    for (histogram, &p) in histograms.iter_mut().zip(px) {
+        histogram[usize::from(p)] += 1;
+    }
 }
 
 fn apply(pixels: &mut [u8], channels: usize, luts: &[[u8; 256]; 3]) {
