@@ -35,7 +35,9 @@ struct DotSprites {
 impl DotSprites {
     fn new(diameter_px: f32) -> Self {
         let radius = diameter_px / 2.0;
-        let half_px = radius.ceil() as isize + 1;
+        // A dot at anchor + f (0 <= f < 1) touches pixels whose centre is nearer than radius + 0.5:
+        // offsets strictly between -(radius + 1) and radius + 1 from the anchor.
+        let half_px = radius.ceil() as isize;
         let side_px = 2 * half_px as usize + 1;
         let mut cover = Vec::with_capacity(SUBPIXEL_STEPS * SUBPIXEL_STEPS * side_px * side_px);
         let offset = |step: usize| (step as f32 + 0.5) / SUBPIXEL_STEPS as f32;
@@ -149,11 +151,14 @@ impl PolarStamper {
     }
 
     /// The pixel and sub-pixel step a dot centred at (x, y) is stamped from.
+    /// Rings stay inside the image, so x and y are non-negative and truncation is floor (a libm
+    /// call saved per dot).
     fn anchor(&self, x: f32, y: f32) -> [isize; 4] {
         let steps = SUBPIXEL_STEPS as f32;
-        let (fx, fy) = (x.floor(), y.floor());
+        let (x, y) = (x.max(0.0), y.max(0.0));
+        let (ix, iy) = (x as isize, y as isize);
         let sub = |f: f32| ((f * steps) as usize).min(SUBPIXEL_STEPS - 1) as isize;
-        [fx as isize, fy as isize, sub(x - fx), sub(y - fy)]
+        [ix, iy, sub(x - ix as f32), sub(y - iy as f32)]
     }
 
     /// Blends one sprite into the image, clipped to its edges.
