@@ -131,20 +131,12 @@ impl PolarStamper {
         for (bin_idx, (&value, color)) in values.iter().zip(colors).enumerate() {
             let num_steps = ((value * MAX_SWEEP_DEG as f32).ceil() as usize).min(MAX_SWEEP_DEG);
             let ring = bin_idx as f32 * self.ring_px;
-            // Consecutive degrees of an inner ring often land on the same sprite: stamp it once.
-            let mut last = [None, None];
             for &[cos, sin, wobble] in &self.trig[..num_steps] {
                 let rho = ring + wobble * wobble_px;
                 let y = centre + rho * sin;
-                for (side, x) in [centre + rho * cos, centre - rho * cos]
-                    .into_iter()
-                    .enumerate()
-                {
-                    let anchor = self.anchor(x, y);
-                    if last[side] != Some(anchor) {
-                        last[side] = Some(anchor);
-                        self.stamp::<CH>(pixels, anchor, color);
-                    }
+                // The sketch's mirror at 180° - theta.
+                for x in [centre + rho * cos, centre - rho * cos] {
+                    self.stamp::<CH>(pixels, self.anchor(x, y), color);
                 }
             }
         }
@@ -174,15 +166,22 @@ impl PolarStamper {
         let cols = (-left).max(0) as usize..((size - left).min(side_px as isize)).max(0) as usize;
         let rows = (-top).max(0) as usize..((size - top).min(side_px as isize)).max(0) as usize;
         let sprite = (sub_y as usize * SUBPIXEL_STEPS + sub_x as usize) * side_px * side_px;
+        // Image columns of the clipped sprite; slicing once per row keeps the pixel loop free of
+        // bounds checks (a frame stamps about 10^5 dots).
+        let (x0, x1) = (
+            (left + cols.start as isize) as usize,
+            (left + cols.end as isize) as usize,
+        );
         for row in rows {
             let y = (top + row as isize) as usize;
             let sprite_row = &cover[sprite + row * side_px..sprite + (row + 1) * side_px];
-            for col in cols.clone() {
-                let c = u32::from(sprite_row[col]);
+            let image_row = &mut pixels[(y * self.size_px + x0) * CH..(y * self.size_px + x1) * CH];
+            for (px, &c) in image_row
+                .chunks_exact_mut(CH)
+                .zip(&sprite_row[cols.clone()])
+            {
                 if c > 0 {
-                    let x = (left + col as isize) as usize;
-                    let px = (y * self.size_px + x) * CH;
-                    blend::<CH>(&mut pixels[px..px + CH], color, c);
+                    blend::<CH>(px, color, u32::from(c));
                 }
             }
         }
