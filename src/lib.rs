@@ -5,3 +5,4 @@
 
 pub mod analysis;
 pub mod clock;
+pub mod editor;
