@@ -2,11 +2,11 @@
 //! with the CLI's analysis, transport edge cases, state. Every `process()` call runs under
 //! nice-plug's `assert_process_allocs` (debug build): an allocation on the audio path aborts.
 
-mod common;
+mod plugin_host;
 
 use std::path::Path;
 
-use common::{Rng, TestPlugin, Transport, read_csv, reference_frames, song};
+use plugin_host::{Rng, TestPlugin, Transport, read_csv, reference_frames, song};
 use serde_json::json;
 use spectral_diffusion::analysis::AnalysisSettings;
 use spectral_diffusion::clock::{FrameClock, FrameRate};

@@ -2,11 +2,11 @@
 //! read at activation: process-wide, so every test here holds `ENV_LOCK`): a deliberately slow
 //! writer, a small queue, and the live analyzer forced on as if the editor were open.
 
-mod common;
+mod plugin_host;
 
 use std::sync::Mutex;
 
-use common::{TestPlugin, Transport, read_csv, song};
+use plugin_host::{TestPlugin, Transport, read_csv, song};
 
 const TRACK: &str = "rt";
 static ENV_LOCK: Mutex<()> = Mutex::new(());
