@@ -9,6 +9,7 @@ pub mod clock;
 pub mod editor;
 pub mod handoff;
 pub mod plugin;
+pub mod render;
 
 nice_plug::nice_export_clap!(plugin::SpectralDiffusion);
 nice_plug::nice_export_vst3!(plugin::SpectralDiffusion);
