@@ -59,3 +59,69 @@ fn analyzer_hover_readout_matches_snapshot() {
         Some(Pos2::new(320.0, 180.0)),
     );
 }
+
+use spectral_diffusion::editor::{EditorState, SpectraIn, Tab};
+use spectral_diffusion::handoff::RecorderStatus;
+use spectral_diffusion::plugin::params::PluginParams;
+
+/// The whole editor at its default 900×600 on `tab`, fed the synthetic spectrum at the plugin's
+/// monitor resolution, with a take rolling so the recorder panel shows numbers.
+fn snapshot_editor(name: &str, tab: Tab, pixels_per_point: f32) {
+    let params = PluginParams::default();
+    // The folder line shows these; fixed so the snapshot does not depend on $HOME or the clock.
+    "/tmp/takes".clone_into(&mut params.output_folder.write().unwrap());
+    "Drums".clone_into(&mut params.track_name.write().unwrap());
+    let status = RecorderStatus::default();
+    status.set_take_state(spectral_diffusion::handoff::TakeState::Rolling);
+    status
+        .frame_idx
+        .store(1234, std::sync::atomic::Ordering::Relaxed);
+    status
+        .num_frames_written
+        .store(1200, std::sync::atomic::Ordering::Relaxed);
+    status
+        .num_frames_queued
+        .store(1235, std::sync::atomic::Ordering::Relaxed);
+    let (freqs_hz, levels_db) = synthetic_spectrum(512);
+    let input = SpectraIn {
+        freqs_hz: &freqs_hz,
+        levels_db: Some(&levels_db),
+        recorded: None,
+    };
+    let gui_context = editor_support::direct_gui_context();
+    let setter = gui_context.param_setter();
+    let mut state = EditorState::default();
+    state.tab = tab;
+    let mut headless = Headless::new();
+    let frame = headless.render(vec2(900.0, 600.0), pixels_per_point, None, &mut |ui| {
+        state.ui(ui, &params, &setter, &status, &input);
+    });
+    assert!(frame.num_colors() > 50, "{name} looks blank");
+    assert_snapshot(name, &frame);
+}
+
+#[test]
+fn editor_analyzer_matches_snapshot() {
+    snapshot_editor("editor_analyzer", Tab::Analyzer, 1.0);
+}
+
+/// The scale-2 rendering must be the scale-1 layout with crisp doubled detail, not a blurry zoom.
+#[test]
+fn editor_analyzer_at_scale_2_matches_snapshot() {
+    snapshot_editor("editor_analyzer_x2", Tab::Analyzer, 2.0);
+}
+
+#[test]
+fn editor_pie_matches_snapshot() {
+    snapshot_editor("editor_pie", Tab::Pie, 1.0);
+}
+
+#[test]
+fn editor_polar_matches_snapshot() {
+    snapshot_editor("editor_polar", Tab::Polar, 1.0);
+}
+
+#[test]
+fn editor_guide_matches_snapshot() {
+    snapshot_editor("editor_guide", Tab::Guide, 1.0);
+}

@@ -1,37 +1,8 @@
-//! GUI thread: the analyzer's display dynamics, run once per repaint on the latest spectrum:
-//! averaging (exponential decay towards each new spectrum) and peak hold with a fall rate.
+//! GUI thread: the analyzer's peak hold, run once per repaint on the latest spectrum. (Averaging
+//! runs in the plugin's monitor, at the analysis rate.)
 //!
-//! Both keep one value per bin and follow the bin count of their input, so a change of FFT size or
-//! band count restarts them instead of mixing bins of two layouts.
-
-/// Exponential averaging per bin, in dB: each repaint moves the average towards the new level by
-/// `1 - exp(-dt / tau)`, so the result does not depend on the repaint rate.
-#[derive(Debug, Default, Clone)]
-pub struct Averager {
-    /// The running average per bin, in dB; empty until the first update.
-    levels_db: Vec<f32>,
-}
-
-impl Averager {
-    /// Folds in one spectrum seen `dt_s` seconds after the previous one. `time_constant_ms` of 0
-    /// disables averaging (the output is the input).
-    pub fn update(&mut self, levels_db: &[f32], dt_s: f32, time_constant_ms: f32) -> &[f32] {
-        if self.levels_db.len() != levels_db.len() || time_constant_ms <= 0.0 {
-            self.levels_db.clear();
-            self.levels_db.extend_from_slice(levels_db);
-            return &self.levels_db;
-        }
-        let step = 1.0 - (-dt_s.max(0.0) * 1000.0 / time_constant_ms).exp();
-        for (avg, &level) in self.levels_db.iter_mut().zip(levels_db) {
-            *avg += (level - *avg) * step;
-        }
-        &self.levels_db
-    }
-
-    pub fn levels_db(&self) -> &[f32] {
-        &self.levels_db
-    }
-}
+//! It keeps one value per bin and follows the bin count of its input, so a change of band count
+//! restarts it instead of mixing bins of two layouts.
 
 /// Peak hold per bin: a new maximum is held for `hold_s`, then falls at `fall_db_per_s` until the
 /// signal reaches it again.
@@ -136,31 +107,11 @@ mod tests {
         );
     }
 
-    /// Averaging with time constant tau covers 1 - 1/e of a step after tau, whatever the rate.
-    #[test]
-    fn averaging_is_exponential_in_time() {
-        for num_steps in [1, 10, 60] {
-            let mut avg = Averager::default();
-            avg.update(&[-60.0], 0.0, 100.0);
-            for _ in 0..num_steps {
-                avg.update(&[0.0], 0.1 / num_steps as f32, 100.0);
-            }
-            let expected_db = -60.0 * (-1.0f32).exp();
-            assert!((avg.levels_db()[0] - expected_db).abs() < 1e-3);
-        }
-        let mut off = Averager::default();
-        off.update(&[-60.0], 0.0, 0.0);
-        assert_eq!(off.update(&[-3.0], 0.01, 0.0), [-3.0]);
-    }
-
-    /// A new bin count restarts both, rather than pairing bins of different layouts.
+    /// A new bin count restarts the hold, rather than pairing bins of different layouts.
     #[test]
     fn bin_count_change_restarts() {
         let mut hold = PeakHold::default();
         hold.update(&[0.0; 4], 0.0, 1.0, 10.0);
         assert_eq!(hold.update(&[-5.0; 2], 0.1, 1.0, 10.0), [-5.0, -5.0]);
-        let mut avg = Averager::default();
-        avg.update(&[0.0; 4], 0.0, 100.0);
-        assert_eq!(avg.update(&[-5.0; 2], 0.1, 100.0), [-5.0, -5.0]);
     }
 }

@@ -349,3 +349,53 @@ pub fn synthetic_spectrum(num_bins: usize) -> (Vec<f32>, Vec<f32>) {
         .collect();
     (freqs_hz, levels_db)
 }
+
+/// A host context that accepts parameter changes and applies them to the parameter directly,
+/// so that the editor's panels can run (and be clicked) without a plugin wrapper.
+pub struct DirectHost;
+
+impl nice_plug::context::gui::GuiContextInner for DirectHost {
+    fn plugin_api(&self) -> nice_plug::context::PluginApi {
+        nice_plug::context::PluginApi::Clap
+    }
+
+    unsafe fn raw_begin_set_parameter(&self, _param: nice_plug::params::internals::ParamPtr) {}
+
+    unsafe fn raw_set_parameter_normalized(
+        &self,
+        param: nice_plug::params::internals::ParamPtr,
+        normalized: f32,
+    ) {
+        // SAFETY: the pointer comes from a parameter of a `PluginParams` the test keeps alive for
+        // the whole pass.
+        unsafe { param._internal_set_normalized_value(normalized) };
+    }
+
+    unsafe fn raw_end_set_parameter(&self, _param: nice_plug::params::internals::ParamPtr) {}
+
+    fn get_state(&self) -> nice_plug::plugin::PluginState {
+        unreachable!("the editor never saves state")
+    }
+
+    fn set_state(&self, _state: nice_plug::plugin::PluginState) {
+        unreachable!("the editor never loads state")
+    }
+
+    fn request_restart(&self) {}
+}
+
+/// The GUI context of a [`DirectHost`].
+pub fn direct_gui_context() -> nice_plug::context::gui::GuiContext {
+    nice_plug::context::gui::GuiContext::new(std::sync::Arc::new(DirectHost))
+}
+
+impl Headless {
+    /// The user textures (not egui's font atlas) uploaded so far.
+    pub fn user_textures(&self) -> Vec<&ColorImage> {
+        self.textures
+            .iter()
+            .filter(|(id, _)| matches!(id, TextureId::User(_)))
+            .map(|(_, image)| image)
+            .collect()
+    }
+}
