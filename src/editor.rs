@@ -344,7 +344,8 @@ impl EditorState {
         }
     }
 
-    /// The guide image last rendered, for tests comparing it with the writer's bytes.
+    /// The frame index and 0..1 bins the guide preview last rendered, so tests can render them
+    /// independently and compare bytes.
     pub fn guide_bins(&self) -> (u64, &[f32]) {
         (self.guide_frame_idx, &self.unit_bins)
     }

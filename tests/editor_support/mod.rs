@@ -390,11 +390,11 @@ pub fn direct_gui_context() -> nice_plug::context::gui::GuiContext {
 }
 
 impl Headless {
-    /// The user textures (not egui's font atlas) uploaded so far.
+    /// The textures uploaded so far besides egui's font atlas (which is the default id).
     pub fn user_textures(&self) -> Vec<&ColorImage> {
         self.textures
             .iter()
-            .filter(|(id, _)| matches!(id, TextureId::User(_)))
+            .filter(|(id, _)| **id != TextureId::default())
             .map(|(_, image)| image)
             .collect()
     }
