@@ -105,10 +105,13 @@ pub struct EditorState {
     guide_view: RenderedView,
     pie_view: RenderedView,
     polar_view: RenderedView,
-    /// The folder text field's buffer.
-    folder_text: String,
+    /// The folder text field's buffer, read from the parameters on the first repaint.
+    folder_text: Option<String>,
     /// The size last written to `params.editor_size`.
     saved_size: [u32; 2],
+    /// The saved size to ask the window for on the first repaint (commands sent before a pass
+    /// are dropped).
+    pending_size: Option<Vec2>,
 }
 
 impl EditorApp {
@@ -127,12 +130,12 @@ impl EditorApp {
 impl NiceEguiApp for EditorApp {
     fn build(
         &mut self,
-        egui_ctx: egui::Context,
+        _egui_ctx: egui::Context,
         gui_context: GuiContext,
         _frame: &mut nice_plug_egui::Frame,
     ) -> Result<(), baseview::HandlerError> {
         self.gui_context = Some(gui_context);
-        self.state.folder_text = read_lock(&self.params.output_folder);
+        self.state.folder_text = None;
         // The window opens at the state's default size; ask for the size saved with the project.
         let [width, height] = self
             .params
@@ -141,12 +144,8 @@ impl NiceEguiApp for EditorApp {
             .map(|size| *size)
             .unwrap_or([0, 0]);
         self.state.saved_size = [width, height];
-        if width as f32 >= MIN_SIZE[0] && height as f32 >= MIN_SIZE[1] {
-            egui_ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(Vec2::new(
-                width as f32,
-                height as f32,
-            )));
-        }
+        self.state.pending_size = (width as f32 >= MIN_SIZE[0] && height as f32 >= MIN_SIZE[1])
+            .then(|| Vec2::new(width as f32, height as f32));
         Ok(())
     }
 
@@ -208,6 +207,10 @@ impl EditorState {
         status: &RecorderStatus,
         input: &SpectraIn<'_>,
     ) {
+        if let Some(size) = self.pending_size.take() {
+            ui.ctx()
+                .send_viewport_cmd(egui::ViewportCommand::InnerSize(size));
+        }
         self.update_spectrum(ui.input(|i| i.time), params, input);
 
         Panel::top("tabs").show(ui, |ui| {
@@ -228,13 +231,10 @@ impl EditorState {
                     egui::CollapsingHeader::new("Recorder")
                         .default_open(true)
                         .show(ui, |ui| {
-                            panels::recorder_panel(
-                                ui,
-                                params,
-                                setter,
-                                status,
-                                &mut self.folder_text,
-                            )
+                            let folder_text = self
+                                .folder_text
+                                .get_or_insert_with(|| read_lock(&params.output_folder));
+                            panels::recorder_panel(ui, params, setter, status, folder_text)
                         });
                     egui::CollapsingHeader::new("Analyzer")
                         .default_open(self.tab == Tab::Analyzer)

@@ -65,8 +65,9 @@ use spectral_diffusion::handoff::RecorderStatus;
 use spectral_diffusion::plugin::params::PluginParams;
 
 /// The whole editor at its default 900×600 on `tab`, fed the synthetic spectrum at the plugin's
-/// monitor resolution, with a take rolling so the recorder panel shows numbers.
-fn snapshot_editor(name: &str, tab: Tab, pixels_per_point: f32) {
+/// monitor resolution, with a take rolling so the recorder panel shows numbers, or stopped on
+/// `error`.
+fn snapshot_editor(name: &str, tab: Tab, pixels_per_point: f32, error: Option<&str>) {
     let params = PluginParams::default();
     // The folder line shows these; fixed so the snapshot does not depend on $HOME or the clock.
     "/tmp/takes".clone_into(&mut params.output_folder.write().unwrap());
@@ -82,6 +83,9 @@ fn snapshot_editor(name: &str, tab: Tab, pixels_per_point: f32) {
     status
         .num_frames_queued
         .store(1235, std::sync::atomic::Ordering::Relaxed);
+    if let Some(error) = error {
+        status.set_error(error.to_owned());
+    }
     let (freqs_hz, levels_db) = synthetic_spectrum(512);
     let input = SpectraIn {
         freqs_hz: &freqs_hz,
@@ -102,26 +106,34 @@ fn snapshot_editor(name: &str, tab: Tab, pixels_per_point: f32) {
 
 #[test]
 fn editor_analyzer_matches_snapshot() {
-    snapshot_editor("editor_analyzer", Tab::Analyzer, 1.0);
+    snapshot_editor("editor_analyzer", Tab::Analyzer, 1.0, None);
 }
 
 /// The scale-2 rendering must be the scale-1 layout with crisp doubled detail, not a blurry zoom.
 #[test]
 fn editor_analyzer_at_scale_2_matches_snapshot() {
-    snapshot_editor("editor_analyzer_x2", Tab::Analyzer, 2.0);
+    snapshot_editor("editor_analyzer_x2", Tab::Analyzer, 2.0, None);
 }
 
 #[test]
 fn editor_pie_matches_snapshot() {
-    snapshot_editor("editor_pie", Tab::Pie, 1.0);
+    snapshot_editor("editor_pie", Tab::Pie, 1.0, None);
 }
 
 #[test]
 fn editor_polar_matches_snapshot() {
-    snapshot_editor("editor_polar", Tab::Polar, 1.0);
+    snapshot_editor("editor_polar", Tab::Polar, 1.0, None);
 }
 
+/// The guide tab, with the recorder stopped on a write error shown in red with its cause.
 #[test]
-fn editor_guide_matches_snapshot() {
-    snapshot_editor("editor_guide", Tab::Guide, 1.0);
+fn editor_guide_with_error_matches_snapshot() {
+    snapshot_editor(
+        "editor_guide_error",
+        Tab::Guide,
+        1.0,
+        Some(
+            "cannot write /tmp/takes/Drums/frames/000123.png: No space left on device (os error 28)",
+        ),
+    );
 }

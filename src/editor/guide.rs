@@ -17,11 +17,15 @@ pub struct RenderedView {
     texture: Option<TextureHandle>,
     /// Why the last settings could not be rendered, shown instead of the image.
     error: Option<String>,
+    /// The frame index and bins of the uploaded image: the same input is not rendered twice.
+    last_frame_idx: u64,
+    last_bins: Vec<f32>,
 }
 
 impl RenderedView {
-    /// Renders `unit_bins` with `settings` and uploads the image. Returns the image, or `None`
-    /// when the settings are refused (the error is kept for [`Self::show`]).
+    /// Renders `unit_bins` with `settings` and uploads the image, unless that exact input is
+    /// already on screen (a frozen or silent spectrum costs nothing per repaint). Settings the
+    /// renderer refuses leave an error for [`Self::show`].
     pub fn update(
         &mut self,
         ctx: &egui::Context,
@@ -29,8 +33,16 @@ impl RenderedView {
         settings: &RenderSettings,
         frame_idx: u64,
         unit_bins: &[f32],
-    ) -> Option<&Image> {
-        if self.renderer.as_ref().map(Renderer::settings) != Some(settings) {
+    ) {
+        let is_same_settings = self.renderer.as_ref().map(Renderer::settings) == Some(settings);
+        if is_same_settings
+            && self.texture.is_some()
+            && self.last_frame_idx == frame_idx
+            && self.last_bins == unit_bins
+        {
+            return;
+        }
+        if !is_same_settings {
             match Renderer::new(settings) {
                 Ok(renderer) => {
                     self.renderer = Some(renderer);
@@ -39,19 +51,23 @@ impl RenderedView {
                 Err(err) => {
                     self.renderer = None;
                     self.error = Some(render_error_text(&err));
-                    return None;
+                    return;
                 }
             }
         }
-        let image = self.renderer.as_mut()?.render(frame_idx, unit_bins);
-        let color_image = to_color_image(image);
+        let Some(renderer) = self.renderer.as_mut() else {
+            return;
+        };
+        let color_image = to_color_image(renderer.render(frame_idx, unit_bins));
+        self.last_frame_idx = frame_idx;
+        self.last_bins.clear();
+        self.last_bins.extend_from_slice(unit_bins);
         match &mut self.texture {
             Some(texture) => texture.set(color_image, TextureOptions::LINEAR),
             None => {
                 self.texture = Some(ctx.load_texture(name, color_image, TextureOptions::LINEAR));
             }
         }
-        Some(image)
     }
 
     /// Draws the last image centred in the space left, as large as fits without distortion.
