@@ -5,9 +5,12 @@
 //! is the nice-plug glue; `render` turns spectra into images; `export` writes them.
 
 pub mod analysis;
+pub mod cli;
 pub mod clock;
+pub mod export;
 pub mod handoff;
 pub mod plugin;
+pub mod render;
 
 nice_plug::nice_export_clap!(plugin::SpectralDiffusion);
 nice_plug::nice_export_vst3!(plugin::SpectralDiffusion);
