@@ -318,6 +318,48 @@ impl TestPlugin {
         out_bufs
     }
 
+    /// Processes `buffers[c][..num_samples]` in place through the plugin (inputs copied from and
+    /// outputs written back to `buffers`), reusing `scratch`: no per-block allocation, for benches.
+    pub fn process_in_place(
+        &mut self,
+        buffers: &mut [Vec<f32>],
+        scratch: &mut [Vec<f32>],
+        num_samples: usize,
+        transport: Transport,
+    ) {
+        let processor = self.processor.as_mut().expect("active");
+        for (s, b) in scratch.iter_mut().zip(buffers.iter()) {
+            s[..num_samples].copy_from_slice(&b[..num_samples]);
+        }
+        let mut in_ports = AudioPorts::with_capacity(buffers.len(), 1);
+        let mut out_ports = AudioPorts::with_capacity(buffers.len(), 1);
+        let in_audio = in_ports.with_input_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_input_only(
+                scratch
+                    .iter_mut()
+                    .map(|b| InputChannel::variable(&mut b[..num_samples])),
+            ),
+        }]);
+        let mut out_audio = out_ports.with_output_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_output_only(
+                buffers.iter_mut().map(|b| &mut b[..num_samples]),
+            ),
+        }]);
+        let event = transport.event(self.sample_rate);
+        processor
+            .process(
+                &in_audio,
+                &mut out_audio,
+                &InputEvents::empty(),
+                &mut OutputEvents::void(),
+                None,
+                event.as_ref(),
+            )
+            .expect("process");
+    }
+
     /// Plays `audio` (channels) from timeline position `start_pos` in blocks of `block_sizes`
     /// (cycled), with `transport(pos)` per block; returns the output.
     pub fn play(
