@@ -286,6 +286,8 @@ pub struct Analyzer {
     /// `Default`: linear magnitude of each FFT bin, then of each band.
     magnitudes: Vec<f64>,
     band_levels: Vec<f64>,
+    /// `Default`: the last frame's band levels in dB, tilt included (what the GUI's analyzer draws).
+    band_levels_db: Vec<f32>,
 }
 
 impl Analyzer {
@@ -321,6 +323,7 @@ impl Analyzer {
             scratch: fft.make_scratch_vec(),
             magnitudes: vec![0.0; fft_len / 2 + 1],
             band_levels: vec![0.0; bin_map.num_bins()],
+            band_levels_db: vec![0.0; bin_map.num_bins()],
             bin_map,
             window,
             fft,
@@ -341,6 +344,12 @@ impl Analyzer {
 
     pub fn num_bins(&self) -> usize {
         self.bin_map.num_bins()
+    }
+
+    /// `Default`: the last analyzed frame's band levels in dB (0 dB = full-scale sine), tilt
+    /// included and not clamped to the floor. All zeros for `Seed`.
+    pub fn band_levels_db(&self) -> &[f32] {
+        &self.band_levels_db
     }
 
     /// Where on the timeline the samples for a frame come from.

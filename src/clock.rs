@@ -41,6 +41,18 @@ impl FrameRate {
     pub fn as_f64(self) -> f64 {
         f64::from(self.num) / f64::from(self.den)
     }
+
+    /// How many frames audio of `num_samples` samples makes: `ceil(samples * fps / sr)`, the
+    /// frames that start inside the audio (the last one zero-padded).
+    pub fn num_frames(self, num_samples: u64, sample_rate: u32) -> u64 {
+        let numerator = u128::from(num_samples) * u128::from(self.num);
+        numerator.div_ceil(u128::from(sample_rate) * u128::from(self.den)) as u64
+    }
+
+    /// Frame `k`'s start time in seconds, computed from the fraction (exact up to `f64` rounding).
+    pub fn frame_time_s(self, frame_idx: i64) -> f64 {
+        frame_idx as f64 * f64::from(self.den) / f64::from(self.num)
+    }
 }
 
 impl fmt::Display for FrameRate {
@@ -167,15 +179,9 @@ impl FrameClock {
         ((numerator + denominator - 1) / denominator) as i64
     }
 
-    /// How many frames audio of `num_samples` samples makes: `ceil(samples * fps / sr)`, the
-    /// frames that start inside the audio (the last one zero-padded).
+    /// How many frames audio of `num_samples` samples makes (see [`FrameRate::num_frames`]).
     pub fn num_frames(&self, num_samples: u64) -> u64 {
-        self.first_frame_at_or_after(num_samples as i64) as u64
-    }
-
-    /// Frame `k`'s start time in seconds (exact up to `f64` rounding, computed from the fraction).
-    pub fn frame_time_s(&self, frame_idx: i64) -> f64 {
-        frame_idx as f64 * f64::from(self.rate.den) / f64::from(self.rate.num)
+        self.rate.num_frames(num_samples, self.sample_rate)
     }
 
     /// The longest span any frame reads, for sizing history buffers.

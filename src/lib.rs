@@ -5,8 +5,10 @@
 //! is the nice-plug glue; `render` turns spectra into images; `export` writes them.
 
 pub mod analysis;
+pub mod cli;
 pub mod clock;
 pub mod editor;
+pub mod export;
 pub mod handoff;
 pub mod plugin;
 pub mod render;

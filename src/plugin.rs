@@ -22,11 +22,9 @@
 //! open/closed state is `params.editor_state` (the audio thread runs the live analyzer only while
 //! `editor_state.is_open()`).
 
-pub mod frame_writer;
 pub mod monitor;
 pub mod params;
 pub mod recorder;
-pub mod writer_thread;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -42,7 +40,7 @@ use crate::handoff::{FrameProducer, RecorderStatus, SpectrumInput, SpectrumOutpu
 use self::monitor::{Monitor, MonitorSettings};
 use self::params::{GUIDE_BINS, PluginParams};
 use self::recorder::{QueueMode, Recorder, TransportInfo};
-use self::writer_thread::WriterConfig;
+use crate::export::writer_thread::{self, WriterConfig};
 
 /// Frames the recorder queue holds: about 22 minutes at 24 fps, 9 at 60 fps (32 MiB of spectra).
 /// Enough for a "real-time" export that runs far faster than real time (Ardour 7, Bitwig) to lose
@@ -126,7 +124,12 @@ impl SpectralDiffusion {
     }
 
     /// Builds the recorder, the monitor and the writer thread for `sample_rate`.
-    fn build_engine(&mut self, sample_rate: u32, config: &BufferConfig) -> Result<(), String> {
+    fn build_engine(
+        &mut self,
+        sample_rate: u32,
+        config: &BufferConfig,
+        host: &str,
+    ) -> Result<(), String> {
         let settings = self.params.guide_analysis_settings();
         let fps = self.params.frame_rate();
         let analyzer = Analyzer::new(&settings, sample_rate).map_err(|e| e.to_string())?;
@@ -143,6 +146,7 @@ impl SpectralDiffusion {
                 sample_rate,
                 fps,
                 bin_freqs_hz: analyzer.bin_map().centre_freqs_hz.clone(),
+                host: host.to_owned(),
                 delay_per_frame: Duration::from_millis(
                     env_usize(ENV_WRITER_DELAY_MS).unwrap_or(0) as u64
                 ),
@@ -239,7 +243,12 @@ impl Plugin for SpectralDiffusion {
         // Hosts may activate again without deactivating (nice-plug does on state loads).
         self.shut_down();
         let sample_rate = buffer_config.sample_rate.round() as u32;
-        match self.build_engine(sample_rate, buffer_config) {
+        let host = match context.plugin_api() {
+            PluginApi::Clap => "CLAP host",
+            PluginApi::Vst3 => "VST3 host",
+            PluginApi::Standalone => "standalone",
+        };
+        match self.build_engine(sample_rate, buffer_config, host) {
             Ok(()) => {
                 context.set_latency_samples(0);
                 true

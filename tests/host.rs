@@ -6,7 +6,9 @@ mod plugin_host;
 
 use std::path::Path;
 
-use plugin_host::{Rng, TestPlugin, Transport, read_csv, reference_frames, song};
+use plugin_host::{
+    Rng, TestPlugin, Transport, read_csv, reference_frames, run_cli_render, song, write_wav,
+};
 use serde_json::json;
 use spectral_diffusion::analysis::AnalysisSettings;
 use spectral_diffusion::clock::{FrameClock, FrameRate};
@@ -99,6 +101,78 @@ fn bounce_matches_render_at_every_block_size() {
         assert_eq!(out, audio, "blocks of {name}: pass-through");
         eprintln!("blocks of {name}: checking frames");
         assert_frames_equal(&dir.path().join(TRACK), &expected);
+    }
+}
+
+/// The files themselves: a bounce writes the same PNG bytes and the same `spectrum.csv` bytes as
+/// `spectral-diffusion render` of the bounced audio (small images keep the debug build quick).
+#[test]
+fn bounce_writes_the_files_render_writes() {
+    let cases = [
+        (48_000u32, "24", "128", "default", "pie"),
+        (44_100, "23.976", "64", "seed", "polar"),
+    ];
+    for (sample_rate, fps, size, preset, view) in cases {
+        let audio = song(sample_rate, 3.0);
+        let dir = tempfile::tempdir().unwrap();
+        let wav = dir.path().join("bounce.wav");
+        write_wav(&wav, &audio, sample_rate);
+        let cli_out = dir.path().join("cli");
+        run_cli_render(&[
+            wav.to_str().unwrap(),
+            "--out",
+            cli_out.to_str().unwrap(),
+            "--fps",
+            fps,
+            "--size",
+            size,
+            "--preset",
+            preset,
+            "--view",
+            view,
+        ]);
+
+        let mut plugin = offline_plugin(
+            dir.path(),
+            f64::from(sample_rate),
+            &[
+                ("fps", json!({"string": fps})),
+                ("preset", json!({"string": preset})),
+                ("view", json!({"string": view})),
+                ("image-size", json!({"i32": size.parse::<i32>().unwrap()})),
+                ("write-images", json!({"bool": true})),
+            ],
+        );
+        let mut rng = Rng(3);
+        bounce(&mut plugin, &audio, &mut || 1 + rng.below(1024) as usize);
+        plugin.deactivate();
+
+        let plugin_out = dir.path().join(TRACK);
+        let read = |dir: &Path, name: &str| std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(
+            read(&plugin_out, "spectrum.csv"),
+            read(&cli_out, "spectrum.csv"),
+            "{sample_rate} Hz {fps} fps {preset}: spectrum.csv"
+        );
+        let mut names: Vec<_> = std::fs::read_dir(cli_out.join("frames"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        let mut plugin_names: Vec<_> = std::fs::read_dir(plugin_out.join("frames"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        plugin_names.sort();
+        assert_eq!(plugin_names, names, "same frame files");
+        for name in &names {
+            let name = Path::new("frames").join(name);
+            let name = name.to_str().unwrap();
+            assert!(
+                read(&plugin_out, name) == read(&cli_out, name),
+                "{name} differs"
+            );
+        }
     }
 }
 

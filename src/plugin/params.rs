@@ -15,6 +15,7 @@ use nice_plug_egui::EguiEditorState;
 
 use crate::analysis::{AnalysisSettings, Preset, WindowKind};
 use crate::clock::FrameRate;
+use crate::render::{NoiseSettings, Palette, PieShape, PostChain, RenderSettings, View};
 
 /// Bins per guide frame (the post's 256).
 pub const GUIDE_BINS: usize = 256;
@@ -27,6 +28,12 @@ pub struct PluginParams {
     /// How a frame is drawn.
     #[id = "view"]
     pub view: EnumParam<ViewParam>,
+    /// Colours before the post chain (desaturate makes them grey levels).
+    #[id = "palette"]
+    pub palette: EnumParam<PaletteParam>,
+    /// `false` writes only `spectrum.csv` and `manifest.json` (the CLI's `--csv-only`).
+    #[id = "write-images"]
+    pub write_images: BoolParam,
     /// The analysis recipe of the recorded frames (DESIGN.md §4).
     #[id = "preset"]
     pub preset: EnumParam<PresetParam>,
@@ -136,6 +143,8 @@ impl Default for PluginParams {
         };
         Self {
             view: EnumParam::new("View", ViewParam::Pie),
+            palette: EnumParam::new("Palette", PaletteParam::Rainbow),
+            write_images: BoolParam::new("Write Images", true).non_automatable(),
             preset: EnumParam::new("Preset", PresetParam::Default),
             fps: EnumParam::new("Frame Rate", FpsParam::Fps24),
             guide_fft_size: EnumParam::new("Guide FFT Size", FftSizeParam::Auto),
@@ -163,9 +172,9 @@ impl Default for PluginParams {
             )
             .with_unit(" px")
             .with_step_size(0.1),
-            desaturate: BoolParam::new("Desaturate", false),
+            desaturate: BoolParam::new("Desaturate", true),
             invert: BoolParam::new("Invert", false),
-            autocontrast: BoolParam::new("Autocontrast", false),
+            autocontrast: BoolParam::new("Autocontrast", true),
             autocontrast_cutoff_pct: FloatParam::new(
                 "Autocontrast Cutoff",
                 0.0,
@@ -276,6 +285,36 @@ impl PluginParams {
         }
     }
 
+    /// How the writer draws frames, from the guide parameters. The defaults are the CLI's.
+    pub fn render_settings(&self) -> RenderSettings {
+        let (view, pie_shape) = self.view.value().view();
+        let defaults = RenderSettings::default();
+        RenderSettings {
+            view,
+            pie_shape,
+            palette: self.palette.value().palette(),
+            size: self.image_size.value() as u32,
+            noise: NoiseSettings {
+                amount: self.noise_amount.value(),
+                seed: self.noise_seed.value() as u64,
+                per_frame: self.noise_per_frame.value(),
+                ..defaults.noise
+            },
+            post: PostChain {
+                blur_sigma: if self.blur.value() {
+                    self.blur_sigma.value()
+                } else {
+                    0.0
+                },
+                desaturate: self.desaturate.value(),
+                invert: self.invert.value(),
+                autocontrast: self.autocontrast.value(),
+                autocontrast_cutoff_percent: self.autocontrast_cutoff_pct.value(),
+                equalize: self.equalize.value(),
+            },
+        }
+    }
+
     pub fn frame_rate(&self) -> FrameRate {
         self.fps.value().rate()
     }
@@ -359,9 +398,41 @@ pub enum ViewParam {
     #[id = "bars"]
     #[name = "Bars"]
     Bars,
-    #[id = "line"]
-    #[name = "Line"]
-    Line,
+}
+
+impl ViewParam {
+    pub fn view(self) -> (View, PieShape) {
+        match self {
+            Self::Pie => (View::Pie, PieShape::Half),
+            Self::PieFull => (View::Pie, PieShape::Full),
+            Self::Polar => (View::Polar, PieShape::Half),
+            Self::Bars => (View::Bars, PieShape::Half),
+        }
+    }
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaletteParam {
+    #[id = "rainbow"]
+    #[name = "Rainbow"]
+    Rainbow,
+    /// The post's p5.js colours.
+    #[id = "post"]
+    #[name = "Post"]
+    Post,
+    #[id = "grey"]
+    #[name = "Grey"]
+    Grey,
+}
+
+impl PaletteParam {
+    pub fn palette(self) -> Palette {
+        match self {
+            Self::Rainbow => Palette::Rainbow,
+            Self::Post => Palette::Post,
+            Self::Grey => Palette::Grey,
+        }
+    }
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -210,10 +210,14 @@ impl TestPlugin {
         self.load_state(&state);
     }
 
-    /// Arms the recorder and points it at `folder` (the plugin writes into `folder/<track>/`).
+    /// Arms the recorder and points it at `folder` (the plugin writes into `folder/<track>/`),
+    /// CSV and manifest only (images are switched on where a test compares them).
     pub fn arm_into(&mut self, folder: &Path, track: &str) {
         self.configure(
-            &[("armed", serde_json::json!({"bool": true}))],
+            &[
+                ("armed", serde_json::json!({"bool": true})),
+                ("write-images", serde_json::json!({"bool": false})),
+            ],
             &[
                 ("output-folder", folder.to_str().unwrap()),
                 ("track-name", track),
@@ -312,6 +316,48 @@ impl TestPlugin {
             )
             .expect("process");
         out_bufs
+    }
+
+    /// Processes `buffers[c][..num_samples]` in place through the plugin (inputs copied from and
+    /// outputs written back to `buffers`), reusing `scratch`: no per-block allocation, for benches.
+    pub fn process_in_place(
+        &mut self,
+        buffers: &mut [Vec<f32>],
+        scratch: &mut [Vec<f32>],
+        num_samples: usize,
+        transport: Transport,
+    ) {
+        let processor = self.processor.as_mut().expect("active");
+        for (s, b) in scratch.iter_mut().zip(buffers.iter()) {
+            s[..num_samples].copy_from_slice(&b[..num_samples]);
+        }
+        let mut in_ports = AudioPorts::with_capacity(buffers.len(), 1);
+        let mut out_ports = AudioPorts::with_capacity(buffers.len(), 1);
+        let in_audio = in_ports.with_input_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_input_only(
+                scratch
+                    .iter_mut()
+                    .map(|b| InputChannel::variable(&mut b[..num_samples])),
+            ),
+        }]);
+        let mut out_audio = out_ports.with_output_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_output_only(
+                buffers.iter_mut().map(|b| &mut b[..num_samples]),
+            ),
+        }]);
+        let event = transport.event(self.sample_rate);
+        processor
+            .process(
+                &in_audio,
+                &mut out_audio,
+                &InputEvents::empty(),
+                &mut OutputEvents::void(),
+                None,
+                event.as_ref(),
+            )
+            .expect("process");
     }
 
     /// Plays `audio` (channels) from timeline position `start_pos` in blocks of `block_sizes`
@@ -431,6 +477,38 @@ pub fn reference_frames(
             bins
         })
         .collect()
+}
+
+/// Writes `audio` as a 32-bit float WAV, which the CLI decodes bit for bit.
+pub fn write_wav(path: &Path, audio: &[Vec<f32>], sample_rate: u32) {
+    let spec = hound::WavSpec {
+        channels: audio.len() as u16,
+        sample_rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..audio[0].len() {
+        for channel in audio {
+            writer.write_sample(channel[i]).unwrap();
+        }
+    }
+    writer.finalize().unwrap();
+}
+
+/// Runs `spectral-diffusion render` (the CLI this `cargo test` built) and asserts success.
+pub fn run_cli_render(args: &[&str]) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_spectral-diffusion"))
+        .arg("render")
+        .args(args)
+        .arg("--quiet")
+        .output()
+        .expect("run the CLI");
+    assert!(
+        output.status.success(),
+        "render {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// A small xorshift for random block sizes.

@@ -12,18 +12,23 @@ use std::time::Duration;
 use crate::analysis::AnalysisSettings;
 use crate::clock::FrameRate;
 use crate::handoff::{FrameConsumer, PositionSource, RecorderEvent, RecorderStatus, TakeState};
+use crate::plugin::params::PluginParams;
+use crate::render::RenderSettings;
 
-use super::frame_writer::{FrameWriter, JobInfo, TakeStats, WriterSettings};
-use super::params::PluginParams;
+use super::{CsvFormat, ExportSettings, FrameWriter, JobInfo, Source, TakeStats};
 
 /// What the writer needs besides the queue. Built at activation.
 pub struct WriterConfig {
+    /// Read at each take start (locks, allowed here): folder, track name, look of the frames.
     pub params: Arc<PluginParams>,
     pub status: Arc<RecorderStatus>,
+    /// The analysis the recorder runs (fixed for the activation).
     pub analysis: AnalysisSettings,
     pub sample_rate: u32,
     pub fps: FrameRate,
     pub bin_freqs_hz: Vec<f32>,
+    /// The plugin format the host loaded (`CLAP`, `VST3`), for the manifest.
+    pub host: String,
     /// Test hook: sleep this long after each frame (a deliberately slow disk).
     pub delay_per_frame: Duration,
 }
@@ -36,16 +41,21 @@ pub fn spawn(consumer: FrameConsumer, config: WriterConfig) -> std::io::Result<J
         .spawn(move || run(consumer, config))
 }
 
-struct Take {
-    position_source: PositionSource,
+/// What a [`FrameWriter`] was made for; a take with other settings gets a new writer.
+#[derive(PartialEq)]
+struct WriterKey {
+    out_dir: PathBuf,
+    write_images: bool,
+    render: RenderSettings,
+    track: String,
 }
 
 fn run(mut consumer: FrameConsumer, config: WriterConfig) {
     let status = Arc::clone(&config.status);
-    let mut writer: Option<(PathBuf, FrameWriter)> = None;
-    let mut take: Option<Take> = None;
+    let mut writer: Option<(WriterKey, FrameWriter)> = None;
+    let mut position_source = PositionSource::HostTransport;
+    let mut is_in_take = false;
     let mut is_failed = false;
-    let mut num_dropped_total = 0u64;
 
     loop {
         let Some(event) = consumer.pop() else {
@@ -57,20 +67,22 @@ fn run(mut consumer: FrameConsumer, config: WriterConfig) {
         };
         match event {
             RecorderEvent::TakeStart {
-                position_source, ..
+                position_source: source,
+                ..
             } => {
                 is_failed = false;
-                take = Some(Take { position_source });
-                let out_dir = config.params.out_dir();
+                is_in_take = true;
+                position_source = source;
+                let key = writer_key(&config.params);
                 if let Ok(mut text) = status.out_dir.lock() {
-                    *text = out_dir.display().to_string();
+                    *text = key.out_dir.display().to_string();
                 }
-                if writer.as_ref().is_none_or(|(dir, _)| *dir != out_dir) {
+                if writer.as_ref().is_none_or(|(current, _)| *current != key) {
                     writer = None;
-                    match FrameWriter::create(&writer_settings(&config, &out_dir), &job(&config)) {
-                        Ok(w) => writer = Some((out_dir, w)),
+                    match create_writer(&config, &key) {
+                        Ok(w) => writer = Some((key, w)),
                         Err(error) => {
-                            status.set_error(format!("{}: {error}", out_dir.display()));
+                            status.set_error(error.to_string());
                             is_failed = true;
                         }
                     }
@@ -96,18 +108,16 @@ fn run(mut consumer: FrameConsumer, config: WriterConfig) {
             RecorderEvent::TakeEnd {
                 num_frames_dropped, ..
             } => {
-                num_dropped_total += num_frames_dropped;
-                if let (Some((_, w)), Some(t)) = (writer.as_mut(), take.take()) {
-                    let stats = TakeStats {
-                        num_frames_dropped: num_dropped_total,
-                        position_source: t.position_source,
-                    };
-                    // Even after a failed frame, try to save the rows written so far.
+                if let (Some((_, w)), true) = (writer.as_mut(), is_in_take) {
+                    let stats = take_stats(num_frames_dropped, position_source);
+                    // Even after a failed frame, save the rows written so far (atomically: the
+                    // previous CSV stays whole if this fails too).
                     if let Err(error) = w.finish_take(&stats) {
                         status.set_error(error.to_string());
                         is_failed = true;
                     }
                 }
+                is_in_take = false;
                 if !is_failed {
                     let _ = status.take_state.compare_exchange(
                         TakeState::Writing as u8,
@@ -121,26 +131,62 @@ fn run(mut consumer: FrameConsumer, config: WriterConfig) {
     }
 }
 
-fn writer_settings(config: &WriterConfig, out_dir: &std::path::Path) -> WriterSettings {
-    WriterSettings {
-        out_dir: out_dir.to_path_buf(),
-        write_images: false,
-        image_size: config.params.image_size.value() as u32,
-    }
-}
-
-fn job(config: &WriterConfig) -> JobInfo {
-    JobInfo {
-        analysis: config.analysis.clone(),
-        sample_rate: config.sample_rate,
-        fps: config.fps,
-        bin_freqs_hz: config.bin_freqs_hz.clone(),
-        track: config
-            .params
+fn writer_key(params: &PluginParams) -> WriterKey {
+    WriterKey {
+        out_dir: params.out_dir(),
+        write_images: params.write_images.value(),
+        render: params.render_settings(),
+        track: params
             .track_name
             .read()
             .map(|s| s.clone())
             .unwrap_or_default(),
+    }
+}
+
+fn create_writer(
+    config: &WriterConfig,
+    key: &WriterKey,
+) -> Result<FrameWriter, super::ExportError> {
+    let settings = ExportSettings {
+        out_dir: key.out_dir.clone(),
+        csv: CsvFormat::Full,
+        write_images: key.write_images,
+    };
+    let job = JobInfo {
+        source: Source::Host {
+            host: config.host.clone(),
+            track: key.track.clone(),
+        },
+        sample_rate: config.sample_rate,
+        fps: config.fps,
+        analysis: config.analysis.clone(),
+        render: key.render.clone(),
+        bin_freqs_hz: config.bin_freqs_hz.clone(),
+    };
+    FrameWriter::create(&settings, job)
+}
+
+fn take_stats(num_frames_dropped: u64, position_source: PositionSource) -> TakeStats {
+    let mut warnings = Vec::new();
+    if num_frames_dropped > 0 {
+        warnings.push(format!(
+            "{num_frames_dropped} frames dropped: the host ran in real-time mode faster than the \
+             writer could write; bounce offline to keep every frame"
+        ));
+    }
+    if position_source == PositionSource::SampleCount {
+        warnings.push(
+            "the host reported no transport position: frames counted from the take's start".into(),
+        );
+    }
+    TakeStats {
+        frames_dropped: num_frames_dropped,
+        position_source: match position_source {
+            PositionSource::HostTransport => super::PositionSource::Timeline,
+            PositionSource::SampleCount => super::PositionSource::SampleCount,
+        },
+        warnings,
     }
 }
 
@@ -157,6 +203,7 @@ mod tests {
             sample_rate: 48_000,
             fps: FrameRate::FPS_24,
             bin_freqs_hz: vec![100.0, 1000.0],
+            host: "test".into(),
             delay_per_frame: Duration::ZERO,
         }
     }
@@ -210,6 +257,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let params = Arc::new(PluginParams::default());
         *params.output_folder.write().unwrap() = dir.path().display().to_string();
+        assert!(params.write_images.value());
         *params.track_name.write().unwrap() = "t".into();
         let status = Arc::new(RecorderStatus::default());
         let (mut producer, consumer) = FrameProducer::new(8, 2);

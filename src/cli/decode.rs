@@ -1,0 +1,465 @@
+//! CLI thread: streams an audio file (WAV, FLAC, MP3, Ogg Vorbis) as mono samples, packet by
+//! packet.
+//!
+//! [`FileSource`] holds one decoded packet at a time, so memory stays flat however long the file.
+//! Channels are mixed with [`mix_to_mono`], the function the plugin uses, so a render of a file and
+//! a bounce of the same audio feed the analyzer bit-identical samples. Integer samples become `f32`
+//! exactly (`i16 / 32768`, `i24 / 2^23`); float samples pass through untouched, NaN included (the
+//! analyzer sanitizes them).
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use symphonia::core::audio::SampleBuffer;
+use symphonia::core::codecs::{self, CODEC_TYPE_NULL, CodecType, Decoder, DecoderOptions};
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::{FormatOptions, FormatReader};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+use crate::analysis::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, mix_to_mono};
+
+/// The most silence one rejected packet becomes (a corrupt header could claim any duration);
+/// real packets hold at most a few thousand samples.
+const MAX_LOST_PACKET_LEN: u64 = 1 << 16;
+
+/// `open` gives up on a file whose first this many packets all fail (seconds of audio).
+const MAX_LEADING_SKIPS: u64 = 256;
+
+/// What a source says about its audio, shown by `spectral-diffusion info` and written to the
+/// manifest.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AudioInfo {
+    /// Samples per second per channel; within `MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE`.
+    pub sample_rate: u32,
+    /// Channels in the source, before the mix-down to mono.
+    pub num_channels: usize,
+    /// Samples per channel if the container says (MP3 without a Xing/Info header may not).
+    pub num_samples: Option<u64>,
+    /// The codec's short name as symphonia gives it (`pcm_s16le`, `flac`, `mp3`, `vorbis`), or
+    /// `synth` for the demo track.
+    pub codec: String,
+}
+
+/// Anything that yields mono audio in order: a decoded file or the synthesized demo.
+pub trait MonoSource {
+    fn info(&self) -> &AudioInfo;
+
+    /// Appends the next chunk of mono samples (channels mixed with [`mix_to_mono`]) to `out`;
+    /// returns `Ok(false)`, appending nothing, at the end.
+    fn read_mono(&mut self, out: &mut Vec<f32>) -> Result<bool, DecodeError>;
+
+    /// Packets that failed to decode; each became silence of its length, so later audio keeps its
+    /// place on the timeline.
+    fn num_skipped_packets(&self) -> u64 {
+        0
+    }
+}
+
+/// Why a file cannot be decoded. Each message is one line naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("{}: no such file", .0.display())]
+    NotFound(PathBuf),
+    #[error("{}: is a directory, not an audio file", .0.display())]
+    NotAFile(PathBuf),
+    #[error("{}: read failed: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{}: holds no audio samples", .0.display())]
+    Empty(PathBuf),
+    #[error("{}: unsupported format: {reason}", path.display())]
+    Unsupported { path: PathBuf, reason: String },
+    #[error("{}: corrupt or truncated: {reason}", path.display())]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("{}: has no audio track", .0.display())]
+    NoAudioTrack(PathBuf),
+    #[error(
+        "{}: sample rate {rate} Hz is outside {MIN_SAMPLE_RATE}..={MAX_SAMPLE_RATE} Hz",
+        path.display()
+    )]
+    SampleRate { path: PathBuf, rate: u32 },
+}
+
+impl DecodeError {
+    /// True when the system failed (exit code 3), false when the input is bad (exit code 1).
+    pub fn is_io(&self) -> bool {
+        matches!(self, Self::Io { .. })
+    }
+}
+
+/// A file decoded one packet at a time and mixed to mono.
+pub struct FileSource {
+    /// Named in every error.
+    path: PathBuf,
+    /// Filled from the container's header, completed from the first decoded packet.
+    info: AudioInfo,
+    /// The demuxer: hands out one compressed packet at a time.
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn Decoder>,
+    /// The audio track we decode; packets of other tracks are skipped.
+    track_id: u32,
+    /// Interleaved scratch for one decoded packet; replaced only when a packet is longer.
+    interleaved: Option<SampleBuffer<f32>>,
+    /// Mono samples that `open` decoded to learn the format; the first `read_mono` hands them out.
+    pending: Vec<f32>,
+    /// Packets the codec rejected (each replaced by silence); reported through `MonoSource`.
+    num_skipped_packets: u64,
+    /// Packets decoded to samples; `open` reads until the first one.
+    num_decoded_packets: u64,
+}
+
+impl FileSource {
+    /// Opens `path`, finds its first audio track and decodes up to its first decodable packet, so
+    /// that a file without audio fails here rather than at the first read.
+    pub fn open(path: &Path) -> Result<Self, DecodeError> {
+        let io_error = |source: io::Error| DecodeError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let metadata = std::fs::metadata(path).map_err(|source| match source.kind() {
+            io::ErrorKind::NotFound => DecodeError::NotFound(path.to_owned()),
+            _ => io_error(source),
+        })?;
+        if metadata.is_dir() {
+            return Err(DecodeError::NotAFile(path.to_owned()));
+        }
+        if metadata.len() == 0 {
+            return Err(DecodeError::Empty(path.to_owned()));
+        }
+        let mut file = File::open(path).map_err(io_error)?;
+        let head = read_head(&mut file).map_err(io_error)?;
+        check_signature(path, &head)?;
+
+        let stream = MediaSourceStream::new(Box::new(file), Default::default());
+        // Gapless trims the MP3 encoder's delay and padding, so audio stays on the timeline.
+        let format_options = FormatOptions {
+            enable_gapless: true,
+            ..Default::default()
+        };
+        let format = symphonia::default::get_probe()
+            .format(
+                &Hint::new(),
+                stream,
+                &format_options,
+                &MetadataOptions::default(),
+            )
+            .map_err(|error| header_error(path, error))?
+            .format;
+        let track = format
+            .tracks()
+            .iter()
+            .find(|track| track.codec_params.codec != CODEC_TYPE_NULL)
+            .ok_or_else(|| DecodeError::NoAudioTrack(path.to_owned()))?;
+        let params = &track.codec_params;
+        let codec = codec_name(params.codec);
+        let decoder = symphonia::default::get_codecs()
+            .make(params, &DecoderOptions::default())
+            .map_err(|_| DecodeError::Unsupported {
+                path: path.to_owned(),
+                reason: format!(
+                    "no decoder for codec {codec} (PCM, FLAC, MP3 and Vorbis are supported)"
+                ),
+            })?;
+        let info = AudioInfo {
+            // Zero until known: `next_chunk` fills them from the first decoded packet.
+            sample_rate: params.sample_rate.unwrap_or(0),
+            num_channels: params.channels.map_or(0, |channels| channels.count()),
+            num_samples: params.n_frames,
+            codec,
+        };
+        let mut source = Self {
+            path: path.to_owned(),
+            track_id: track.id,
+            info,
+            format,
+            decoder,
+            interleaved: None,
+            pending: Vec::new(),
+            num_skipped_packets: 0,
+            num_decoded_packets: 0,
+        };
+        if source.info.sample_rate != 0 {
+            check_sample_rate(path, source.info.sample_rate)?;
+        }
+        let mut first = Vec::new();
+        while source.num_decoded_packets == 0 {
+            if source.num_skipped_packets > MAX_LEADING_SKIPS {
+                return Err(DecodeError::Corrupt {
+                    path: source.path,
+                    reason: format!("its first {MAX_LEADING_SKIPS} audio packets are undecodable"),
+                });
+            }
+            if source.next_chunk(&mut first)? {
+                continue;
+            }
+            return Err(match source.num_skipped_packets {
+                0 => DecodeError::Empty(source.path),
+                n => DecodeError::Corrupt {
+                    path: source.path,
+                    reason: format!("none of its {n} audio packets could be decoded"),
+                },
+            });
+        }
+        source.pending = first;
+        Ok(source)
+    }
+
+    /// Decodes packets until one yields samples, mixes them to mono and appends them to `out`.
+    /// A packet the codec rejects is counted and replaced by silence of its stated duration; the
+    /// end of the stream returns `false`.
+    fn next_chunk(&mut self, out: &mut Vec<f32>) -> Result<bool, DecodeError> {
+        loop {
+            let packet = match self.format.next_packet() {
+                Ok(packet) => packet,
+                Err(SymphoniaError::IoError(error))
+                    if error.kind() == io::ErrorKind::UnexpectedEof =>
+                {
+                    return Ok(false);
+                }
+                Err(error) => return Err(stream_error(&self.path, error)),
+            };
+            if packet.track_id() != self.track_id {
+                continue;
+            }
+            let decoded = match self.decoder.decode(&packet) {
+                Ok(decoded) => decoded,
+                Err(SymphoniaError::DecodeError(_) | SymphoniaError::IoError(_)) => {
+                    // Silence in its place keeps every later sample, and so every later frame,
+                    // at its time on the timeline.
+                    self.num_skipped_packets += 1;
+                    let trim = u64::from(packet.trim_start) + u64::from(packet.trim_end);
+                    let num_lost = packet.dur.saturating_sub(trim).min(MAX_LOST_PACKET_LEN);
+                    if num_lost == 0 {
+                        continue;
+                    }
+                    out.resize(out.len() + num_lost as usize, 0.0);
+                    return Ok(true);
+                }
+                Err(error) => return Err(stream_error(&self.path, error)),
+            };
+            if decoded.frames() == 0 {
+                continue;
+            }
+            let spec = *decoded.spec();
+            if self.info.sample_rate == 0 {
+                check_sample_rate(&self.path, spec.rate)?;
+                self.info.sample_rate = spec.rate;
+            } else if spec.rate != self.info.sample_rate {
+                return Err(DecodeError::Corrupt {
+                    path: self.path.clone(),
+                    reason: format!(
+                        "the sample rate changes from {} Hz to {} Hz mid-stream",
+                        self.info.sample_rate, spec.rate
+                    ),
+                });
+            }
+            let num_channels = spec.channels.count();
+            if self.info.num_channels == 0 {
+                self.info.num_channels = num_channels;
+            }
+            let capacity = decoded.capacity() as u64;
+            let interleaved = match &mut self.interleaved {
+                Some(buffer) if buffer.capacity() as u64 >= capacity * num_channels as u64 => {
+                    buffer
+                }
+                slot => slot.insert(SampleBuffer::new(capacity, spec)),
+            };
+            interleaved.copy_interleaved_ref(decoded);
+            self.num_decoded_packets += 1;
+            out.extend(
+                interleaved
+                    .samples()
+                    .chunks_exact(num_channels)
+                    .map(|frame| mix_to_mono(frame.iter().copied())),
+            );
+            return Ok(true);
+        }
+    }
+}
+
+impl MonoSource for FileSource {
+    fn info(&self) -> &AudioInfo {
+        &self.info
+    }
+
+    fn read_mono(&mut self, out: &mut Vec<f32>) -> Result<bool, DecodeError> {
+        if !self.pending.is_empty() {
+            out.append(&mut self.pending);
+            return Ok(true);
+        }
+        self.next_chunk(out)
+    }
+
+    fn num_skipped_packets(&self) -> u64 {
+        self.num_skipped_packets
+    }
+}
+
+/// The decoder's short name (`pcm_s16le`, `flac`, `mp3`, `vorbis`), or a readable name for the
+/// common codecs we have no decoder for.
+fn codec_name(codec: CodecType) -> String {
+    if let Some(descriptor) = symphonia::default::get_codecs().get_codec(codec) {
+        return descriptor.short_name.to_owned();
+    }
+    let name = match codec {
+        codecs::CODEC_TYPE_OPUS => "opus",
+        codecs::CODEC_TYPE_AAC => "aac",
+        codecs::CODEC_TYPE_ALAC => "alac",
+        codecs::CODEC_TYPE_SPEEX => "speex",
+        codecs::CODEC_TYPE_MP1 => "mp1",
+        codecs::CODEC_TYPE_MP2 => "mp2",
+        codecs::CODEC_TYPE_ADPCM_MS => "adpcm_ms",
+        codecs::CODEC_TYPE_ADPCM_IMA_WAV => "adpcm_ima_wav",
+        other => return other.to_string(),
+    };
+    name.to_owned()
+}
+
+fn check_sample_rate(path: &Path, rate: u32) -> Result<(), DecodeError> {
+    if (MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
+        Ok(())
+    } else {
+        Err(DecodeError::SampleRate {
+            path: path.to_owned(),
+            rate,
+        })
+    }
+}
+
+/// The first bytes of the file (up to 512), for [`check_signature`]; rewinds the file after.
+fn read_head(file: &mut File) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(512);
+    file.by_ref().take(512).read_to_end(&mut head)?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok(head)
+}
+
+/// Accepts a file only if it starts like a format we decode. symphonia's probe scans up to 1 MiB
+/// for any two-byte MP3 sync word, so random bytes or an image would otherwise "decode" as noise.
+fn check_signature(path: &Path, head: &[u8]) -> Result<(), DecodeError> {
+    const AUDIO: [&[u8]; 6] = [b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"ID3"];
+    const OTHER: [(&[u8], &str); 5] = [
+        (b"\x89PNG", "a PNG image, not audio"),
+        (b"\xFF\xD8\xFF", "a JPEG image, not audio"),
+        (b"%PDF", "a PDF document, not audio"),
+        (b"PK\x03\x04", "a ZIP archive, not audio"),
+        (b"FORM", "AIFF is not supported (convert it to WAV or FLAC)"),
+    ];
+    let is_mpeg_sync = head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0;
+    if is_mpeg_sync || AUDIO.iter().any(|magic| head.starts_with(magic)) {
+        return Ok(());
+    }
+    let unsupported = |reason: &str| DecodeError::Unsupported {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if let Some((_, reason)) = OTHER.iter().find(|(magic, _)| head.starts_with(magic)) {
+        return Err(unsupported(reason));
+    }
+    if head.get(4..8) == Some(b"ftyp") {
+        return Err(unsupported(
+            "an MP4/M4A file (AAC and ALAC are not supported: convert it to WAV or FLAC)",
+        ));
+    }
+    if is_text(head) {
+        return Err(unsupported("a text file, not audio"));
+    }
+    let extension = path
+        .extension()
+        .map(|ext| ext.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    if ["wav", "wave", "flac", "mp3", "ogg", "oga"].contains(&extension.as_str()) {
+        return Err(DecodeError::Corrupt {
+            path: path.to_owned(),
+            reason: format!("named .{extension} but no audio header at its start"),
+        });
+    }
+    Err(unsupported(
+        "not a WAV, FLAC, MP3 or Ogg Vorbis file (unrecognized data)",
+    ))
+}
+
+/// UTF-8 without control characters other than whitespace (a cut-off last character is fine).
+fn is_text(head: &[u8]) -> bool {
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        Err(error) if error.error_len().is_none() => {
+            std::str::from_utf8(&head[..error.valid_up_to()]).unwrap_or_default()
+        }
+        Err(_) => return false,
+    };
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+}
+
+/// An error while reading the container's header.
+fn header_error(path: &Path, error: SymphoniaError) -> DecodeError {
+    match error {
+        SymphoniaError::IoError(source) if source.kind() == io::ErrorKind::UnexpectedEof => {
+            DecodeError::Corrupt {
+                path: path.to_owned(),
+                reason: "the file ends inside its header".to_owned(),
+            }
+        }
+        other => stream_error(path, other),
+    }
+}
+
+/// An error symphonia reports that ends the stream.
+fn stream_error(path: &Path, error: SymphoniaError) -> DecodeError {
+    let path = path.to_owned();
+    match error {
+        SymphoniaError::IoError(source) => DecodeError::Io { path, source },
+        SymphoniaError::Unsupported(reason) => DecodeError::Unsupported {
+            path,
+            reason: reason.to_owned(),
+        },
+        SymphoniaError::ResetRequired => DecodeError::Unsupported {
+            path,
+            reason: "the stream changes its track layout mid-file (chained Ogg?)".to_owned(),
+        },
+        other => DecodeError::Corrupt {
+            path,
+            reason: other.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_told_from_binary() {
+        assert!(is_text(b"hello\nworld\t!"));
+        assert!(is_text("caf\u{e9}".as_bytes()));
+        assert!(is_text(&"caf\u{e9}".as_bytes()[..4]));
+        assert!(!is_text(b"\x00\x01\x02RIFF"));
+        assert!(!is_text(b""));
+    }
+
+    /// Random bytes that happen to start with an MPEG sync word still pass to the probe; any other
+    /// start is rejected before symphonia can scan a megabyte for a stray sync word.
+    #[test]
+    fn signatures_gate_the_probe() {
+        let path = Path::new("x.wav");
+        assert!(check_signature(path, b"RIFF\0\0\0\0WAVE").is_ok());
+        assert!(check_signature(path, b"\xFF\xFB\x90\x00").is_ok());
+        assert!(matches!(
+            check_signature(path, b"\x89PNG\r\n\x1a\n"),
+            Err(DecodeError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            check_signature(path, b"\x00\x17\xFE\x80"),
+            Err(DecodeError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            check_signature(Path::new("x.bin"), b"\x00\x17\xFE\x80"),
+            Err(DecodeError::Unsupported { .. })
+        ));
+    }
+}

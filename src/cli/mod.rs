@@ -1,0 +1,383 @@
+//! CLI: `spectral-diffusion render` and `info`. Argument parsing, progress and exit codes; the
+//! work itself is [`pipeline::render`] over the same engine the plugin runs.
+//!
+//! Exit codes: 0 ok, 1 bad input, 2 usage, 3 I/O (DESIGN.md §9). Every failure is one line on
+//! stderr.
+
+pub mod decode;
+pub mod demo;
+pub mod pipeline;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::analysis::{AnalysisSettings, Preset, WindowKind};
+use crate::clock::FrameRate;
+use crate::export::{CsvFormat, ExportSettings, Source};
+use crate::render::{Palette, PieShape, RenderSettings, Renderer, View};
+use decode::{DecodeError, FileSource, MonoSource};
+use demo::DemoSource;
+use pipeline::{PipelineError, RenderJob};
+
+/// Sample rate of the synthesized demo track.
+const DEMO_SAMPLE_RATE: u32 = 48_000;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "spectral-diffusion",
+    version,
+    about = "Audio spectra as guide frames for Stable Diffusion"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render an audio file (or the demo track) into PNG guide frames, spectrum.csv and manifest.json
+    Render(RenderArgs),
+    /// Print an audio file's duration, sample rate, channels and the frames it would make
+    Info(InfoArgs),
+}
+
+#[derive(Debug, Args)]
+struct RenderArgs {
+    /// Audio file: WAV, FLAC, MP3 or Ogg Vorbis
+    #[arg(required_unless_present = "demo")]
+    input: Option<PathBuf>,
+    /// Render the built-in demo track instead of a file
+    #[arg(long, conflicts_with = "input")]
+    demo: bool,
+    /// Output folder [default: out/<input file name>, or out/demo]
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+    /// Video frame rate: 12, 15, 23.976, 24, 25, 29.97, 30, 50, 59.94 or 60
+    #[arg(long, default_value = "24")]
+    fps: FrameRate,
+    /// Analysis recipe: `default` (calibrated dB analyzer) or `seed` (the blog post's formula)
+    #[arg(long, value_enum, default_value_t = Preset::Default)]
+    preset: Preset,
+    /// Frequency bins per frame
+    #[arg(long, default_value_t = 256)]
+    bins: usize,
+    /// FFT length in samples (`default` preset) [default: 4096 at 44.1/48 kHz, scaled with the rate]
+    #[arg(long)]
+    fft_size: Option<usize>,
+    /// FFT length in seconds (`seed` preset)
+    #[arg(long, default_value_t = 0.1)]
+    window_seconds: f64,
+    /// Analysis window (`default` preset)
+    #[arg(long, value_enum, default_value_t = WindowKind::Hann)]
+    window: WindowKind,
+    /// Level drawn as zero, in dB (`default` preset)
+    #[arg(long, default_value_t = -90.0, allow_negative_numbers = true)]
+    floor_db: f32,
+    /// Spectral tilt in dB per octave around 1 kHz; 3 makes pink noise flat (`default` preset)
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    tilt: f32,
+    /// Write spectrum.csv and manifest.json only, no images
+    #[arg(long)]
+    csv_only: bool,
+    /// spectrum.csv layout: `full` (header, frame and time columns) or `seed` (the post's bare rows)
+    #[arg(long, value_enum, default_value_t = CsvFormat::Full)]
+    csv: CsvFormat,
+    /// Threads that render frames [default: all cores]
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// No progress bar
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    look: LookArgs,
+}
+
+/// How frames look. Every option defaults to the post's look ([`RenderSettings::default`]).
+#[derive(Debug, Args)]
+struct LookArgs {
+    /// Image view [default: pie]
+    #[arg(long, value_enum)]
+    view: Option<View>,
+    /// Pie view: the post's half circle, or mirrored to a full circle [default: half]
+    #[arg(long, value_enum)]
+    pie: Option<PieShape>,
+    /// Colours before desaturation [default: rainbow]
+    #[arg(long, value_enum)]
+    palette: Option<Palette>,
+    /// Image width and height in pixels, 64 to 2048 [default: 512]
+    #[arg(long)]
+    size: Option<u32>,
+    /// Background noise amount, 0 to 1 [default: 0.5]
+    #[arg(long)]
+    noise: Option<f32>,
+    /// Background noise seed [default: 0]
+    #[arg(long)]
+    seed: Option<u64>,
+    /// A new noise field every frame instead of one per render
+    #[arg(long)]
+    noise_per_frame: bool,
+    /// Final Gaussian blur sigma in pixels, 0 for none [default: 2]
+    #[arg(long)]
+    blur: Option<f32>,
+    /// Keep colour (RGB PNGs) instead of desaturating to grey
+    #[arg(long)]
+    color: bool,
+    /// Invert the image
+    #[arg(long)]
+    invert: bool,
+    /// Skip autocontrast
+    #[arg(long)]
+    no_autocontrast: bool,
+    /// Autocontrast: percent of the histogram clipped at each end [default: 0]
+    #[arg(long)]
+    cutoff: Option<f32>,
+    /// Equalize the histogram
+    #[arg(long)]
+    equalize: bool,
+}
+
+impl LookArgs {
+    fn render_settings(&self) -> RenderSettings {
+        let mut settings = RenderSettings::default();
+        settings.view = self.view.unwrap_or(settings.view);
+        settings.pie_shape = self.pie.unwrap_or(settings.pie_shape);
+        settings.palette = self.palette.unwrap_or(settings.palette);
+        settings.size = self.size.unwrap_or(settings.size);
+        settings.noise.amount = self.noise.unwrap_or(settings.noise.amount);
+        settings.noise.seed = self.seed.unwrap_or(settings.noise.seed);
+        settings.noise.per_frame |= self.noise_per_frame;
+        let post = &mut settings.post;
+        post.blur_sigma = self.blur.unwrap_or(post.blur_sigma);
+        post.desaturate &= !self.color;
+        post.invert |= self.invert;
+        post.autocontrast &= !self.no_autocontrast;
+        post.autocontrast_cutoff_percent = self.cutoff.unwrap_or(post.autocontrast_cutoff_percent);
+        post.equalize |= self.equalize;
+        settings
+    }
+}
+
+#[derive(Debug, Args)]
+struct InfoArgs {
+    /// Audio file: WAV, FLAC, MP3 or Ogg Vorbis
+    input: PathBuf,
+    /// Frame rate to count frames at
+    #[arg(long, default_value = "24")]
+    fps: FrameRate,
+}
+
+/// A failure with its exit code; printed as one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct Failure {
+    message: String,
+    exit_code: u8,
+}
+
+const EXIT_BAD_INPUT: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_IO: u8 = 3;
+
+impl Failure {
+    fn usage(error: impl std::fmt::Display) -> Self {
+        Self {
+            message: error.to_string(),
+            exit_code: EXIT_USAGE,
+        }
+    }
+}
+
+impl From<DecodeError> for Failure {
+    fn from(error: DecodeError) -> Self {
+        let exit_code = if error.is_io() {
+            EXIT_IO
+        } else {
+            EXIT_BAD_INPUT
+        };
+        Self {
+            message: error.to_string(),
+            exit_code,
+        }
+    }
+}
+
+impl From<PipelineError> for Failure {
+    fn from(error: PipelineError) -> Self {
+        match error {
+            PipelineError::Decode(error) => error.into(),
+            PipelineError::Analysis(error) => Self::usage(error),
+            PipelineError::Export(error) => Self {
+                message: error.to_string(),
+                exit_code: EXIT_IO,
+            },
+            PipelineError::NoAudio => Self {
+                message: error.to_string(),
+                exit_code: EXIT_BAD_INPUT,
+            },
+        }
+    }
+}
+
+/// Runs the command line; the binary's whole `main`.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if !error.use_stderr() => {
+            // --help and --version: print as clap formats them.
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("{}", one_line(&error.render().to_string()));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let result = match &cli.command {
+        Command::Render(args) => run_render(args),
+        Command::Info(args) => run_info(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            ExitCode::from(failure.exit_code)
+        }
+    }
+}
+
+fn run_render(args: &RenderArgs) -> Result<(), Failure> {
+    let render = args.look.render_settings();
+    // Check the look before decoding anything: a bad --size should not wait for a long file.
+    Renderer::new(&render).map_err(Failure::usage)?;
+    let analysis = AnalysisSettings {
+        preset: args.preset,
+        num_bins: args.bins,
+        fft_size: args.fft_size,
+        window: args.window,
+        window_seconds: args.window_seconds,
+        floor_db: args.floor_db,
+        tilt_db_per_octave: args.tilt,
+        ..AnalysisSettings::default()
+    };
+    let (mut source, source_info, default_out): (Box<dyn MonoSource>, Source, PathBuf) =
+        match &args.input {
+            Some(path) => (
+                Box::new(FileSource::open(path)?),
+                Source::File { path: path.clone() },
+                default_out_dir(path),
+            ),
+            None => (
+                Box::new(DemoSource::new(DEMO_SAMPLE_RATE)),
+                Source::Demo,
+                PathBuf::from("out/demo"),
+            ),
+        };
+    analysis
+        .validate(source.info().sample_rate)
+        .map_err(Failure::usage)?;
+    let num_workers = match args.jobs {
+        Some(0) => return Err(Failure::usage("--jobs must be at least 1")),
+        Some(jobs) => jobs,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let job = RenderJob {
+        source: source_info,
+        fps: args.fps,
+        analysis,
+        render,
+        export: ExportSettings {
+            out_dir: args.out.clone().unwrap_or(default_out),
+            csv: args.csv,
+            write_images: !args.csv_only,
+        },
+        num_workers,
+    };
+
+    let info = source.info();
+    let expected_frames = info
+        .num_samples
+        .map(|samples| job.fps.num_frames(samples, info.sample_rate));
+    let progress = progress_bar(expected_frames, args.quiet);
+    let started = Instant::now();
+    let num_frames = pipeline::render(source.as_mut(), &job, &|_| progress.inc(1))?;
+    progress.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    if !args.quiet {
+        eprintln!(
+            "wrote {num_frames} frames to {} in {seconds:.2} s ({:.0} frames/s)",
+            job.export.out_dir.display(),
+            num_frames as f64 / seconds
+        );
+    }
+    Ok(())
+}
+
+/// clap's message without its usage block and "--help" hint, folded into one line:
+/// `error: the following required arguments were not provided: <INPUT>`.
+fn one_line(clap_message: &str) -> String {
+    let what = clap_message
+        .split("\n\nUsage:")
+        .next()
+        .unwrap_or(clap_message);
+    let what = what
+        .split("\n\nFor more information")
+        .next()
+        .unwrap_or(what);
+    what.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `out/<file stem>` for an input file.
+fn default_out_dir(input: &Path) -> PathBuf {
+    let stem = input.file_stem().map_or_else(
+        || "render".into(),
+        |stem| stem.to_string_lossy().into_owned(),
+    );
+    Path::new("out").join(stem)
+}
+
+/// A progress bar on a terminal; nothing when stderr is a pipe or a file (CI logs, scripts).
+fn progress_bar(expected_frames: Option<u64>, is_quiet: bool) -> ProgressBar {
+    if is_quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    match expected_frames {
+        Some(frames) => ProgressBar::new(frames).with_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} frames  {per_sec}  eta {eta}")
+                .expect("valid template"),
+        ),
+        None => ProgressBar::new_spinner(),
+    }
+}
+
+fn run_info(args: &InfoArgs) -> Result<(), Failure> {
+    let mut source = FileSource::open(&args.input)?;
+    let info = source.info().clone();
+    // Containers that do not state their length (some MP3s, Ogg) are counted by decoding.
+    let num_samples = match info.num_samples {
+        Some(samples) => samples,
+        None => {
+            let (mut total, mut chunk) = (0u64, Vec::new());
+            while source.read_mono(&mut chunk)? {
+                total += chunk.len() as u64;
+                chunk.clear();
+            }
+            total
+        }
+    };
+    let num_frames = args.fps.num_frames(num_samples, info.sample_rate);
+    println!("file:        {}", args.input.display());
+    println!("codec:       {}", info.codec);
+    println!(
+        "duration:    {:.3} s",
+        num_samples as f64 / f64::from(info.sample_rate)
+    );
+    println!("sample rate: {} Hz", info.sample_rate);
+    println!("channels:    {}", info.num_channels);
+    println!("frames:      {num_frames} at {} fps", args.fps);
+    Ok(())
+}

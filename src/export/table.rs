@@ -1,0 +1,190 @@
+//! Writer thread / CLI: the spectrum table behind `spectrum.csv`.
+//!
+//! Rows arrive in any order, and a frame recorded twice (a loop in the DAW) must replace its old
+//! row. Holding every row in memory would grow with the song (an hour at 24 fps and 256 bins is
+//! 88 MB), so rows live in a spill file of fixed-size records at `frame_idx * row_bytes`: writing a
+//! row twice overwrites it, and reading the file front to back yields the rows sorted by frame.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::{CsvFormat, ExportError, write_atomically};
+
+/// Fixed-size records of `num_bins` little-endian `f32`s, one per frame, plus which were written.
+pub struct SpectrumTable {
+    /// The spill file; removed when the table is dropped.
+    path: PathBuf,
+    file: File,
+    num_bins: usize,
+    /// One flag per frame index: written or not (650 KB for 3 h at 60 fps).
+    is_written: Vec<bool>,
+    /// Reused encoding buffer for one row.
+    row_bytes: Vec<u8>,
+}
+
+impl SpectrumTable {
+    /// Creates the spill file at `path` (a hidden file inside the output folder).
+    pub fn create(path: PathBuf, num_bins: usize) -> Result<Self, ExportError> {
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|source| ExportError::io(&path, source))?;
+        Ok(Self {
+            path,
+            file,
+            num_bins,
+            is_written: Vec::new(),
+            row_bytes: Vec::with_capacity(num_bins * 4),
+        })
+    }
+
+    pub fn num_rows(&self) -> u64 {
+        self.is_written.iter().filter(|&&written| written).count() as u64
+    }
+
+    /// The lowest and highest frame index stored, if any.
+    pub fn frame_range(&self) -> Option<(u64, u64)> {
+        let first = self.is_written.iter().position(|&written| written)?;
+        let last = self.is_written.iter().rposition(|&written| written)?;
+        Some((first as u64, last as u64))
+    }
+
+    /// Stores frame `frame_idx`'s values, replacing any earlier row for that frame.
+    pub fn write_row(&mut self, frame_idx: u64, values: &[f32]) -> Result<(), ExportError> {
+        debug_assert_eq!(values.len(), self.num_bins);
+        self.row_bytes.clear();
+        self.row_bytes
+            .extend(values.iter().flat_map(|v| v.to_le_bytes()));
+        let offset = frame_idx * self.row_bytes.len() as u64;
+        self.file
+            .seek(SeekFrom::Start(offset))
+            .and_then(|_| self.file.write_all(&self.row_bytes))
+            .map_err(|source| ExportError::io(&self.path, source))?;
+        let idx = frame_idx as usize;
+        if idx >= self.is_written.len() {
+            self.is_written.resize(idx + 1, false);
+        }
+        self.is_written[idx] = true;
+        Ok(())
+    }
+
+    /// Writes every stored row, sorted by frame, as `path` (through a temporary file and a rename).
+    /// `Full` has a header `frame,time_s,<bin centre Hz>…`; `Seed` is the post's bare value rows.
+    pub fn write_csv(
+        &mut self,
+        path: &Path,
+        format: CsvFormat,
+        bin_freqs_hz: &[f32],
+        frame_time_s: impl Fn(u64) -> f64,
+    ) -> Result<(), ExportError> {
+        self.file
+            .flush()
+            .map_err(|source| ExportError::io(&self.path, source))?;
+        let mut reader = io::BufReader::new(&self.file);
+        reader
+            .seek(SeekFrom::Start(0))
+            .map_err(|source| ExportError::io(&self.path, source))?;
+        let mut record = vec![0u8; self.num_bins * 4];
+        write_atomically(path, |out| {
+            let mut out = BufWriter::new(out);
+            if format == CsvFormat::Full {
+                write!(out, "frame,time_s")?;
+                for freq_hz in bin_freqs_hz {
+                    write!(out, ",{freq_hz:.2}")?;
+                }
+                writeln!(out)?;
+            }
+            for (frame_idx, &is_written) in self.is_written.iter().enumerate() {
+                reader.read_exact(&mut record)?;
+                if !is_written {
+                    continue;
+                }
+                if format == CsvFormat::Full {
+                    write!(out, "{frame_idx},{:.6},", frame_time_s(frame_idx as u64))?;
+                }
+                for (i, bytes) in record.chunks_exact(4).enumerate() {
+                    let value = f32::from_le_bytes(bytes.try_into().expect("chunks of four bytes"));
+                    // `{}` prints the shortest text that reads back as the same f32.
+                    write!(out, "{}{value}", if i == 0 { "" } else { "," })?;
+                }
+                writeln!(out)?;
+            }
+            out.flush()
+        })
+    }
+}
+
+impl Drop for SpectrumTable {
+    fn drop(&mut self) {
+        // The spill file is scratch; the CSV written from it is the product.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv_of(table: &mut SpectrumTable, dir: &Path, format: CsvFormat) -> String {
+        let path = dir.join("spectrum.csv");
+        table
+            .write_csv(&path, format, &[100.0, 1000.0], |frame_idx| {
+                frame_idx as f64 / 24.0
+            })
+            .unwrap();
+        fs::read_to_string(path).unwrap()
+    }
+
+    /// Rows come out sorted by frame, and a frame written twice keeps only its last values.
+    #[test]
+    fn rows_are_sorted_and_last_write_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = SpectrumTable::create(dir.path().join(".bins"), 2).unwrap();
+        table.write_row(2, &[0.5, 0.25]).unwrap();
+        table.write_row(0, &[1.0, 0.0]).unwrap();
+        table.write_row(2, &[0.125, 1.5]).unwrap();
+        assert_eq!(table.num_rows(), 2);
+        assert_eq!(table.frame_range(), Some((0, 2)));
+        assert_eq!(
+            csv_of(&mut table, dir.path(), CsvFormat::Full),
+            "frame,time_s,100.00,1000.00\n0,0.000000,1,0\n2,0.083333,0.125,1.5\n"
+        );
+        assert_eq!(
+            csv_of(&mut table, dir.path(), CsvFormat::Seed),
+            "1,0\n0.125,1.5\n"
+        );
+    }
+
+    /// Values survive the CSV exactly: `{}` prints the shortest text that parses back the same.
+    #[test]
+    fn values_round_trip_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let values = [0.1f32, 1.0 / 3.0, 12_345.679, 1e-7, f32::MIN_POSITIVE];
+        let mut table = SpectrumTable::create(dir.path().join(".bins"), values.len()).unwrap();
+        table.write_row(0, &values).unwrap();
+        let path = dir.path().join("seed.csv");
+        table
+            .write_csv(&path, CsvFormat::Seed, &[0.0; 5], |_| 0.0)
+            .unwrap();
+        let parsed: Vec<f32> = fs::read_to_string(path)
+            .unwrap()
+            .trim()
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(parsed, values);
+    }
+
+    /// The spill file is scratch: it disappears with the table.
+    #[test]
+    fn spill_file_is_removed_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let spill = dir.path().join(".bins");
+        drop(SpectrumTable::create(spill.clone(), 4).unwrap());
+        assert!(!spill.exists());
+    }
+}
