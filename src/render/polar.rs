@@ -35,7 +35,9 @@ struct DotSprites {
 impl DotSprites {
     fn new(diameter_px: f32) -> Self {
         let radius = diameter_px / 2.0;
-        let half_px = radius.ceil() as isize + 1;
+        // A dot at anchor + f (0 <= f < 1) touches pixels whose centre is nearer than radius + 0.5:
+        // offsets strictly between -(radius + 1) and radius + 1 from the anchor.
+        let half_px = radius.ceil() as isize;
         let side_px = 2 * half_px as usize + 1;
         let mut cover = Vec::with_capacity(SUBPIXEL_STEPS * SUBPIXEL_STEPS * side_px * side_px);
         let offset = |step: usize| (step as f32 + 0.5) / SUBPIXEL_STEPS as f32;

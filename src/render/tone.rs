@@ -73,8 +73,15 @@ fn identity() -> [u8; 256] {
 }
 
 fn histograms(pixels: &[u8], channels: usize) -> Histograms {
+    match channels {
+        1 => histograms_of::<1>(pixels),
+        _ => histograms_of::<3>(pixels),
+    }
+}
+
+fn histograms_of<const CH: usize>(pixels: &[u8]) -> Histograms {
     let mut histograms = [[0u32; 256]; 3];
-    for px in pixels.chunks_exact(channels) {
+    for px in pixels.chunks_exact(CH) {
         for (histogram, &p) in histograms.iter_mut().zip(px) {
             histogram[usize::from(p)] += 1;
         }
@@ -83,7 +90,15 @@ fn histograms(pixels: &[u8], channels: usize) -> Histograms {
 }
 
 fn apply(pixels: &mut [u8], channels: usize, luts: &[[u8; 256]; 3]) {
-    for px in pixels.chunks_exact_mut(channels) {
+    match channels {
+        1 => apply_to::<1>(pixels, luts),
+        _ => apply_to::<3>(pixels, luts),
+    }
+}
+
+/// Const channel counts let the per-pixel loops unroll instead of looping over a runtime count.
+fn apply_to<const CH: usize>(pixels: &mut [u8], luts: &[[u8; 256]; 3]) {
+    for px in pixels.chunks_exact_mut(CH) {
         for (p, lut) in px.iter_mut().zip(luts) {
             *p = lut[usize::from(*p)];
         }
