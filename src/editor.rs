@@ -21,10 +21,8 @@ use nice_plug_egui::{EguiEditor, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
 
 use crate::handoff::{RecorderStatus, SpectrumKind, SpectrumOutput};
 use crate::plugin::EditorData;
-use crate::plugin::params::{GUIDE_BINS, PluginParams, ViewParam};
-use crate::render::{
-    NoiseSettings, Palette, PieShape, PostChain, RenderSettings, View as RenderView,
-};
+use crate::plugin::params::{GUIDE_BINS, PluginParams};
+use crate::render::{NoiseSettings, PieShape, PostChain, RenderSettings, View as RenderView};
 
 use analyzer_view::{AnalyzerViewModel, analyzer_view};
 use axis::{DbAxis, FreqAxis};
@@ -325,7 +323,7 @@ impl EditorState {
                 view.show(ui);
             }
             Tab::Guide => {
-                let settings = guide_render_settings(params);
+                let settings = params.render_settings();
                 self.guide_view.update(
                     ui.ctx(),
                     "guide",
@@ -351,44 +349,10 @@ impl EditorState {
     }
 }
 
-/// The writer's render settings from the parameters: what a take would write now.
-pub fn guide_render_settings(params: &PluginParams) -> RenderSettings {
-    let (view, pie_shape) = match params.view.value() {
-        ViewParam::Pie => (RenderView::Pie, PieShape::Half),
-        ViewParam::PieFull => (RenderView::Pie, PieShape::Full),
-        ViewParam::Polar => (RenderView::Polar, PieShape::Half),
-        ViewParam::Bars | ViewParam::Line => (RenderView::Bars, PieShape::Half),
-    };
-    RenderSettings {
-        view,
-        pie_shape,
-        palette: Palette::Rainbow,
-        size: params.image_size.value().clamp(64, 2048) as u32,
-        noise: NoiseSettings {
-            amount: params.noise_amount.value(),
-            seed: params.noise_seed.value().max(0) as u64,
-            per_frame: params.noise_per_frame.value(),
-            ..NoiseSettings::default()
-        },
-        post: PostChain {
-            blur_sigma: if params.blur.value() {
-                params.blur_sigma.value()
-            } else {
-                0.0
-            },
-            desaturate: params.desaturate.value(),
-            invert: params.invert.value(),
-            autocontrast: params.autocontrast.value(),
-            autocontrast_cutoff_percent: params.autocontrast_cutoff_pct.value(),
-            equalize: params.equalize.value(),
-        },
-    }
-}
-
 /// The live pie and polar views: the guide's drawing on black, in colour, without the post chain,
 /// so the spectrum's shape reads clearly while mixing.
 fn live_render_settings(tab: Tab, params: &PluginParams) -> RenderSettings {
-    let guide = guide_render_settings(params);
+    let guide = params.render_settings();
     RenderSettings {
         view: if tab == Tab::Polar {
             RenderView::Polar

@@ -157,6 +157,17 @@ impl Default for RenderSettings {
 }
 
 /// Settings a [`Renderer`] refuses.
+impl RenderSettings {
+    /// Grey when the post chain desaturates, else RGB: what the PNGs and the manifest say.
+    pub fn color_type(&self) -> ColorType {
+        if self.post.desaturate {
+            ColorType::Grey
+        } else {
+            ColorType::Rgb
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("image size {0} is outside 64..=2048 pixels")]
@@ -236,11 +247,7 @@ impl Renderer {
     pub fn new(settings: &RenderSettings) -> Result<Self, RenderError> {
         validate(settings)?;
         let size_px = settings.size as usize;
-        let color = if settings.post.desaturate {
-            ColorType::Grey
-        } else {
-            ColorType::Rgb
-        };
+        let color = settings.color_type();
         let num_bytes = size_px * size_px * color.bytes_per_pixel();
         let raster = match settings.view {
             View::Pie => ViewRaster::Pie(PieTable::new(size_px)),

@@ -1,11 +1,12 @@
 //! The guide preview is the writer's frame: the texture the editor shows holds exactly the bytes
-//! `render::Renderer` produces for the same bins and settings.
+//! `render::Renderer` produces for the same bins and `params.render_settings()`, the settings the
+//! plugin's writer thread renders with.
 
 mod editor_support;
 
 use egui::{Color32, vec2};
 use spectral_diffusion::editor::guide::to_color_image;
-use spectral_diffusion::editor::{EditorState, SpectraIn, Tab, guide_render_settings};
+use spectral_diffusion::editor::{EditorState, SpectraIn, Tab};
 use spectral_diffusion::handoff::RecorderStatus;
 use spectral_diffusion::plugin::params::PluginParams;
 use spectral_diffusion::render::{ColorType, Renderer};
@@ -38,7 +39,7 @@ fn preview_and_expected(
     let shown = textures[0].pixels.clone();
 
     let (frame_idx, bins) = state.guide_bins();
-    let mut renderer = Renderer::new(&guide_render_settings(params)).unwrap();
+    let mut renderer = Renderer::new(&params.render_settings()).unwrap();
     let image = renderer.render(frame_idx, bins);
     (shown, to_color_image(image).pixels, image.color)
 }
@@ -47,6 +48,10 @@ fn preview_and_expected(
 #[test]
 fn guide_preview_equals_renderer_bytes() {
     let params = PluginParams::default();
+    let gui_context = direct_gui_context();
+    gui_context
+        .param_setter()
+        .set_parameter(&params.desaturate, false);
     let (shown, expected, color) = preview_and_expected(&params, None);
     assert_eq!(color, ColorType::Rgb);
     assert!(shown == expected, "preview differs from the rendered frame");

@@ -141,6 +141,7 @@ pub fn guide_settings(ui: &mut Ui, params: &PluginParams, setter: &ParamSetter) 
         .spacing([8.0, 4.0])
         .show(ui, |ui| {
             row(ui, "View", |ui| param_combo(ui, setter, &params.view));
+            row(ui, "Palette", |ui| param_combo(ui, setter, &params.palette));
             row(ui, "Preset", |ui| param_combo(ui, setter, &params.preset));
             row(ui, "Frame rate", |ui| param_combo(ui, setter, &params.fps));
             row(ui, "Image size", |ui| {
