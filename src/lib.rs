@@ -1,10 +1,17 @@
 //! Spectral Diffusion: audio spectra as guide frames for Stable Diffusion, in a DAW and offline.
 //!
 //! The layout follows the data (DESIGN.md §2–§3): `analysis` and `clock` are pure and run on any
-//! thread, the audio thread included; `render` turns spectra into images; `export` writes them.
+//! thread, the audio thread included; `handoff` carries spectra out of the audio thread; `plugin`
+//! is the nice-plug glue; `render` turns spectra into images; `export` writes them.
 
 pub mod analysis;
 pub mod cli;
 pub mod clock;
+pub mod editor;
 pub mod export;
+pub mod handoff;
+pub mod plugin;
 pub mod render;
+
+nice_plug::nice_export_clap!(plugin::SpectralDiffusion);
+nice_plug::nice_export_vst3!(plugin::SpectralDiffusion);

@@ -11,6 +11,7 @@
 
 mod manifest;
 mod table;
+pub mod writer_thread;
 
 use std::fs::{self, File};
 use std::io::{self, Write};

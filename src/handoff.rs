@@ -1,0 +1,388 @@
+//! Any thread: the lock-free paths out of the audio thread (DESIGN.md §2).
+//!
+//! - [`SpectrumInput`] / [`SpectrumOutput`]: the latest spectrum for the GUI, over a triple buffer.
+//!   The audio thread overwrites every field of its buffer, then publishes; the GUI reads the newest
+//!   one whenever it repaints. A generation counter says "new or not" without comparing bins.
+//! - [`FrameProducer`] / [`FrameConsumer`]: every recorded frame for the writer thread, over a
+//!   wait-free SPSC ring (`rtrb`) of preallocated frames. The writer hands emptied frames back
+//!   through a second ring, so the audio thread never allocates or frees.
+//! - [`RecorderStatus`]: atomics the audio and writer threads update and the GUI reads.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU32, AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+/// The most bins a published spectrum carries; the buffers are this long from the start, so
+/// publishing never allocates.
+pub const MAX_SPECTRUM_BINS: usize = crate::analysis::MAX_BINS;
+
+/// What a published spectrum's `values` mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SpectrumKind {
+    /// Nothing published yet.
+    #[default]
+    Empty,
+    /// The live analyzer (monitor): `values` and `peaks` in dBFS (a full-scale sine reads 0 dB),
+    /// slope and smoothing applied, no floor and no display range applied (the editor's job).
+    MonitorDb,
+    /// The recorder's last frame, exactly the values the writer receives for `frame_idx`
+    /// (`Default` preset: 0..1; `Seed` preset: the post's raw `|rfft|` amplitudes).
+    Guide,
+}
+
+/// One published spectrum. Only the first `num_bins` entries of each vector are valid; the vectors
+/// keep their [`MAX_SPECTRUM_BINS`] length so that publishing never reallocates.
+#[derive(Debug, Clone)]
+pub struct Spectrum {
+    /// Counts publications, starting at 1; written by the audio thread. The GUI compares it with
+    /// the last one it drew.
+    pub generation: u64,
+    /// What `values` holds; written by the audio thread.
+    pub kind: SpectrumKind,
+    /// The sample rate the analysis ran at, in Hz.
+    pub sample_rate_hz: f32,
+    /// `Guide`: the timeline frame index these values belong to; `MonitorDb`: -1.
+    pub frame_idx: i64,
+    /// How many entries of `values`, `peaks` and `freqs_hz` are valid.
+    pub num_bins: usize,
+    /// One value per bin (see [`SpectrumKind`]).
+    pub values: Vec<f32>,
+    /// `MonitorDb`: the peak-hold level per bin in dBFS (equal to `values` when peak hold is off).
+    /// `Guide`: a copy of `values`.
+    pub peaks: Vec<f32>,
+    /// Each bin's centre frequency in Hz (log-spaced).
+    pub freqs_hz: Vec<f32>,
+}
+
+impl Default for Spectrum {
+    fn default() -> Self {
+        Self {
+            generation: 0,
+            kind: SpectrumKind::Empty,
+            sample_rate_hz: 0.0,
+            frame_idx: -1,
+            num_bins: 0,
+            values: vec![0.0; MAX_SPECTRUM_BINS],
+            peaks: vec![0.0; MAX_SPECTRUM_BINS],
+            freqs_hz: vec![0.0; MAX_SPECTRUM_BINS],
+        }
+    }
+}
+
+impl Spectrum {
+    pub fn values(&self) -> &[f32] {
+        &self.values[..self.num_bins]
+    }
+
+    pub fn peaks(&self) -> &[f32] {
+        &self.peaks[..self.num_bins]
+    }
+
+    pub fn freqs_hz(&self) -> &[f32] {
+        &self.freqs_hz[..self.num_bins]
+    }
+}
+
+/// Audio thread end of the latest-spectrum hand-off.
+pub struct SpectrumInput {
+    input: triple_buffer::Input<Spectrum>,
+    generation: u64,
+}
+
+/// GUI thread end of the latest-spectrum hand-off.
+pub struct SpectrumOutput {
+    output: triple_buffer::Output<Spectrum>,
+}
+
+impl SpectrumInput {
+    /// Makes both ends. Allocates three spectra of [`MAX_SPECTRUM_BINS`] bins.
+    pub fn new() -> (SpectrumInput, SpectrumOutput) {
+        let (input, output) = triple_buffer::TripleBuffer::new(&Spectrum::default()).split();
+        (
+            SpectrumInput {
+                input,
+                generation: 0,
+            },
+            SpectrumOutput { output },
+        )
+    }
+
+    /// Fills the back buffer with `fill` (which must overwrite every valid field) and publishes it.
+    /// Never allocates as long as `fill` keeps `num_bins <= MAX_SPECTRUM_BINS`.
+    pub fn publish(&mut self, fill: impl FnOnce(&mut Spectrum)) {
+        self.generation += 1;
+        let buffer = self.input.input_buffer_mut();
+        fill(buffer);
+        debug_assert!(buffer.num_bins <= MAX_SPECTRUM_BINS);
+        buffer.generation = self.generation;
+        self.input.publish();
+    }
+}
+
+impl SpectrumOutput {
+    /// The newest published spectrum (`generation == 0` until the first publication).
+    pub fn read(&mut self) -> &Spectrum {
+        self.output.read()
+    }
+
+    /// Whether something was published since the last [`SpectrumOutput::read`].
+    pub fn has_new(&self) -> bool {
+        self.output.updated()
+    }
+}
+
+/// Where a take's timeline positions came from (written in the manifest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PositionSource {
+    /// The host's transport position.
+    HostTransport,
+    /// The host reported no position: samples counted from the take's start.
+    SampleCount,
+}
+
+/// One recorded frame: a timeline frame index and its analyzed bins. Preallocated and recycled.
+#[derive(Debug)]
+pub struct RecordedFrame {
+    /// The timeline frame index `k` (DESIGN.md §5).
+    pub frame_idx: u64,
+    /// The analyzer's output; only the first `num_bins` entries are valid.
+    pub bins: Box<[f32]>,
+    pub num_bins: usize,
+}
+
+impl RecordedFrame {
+    pub fn bins(&self) -> &[f32] {
+        &self.bins[..self.num_bins]
+    }
+}
+
+/// What the audio thread tells the writer thread, in order.
+#[derive(Debug)]
+pub enum RecorderEvent {
+    /// The transport started rolling with the recorder armed.
+    TakeStart {
+        take_idx: u32,
+        position_source: PositionSource,
+        /// Where the take started on the timeline, in samples (negative during pre-roll).
+        start_pos_samples: i64,
+    },
+    Frame(RecordedFrame),
+    /// The take ended (transport stopped, recorder disarmed, or plugin deactivated).
+    TakeEnd {
+        take_idx: u32,
+        /// Frames of this take that did not fit into the queue (real-time mode only).
+        num_frames_dropped: u64,
+        end_pos_samples: i64,
+    },
+}
+
+/// Audio thread end of the recorder queue.
+pub struct FrameProducer {
+    events: rtrb::Producer<RecorderEvent>,
+    free: rtrb::Consumer<RecordedFrame>,
+}
+
+/// Writer thread end of the recorder queue.
+pub struct FrameConsumer {
+    events: rtrb::Consumer<RecorderEvent>,
+    free: rtrb::Producer<RecordedFrame>,
+}
+
+/// Queue slots reserved for take start/end events on top of the frame pool.
+const NUM_CONTROL_SLOTS: usize = 256;
+
+impl FrameProducer {
+    /// Makes both ends with `num_frames` preallocated frames of `num_bins` bins. Allocates
+    /// (about `num_frames * num_bins * 4` bytes): call it at activation, never on the audio thread.
+    pub fn new(num_frames: usize, num_bins: usize) -> (FrameProducer, FrameConsumer) {
+        let (events_tx, events_rx) = rtrb::RingBuffer::new(num_frames + NUM_CONTROL_SLOTS);
+        let (mut free_tx, free_rx) = rtrb::RingBuffer::new(num_frames);
+        for _ in 0..num_frames {
+            let frame = RecordedFrame {
+                frame_idx: 0,
+                bins: vec![0.0; num_bins].into_boxed_slice(),
+                num_bins,
+            };
+            free_tx
+                .push(frame)
+                .expect("the free ring holds exactly the pool");
+        }
+        (
+            FrameProducer {
+                events: events_tx,
+                free: free_rx,
+            },
+            FrameConsumer {
+                events: events_rx,
+                free: free_tx,
+            },
+        )
+    }
+
+    /// Takes an empty frame from the pool, if the writer has handed one back. Wait-free.
+    pub fn take_free_frame(&mut self) -> Option<RecordedFrame> {
+        self.free.pop().ok()
+    }
+
+    /// Sends an event; gives it back when the queue is full. Wait-free.
+    pub fn push(&mut self, event: RecorderEvent) -> Result<(), RecorderEvent> {
+        self.events
+            .push(event)
+            .map_err(|rtrb::PushError::Full(e)| e)
+    }
+
+    /// Frames currently waiting for the writer or being written (pool size minus free frames).
+    pub fn num_free_frames(&self) -> usize {
+        self.free.slots()
+    }
+
+    /// Whether the writer thread has gone away (its end dropped).
+    pub fn is_abandoned(&self) -> bool {
+        self.events.is_abandoned()
+    }
+}
+
+impl FrameConsumer {
+    /// The next event, if any. Wait-free.
+    pub fn pop(&mut self) -> Option<RecorderEvent> {
+        self.events.pop().ok()
+    }
+
+    /// Hands an emptied frame back to the audio thread's pool.
+    pub fn recycle(&mut self, frame: RecordedFrame) {
+        // The free ring holds the whole pool, so there is always room for a frame that came out.
+        let _ = self.free.push(frame);
+    }
+
+    /// Whether the audio side dropped its end (plugin deactivated) and nothing is left to read.
+    pub fn is_finished(&self) -> bool {
+        self.events.is_abandoned() && self.events.is_empty()
+    }
+}
+
+/// The recorder's take state, as the GUI shows it.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakeState {
+    /// Not recording (disarmed, or armed and waiting for the transport).
+    Idle = 0,
+    /// A take is running: frames are being analyzed and queued.
+    Rolling = 1,
+    /// The take ended; the writer is still emptying the queue.
+    Writing = 2,
+    /// The recorder stopped on an error (see [`RecorderStatus::last_error`]).
+    Error = 3,
+}
+
+/// The recorder's state, shared by the audio thread (take state, frame index, queued, dropped),
+/// the writer thread (written, errors) and the GUI (reads everything). All counters are `Relaxed`:
+/// each is a display value on its own. `has_error` is `Release`/`Acquire` because it guards the
+/// text in `last_error`.
+#[derive(Debug, Default)]
+pub struct RecorderStatus {
+    /// [`TakeState`] as `u8`; written by the audio thread (and the writer, for `Writing` → `Idle`).
+    pub take_state: AtomicU8,
+    /// The current take's number, counting from 1 per activation; audio thread.
+    pub take_idx: AtomicU32,
+    /// The last frame index queued (the "current frame"), -1 before the first; audio thread.
+    pub frame_idx: AtomicI64,
+    /// Frames queued for the writer since activation; audio thread.
+    pub num_frames_queued: AtomicU64,
+    /// Frames that did not fit into the queue in real-time mode since activation; audio thread.
+    pub num_frames_dropped: AtomicU64,
+    /// Frames written to disk since activation; writer thread.
+    pub num_frames_written: AtomicU64,
+    /// Set by the writer thread when writing failed and the recorder stopped; cleared by the audio
+    /// thread when the user disarms. `Release` after `last_error` is written.
+    pub has_error: AtomicBool,
+    /// The last error, one line for the user. Written by the writer thread, read by the GUI;
+    /// never touched by the audio thread.
+    pub last_error: Mutex<String>,
+    /// Where the writer writes, for the GUI (set by the writer thread at each take start).
+    pub out_dir: Mutex<String>,
+}
+
+impl RecorderStatus {
+    pub fn take_state(&self) -> TakeState {
+        match self.take_state.load(Ordering::Relaxed) {
+            1 => TakeState::Rolling,
+            2 => TakeState::Writing,
+            3 => TakeState::Error,
+            _ => TakeState::Idle,
+        }
+    }
+
+    pub fn set_take_state(&self, state: TakeState) {
+        self.take_state.store(state as u8, Ordering::Relaxed);
+    }
+
+    /// The error text if the recorder stopped on an error. GUI thread.
+    pub fn error(&self) -> Option<String> {
+        self.has_error.load(Ordering::Acquire).then(|| {
+            self.last_error
+                .lock()
+                .map(|s| s.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Writer thread: records `message` and stops the recorder.
+    pub fn set_error(&self, message: String) {
+        if let Ok(mut text) = self.last_error.lock() {
+            *text = message;
+        }
+        self.has_error.store(true, Ordering::Release);
+        self.set_take_state(TakeState::Error);
+    }
+
+    /// Clears every counter for a new activation.
+    pub fn reset(&self) {
+        self.set_take_state(TakeState::Idle);
+        self.take_idx.store(0, Ordering::Relaxed);
+        self.frame_idx.store(-1, Ordering::Relaxed);
+        self.num_frames_queued.store(0, Ordering::Relaxed);
+        self.num_frames_dropped.store(0, Ordering::Relaxed);
+        self.num_frames_written.store(0, Ordering::Relaxed);
+        self.has_error.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frames go out and come back: the pool never grows or shrinks.
+    #[test]
+    fn frames_are_recycled() {
+        let (mut producer, mut consumer) = FrameProducer::new(4, 8);
+        let mut frames: Vec<_> = (0..4)
+            .map(|_| producer.take_free_frame().unwrap())
+            .collect();
+        assert!(producer.take_free_frame().is_none());
+        let frame = frames.pop().unwrap();
+        producer.push(RecorderEvent::Frame(frame)).unwrap();
+        let Some(RecorderEvent::Frame(frame)) = consumer.pop() else {
+            panic!("expected a frame")
+        };
+        consumer.recycle(frame);
+        assert_eq!(producer.num_free_frames(), 1);
+        assert!(producer.take_free_frame().is_some());
+    }
+
+    /// The generation counts publications so the GUI sees "new or not".
+    #[test]
+    fn spectrum_generation_counts_publications() {
+        let (mut input, mut output) = SpectrumInput::new();
+        assert_eq!(output.read().generation, 0);
+        input.publish(|s| {
+            s.num_bins = 2;
+            s.values[..2].copy_from_slice(&[1.0, 2.0]);
+        });
+        assert!(output.has_new());
+        let spectrum = output.read();
+        assert_eq!(spectrum.generation, 1);
+        assert_eq!(spectrum.values(), &[1.0, 2.0]);
+    }
+}

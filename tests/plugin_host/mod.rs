@@ -1,0 +1,524 @@
+//! A minimal CLAP host (clack-host) that drives the plugin binary `cargo test` built, the way a
+//! DAW does: load, set state, choose the render mode, activate, process blocks with a transport.
+//! See /work/shared/HOST-TESTING.md for the checked facts this relies on.
+#![allow(dead_code)]
+
+use std::ffi::CString;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clack_extensions::audio_ports_config::PluginAudioPortsConfig;
+use clack_extensions::render::{PluginRender, RenderMode};
+use clack_extensions::state::PluginState;
+use clack_host::events::event_types::{TransportEvent, TransportFlags};
+use clack_host::events::{EventFlags, EventHeader};
+use clack_host::prelude::*;
+use clack_host::utils::FixedPoint;
+
+pub struct TestHost;
+
+#[derive(Default)]
+pub struct TestShared {
+    pub restart_requested: AtomicBool,
+    pub process_requested: AtomicBool,
+    pub callback_requested: AtomicBool,
+}
+
+impl SharedHandler<'_> for TestShared {
+    fn request_restart(&self) {
+        self.restart_requested.store(true, Ordering::SeqCst);
+    }
+    fn request_process(&self) {
+        self.process_requested.store(true, Ordering::SeqCst);
+    }
+    fn request_callback(&self) {
+        self.callback_requested.store(true, Ordering::SeqCst);
+    }
+}
+
+impl HostHandlers for TestHost {
+    type Shared<'a> = TestShared;
+    type MainThread<'a> = ();
+    type AudioProcessor<'a> = ();
+}
+
+/// The plugin library `cargo test` built: `target/<profile>/deps/` next to the test binary
+/// (cargo refreshes that copy on every build; the uplifted `target/<profile>/` one may be stale).
+pub fn plugin_path() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let deps_dir = exe.parent().expect("target/<profile>/deps");
+    let name = if cfg!(target_os = "macos") {
+        "libspectral_diffusion.dylib"
+    } else if cfg!(windows) {
+        "spectral_diffusion.dll"
+    } else {
+        "libspectral_diffusion.so"
+    };
+    [
+        deps_dir.join(name),
+        deps_dir.parent().unwrap_or(deps_dir).join(name),
+    ]
+    .into_iter()
+    .find(|path| path.exists())
+    .expect("the plugin library next to the test binary")
+}
+
+fn entry() -> &'static PluginEntry {
+    static ENTRY: OnceLock<PluginEntry> = OnceLock::new();
+    ENTRY.get_or_init(|| {
+        // SAFETY: the library is our own plugin, built by this very `cargo test` run.
+        unsafe { PluginEntry::load(plugin_path()) }.expect("load the plugin library")
+    })
+}
+
+/// One block's transport as the host reports it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Transport {
+    /// No transport information at all.
+    None,
+    /// Playing flag and, optionally, the position in samples (seconds timeline).
+    At {
+        playing: bool,
+        pos_samples: Option<i64>,
+    },
+}
+
+impl Transport {
+    pub fn playing_at(pos: i64) -> Self {
+        Self::At {
+            playing: true,
+            pos_samples: Some(pos),
+        }
+    }
+    pub fn stopped_at(pos: i64) -> Self {
+        Self::At {
+            playing: false,
+            pos_samples: Some(pos),
+        }
+    }
+
+    fn event(self, sample_rate: f64) -> Option<TransportEvent> {
+        let Self::At {
+            playing,
+            pos_samples,
+        } = self
+        else {
+            return None;
+        };
+        let mut flags = TransportFlags::empty();
+        if playing {
+            flags |= TransportFlags::IS_PLAYING;
+        }
+        let mut seconds = FixedPoint::from_bits(0);
+        if let Some(pos) = pos_samples {
+            flags |= TransportFlags::HAS_SECONDS_TIMELINE;
+            seconds = FixedPoint::from_float(pos as f64 / sample_rate);
+        }
+        Some(TransportEvent {
+            header: EventHeader::new_core(0, EventFlags::empty()),
+            flags,
+            song_pos_beats: FixedPoint::from_bits(0),
+            song_pos_seconds: seconds,
+            tempo: 120.0,
+            tempo_inc: 0.0,
+            loop_start_beats: FixedPoint::from_bits(0),
+            loop_end_beats: FixedPoint::from_bits(0),
+            loop_start_seconds: FixedPoint::from_bits(0),
+            loop_end_seconds: FixedPoint::from_bits(0),
+            bar_start: FixedPoint::from_bits(0),
+            bar_number: 0,
+            time_signature_numerator: 4,
+            time_signature_denominator: 4,
+        })
+    }
+}
+
+pub struct TestPlugin {
+    instance: PluginInstance<TestHost>,
+    processor: Option<StartedPluginAudioProcessor<TestHost>>,
+    sample_rate: f64,
+    max_block: usize,
+    num_channels: usize,
+}
+
+impl TestPlugin {
+    pub fn new() -> Self {
+        let entry = entry();
+        let factory = entry.get_plugin_factory().expect("plugin factory");
+        let id = factory
+            .plugin_descriptors()
+            .next()
+            .and_then(|d| d.id().map(CString::from))
+            .expect("one plugin");
+        let host_info = HostInfo::new("spectral-diffusion tests", "tests", "", "0.1").unwrap();
+        let instance = PluginInstance::<TestHost>::new(
+            |_| TestShared::default(),
+            |_| (),
+            entry,
+            &id,
+            &host_info,
+        )
+        .expect("instantiate the plugin");
+        Self {
+            instance,
+            processor: None,
+            sample_rate: 48_000.0,
+            max_block: 4096,
+            num_channels: 2,
+        }
+    }
+
+    /// The plugin's state as nice-plug's JSON.
+    pub fn save_state(&mut self) -> serde_json::Value {
+        let ext: PluginState = self
+            .instance
+            .plugin_handle()
+            .get_extension()
+            .expect("state extension");
+        let mut bytes = Vec::new();
+        ext.save(&self.instance.plugin_handle(), &mut bytes)
+            .expect("save state");
+        // nice-plug prefixes the JSON with its length (u64, little endian).
+        serde_json::from_slice(&bytes[8..]).expect("state is JSON")
+    }
+
+    pub fn load_state(&mut self, state: &serde_json::Value) {
+        let ext: PluginState = self
+            .instance
+            .plugin_handle()
+            .get_extension()
+            .expect("state extension");
+        let json = serde_json::to_vec(state).unwrap();
+        let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+        bytes.extend(json);
+        ext.load(&self.instance.plugin_handle(), &mut Cursor::new(bytes))
+            .expect("load state");
+    }
+
+    /// Sets parameters (`{"armed": {"bool": true}}`-style values) and persisted fields.
+    pub fn configure(&mut self, params: &[(&str, serde_json::Value)], fields: &[(&str, &str)]) {
+        let mut state = self.save_state();
+        for (id, value) in params {
+            state["params"][*id] = value.clone();
+        }
+        for (key, value) in fields {
+            state["fields"][*key] =
+                serde_json::Value::String(serde_json::to_string(value).unwrap());
+        }
+        self.load_state(&state);
+    }
+
+    /// Arms the recorder and points it at `folder` (the plugin writes into `folder/<track>/`),
+    /// CSV and manifest only (images are switched on where a test compares them).
+    pub fn arm_into(&mut self, folder: &Path, track: &str) {
+        self.configure(
+            &[
+                ("armed", serde_json::json!({"bool": true})),
+                ("write-images", serde_json::json!({"bool": false})),
+            ],
+            &[
+                ("output-folder", folder.to_str().unwrap()),
+                ("track-name", track),
+            ],
+        );
+    }
+
+    pub fn set_offline(&mut self, offline: bool) {
+        let ext: PluginRender = self
+            .instance
+            .plugin_handle()
+            .get_extension()
+            .expect("render extension");
+        let mode = if offline {
+            RenderMode::Offline
+        } else {
+            RenderMode::Realtime
+        };
+        ext.set(&self.instance.plugin_handle(), mode)
+            .expect("set render mode");
+    }
+
+    pub fn restart_requested(&mut self) -> bool {
+        self.instance
+            .access_shared_handler(|s| s.restart_requested.swap(false, Ordering::SeqCst))
+    }
+
+    pub fn activate(&mut self, sample_rate: f64, max_block: usize, num_channels: usize) {
+        assert!(self.processor.is_none(), "already active");
+        // nice-plug lists the layouts as port configurations: 0 = stereo, 1 = mono.
+        let layout: PluginAudioPortsConfig = self
+            .instance
+            .plugin_handle()
+            .get_extension()
+            .expect("audio-ports-config extension");
+        let config_id = if num_channels == 1 { 1 } else { 0 };
+        layout
+            .select(&self.instance.plugin_handle(), ClapId::new(config_id))
+            .expect("select the port layout");
+        let processor = self
+            .instance
+            .activate(
+                |_, _| (),
+                PluginAudioConfiguration {
+                    sample_rate,
+                    min_frames_count: 1,
+                    max_frames_count: max_block as u32,
+                },
+            )
+            .expect("activate");
+        self.processor = Some(processor.start_processing().expect("start processing"));
+        self.sample_rate = sample_rate;
+        self.max_block = max_block;
+        self.num_channels = num_channels;
+    }
+
+    pub fn deactivate(&mut self) {
+        if let Some(processor) = self.processor.take() {
+            let stopped = processor.stop_processing();
+            self.instance.deactivate(stopped);
+        }
+    }
+
+    /// Processes one block in place semantics: `input[c]` in, returns the output channels.
+    pub fn process(&mut self, input: &[&[f32]], transport: Transport) -> Vec<Vec<f32>> {
+        let num_samples = input[0].len();
+        assert!(num_samples <= self.max_block);
+        let processor = self.processor.as_mut().expect("active");
+        let mut in_bufs: Vec<Vec<f32>> = input.iter().map(|c| c.to_vec()).collect();
+        let mut out_bufs: Vec<Vec<f32>> = vec![vec![0.0; num_samples]; input.len()];
+        let mut in_ports = AudioPorts::with_capacity(input.len(), 1);
+        let mut out_ports = AudioPorts::with_capacity(input.len(), 1);
+        let in_audio = in_ports.with_input_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_input_only(
+                in_bufs
+                    .iter_mut()
+                    .map(|b| InputChannel::variable(b.as_mut_slice())),
+            ),
+        }]);
+        let mut out_audio = out_ports.with_output_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_output_only(
+                out_bufs.iter_mut().map(|b| b.as_mut_slice()),
+            ),
+        }]);
+        let event = transport.event(self.sample_rate);
+        processor
+            .process(
+                &in_audio,
+                &mut out_audio,
+                &InputEvents::empty(),
+                &mut OutputEvents::void(),
+                None,
+                event.as_ref(),
+            )
+            .expect("process");
+        out_bufs
+    }
+
+    /// Processes `buffers[c][..num_samples]` in place through the plugin (inputs copied from and
+    /// outputs written back to `buffers`), reusing `scratch`: no per-block allocation, for benches.
+    pub fn process_in_place(
+        &mut self,
+        buffers: &mut [Vec<f32>],
+        scratch: &mut [Vec<f32>],
+        num_samples: usize,
+        transport: Transport,
+    ) {
+        let processor = self.processor.as_mut().expect("active");
+        for (s, b) in scratch.iter_mut().zip(buffers.iter()) {
+            s[..num_samples].copy_from_slice(&b[..num_samples]);
+        }
+        let mut in_ports = AudioPorts::with_capacity(buffers.len(), 1);
+        let mut out_ports = AudioPorts::with_capacity(buffers.len(), 1);
+        let in_audio = in_ports.with_input_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_input_only(
+                scratch
+                    .iter_mut()
+                    .map(|b| InputChannel::variable(&mut b[..num_samples])),
+            ),
+        }]);
+        let mut out_audio = out_ports.with_output_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_output_only(
+                buffers.iter_mut().map(|b| &mut b[..num_samples]),
+            ),
+        }]);
+        let event = transport.event(self.sample_rate);
+        processor
+            .process(
+                &in_audio,
+                &mut out_audio,
+                &InputEvents::empty(),
+                &mut OutputEvents::void(),
+                None,
+                event.as_ref(),
+            )
+            .expect("process");
+    }
+
+    /// Plays `audio` (channels) from timeline position `start_pos` in blocks of `block_sizes`
+    /// (cycled), with `transport(pos)` per block; returns the output.
+    pub fn play(
+        &mut self,
+        audio: &[Vec<f32>],
+        block_sizes: &mut dyn FnMut() -> usize,
+        transport: &mut dyn FnMut(usize) -> Transport,
+    ) -> Vec<Vec<f32>> {
+        let total = audio[0].len();
+        let mut out: Vec<Vec<f32>> = vec![Vec::with_capacity(total); audio.len()];
+        let mut offset = 0;
+        while offset < total {
+            let len = block_sizes().clamp(1, self.max_block).min(total - offset);
+            let block: Vec<&[f32]> = audio.iter().map(|c| &c[offset..offset + len]).collect();
+            let result = self.process(&block, transport(offset));
+            for (o, r) in out.iter_mut().zip(result) {
+                o.extend_from_slice(&r);
+            }
+            offset += len;
+        }
+        out
+    }
+}
+
+impl Drop for TestPlugin {
+    fn drop(&mut self) {
+        self.deactivate();
+    }
+}
+
+/// A deterministic 20 s-ish "song": chords, a kick and noise, stereo, different in L and R.
+pub fn song(sample_rate: u32, seconds: f64) -> Vec<Vec<f32>> {
+    let n = (seconds * f64::from(sample_rate)) as usize;
+    let sr = f64::from(sample_rate);
+    let mut seed = 0x1234_5678u32;
+    let mut left = Vec::with_capacity(n);
+    let mut right = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = i as f64 / sr;
+        let bar = (t / 2.0) as usize;
+        let root = [110.0, 146.83, 130.81, 98.0][bar % 4];
+        let chord: f64 = [1.0, 1.26, 1.5]
+            .iter()
+            .map(|r| (2.0 * std::f64::consts::PI * root * r * t).sin())
+            .sum::<f64>()
+            * 0.15;
+        let beat_t = t % 0.5;
+        let kick = (2.0 * std::f64::consts::PI * (50.0 + 100.0 * (-beat_t * 30.0).exp()) * beat_t)
+            .sin()
+            * (-beat_t * 8.0).exp()
+            * 0.5;
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let noise = (seed as f64 / u32::MAX as f64 - 0.5) * 0.05 * (1.0 + (t * 0.7).sin());
+        let hat =
+            (2.0 * std::f64::consts::PI * 8000.0 * t).sin() * 0.05 * (-(t % 0.25) * 40.0).exp();
+        left.push((chord + kick + noise) as f32);
+        right.push((chord * 0.8 + kick + hat - noise) as f32);
+    }
+    vec![left, right]
+}
+
+/// `spectrum.csv` parsed: (frame, values) rows in file order, plus the header.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<(u64, Vec<f32>)>) {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header = lines
+        .next()
+        .expect("header")
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let rows = lines
+        .map(|line| {
+            let mut cells = line.split(',');
+            let frame = cells.next().unwrap().parse().unwrap();
+            let _time = cells.next();
+            (frame, cells.map(|c| c.parse().unwrap()).collect())
+        })
+        .collect();
+    (header, rows)
+}
+
+/// What `spectral-diffusion render` computes for `audio` (DESIGN.md §4): every frame whose start
+/// is inside the audio, its window read from the mono mix with zeros outside the audio.
+pub fn reference_frames(
+    audio: &[Vec<f32>],
+    sample_rate: u32,
+    settings: &spectral_diffusion::analysis::AnalysisSettings,
+    fps: spectral_diffusion::clock::FrameRate,
+) -> Vec<Vec<f32>> {
+    use spectral_diffusion::analysis::{Analyzer, mix_to_mono};
+    use spectral_diffusion::clock::FrameClock;
+    let mono: Vec<f32> = (0..audio[0].len())
+        .map(|i| mix_to_mono(audio.iter().map(|c| c[i])))
+        .collect();
+    let mut analyzer = Analyzer::new(settings, sample_rate).unwrap();
+    let clock = FrameClock::new(fps, sample_rate, analyzer.placement());
+    let mut window = vec![0.0f32; clock.max_window_len()];
+    (0..clock.num_frames(mono.len() as u64) as i64)
+        .map(|k| {
+            let span = clock.window(k);
+            for (i, dst) in window[..span.len].iter_mut().enumerate() {
+                let t = span.start + i as i64;
+                *dst = if t >= 0 && (t as usize) < mono.len() {
+                    mono[t as usize]
+                } else {
+                    0.0
+                };
+            }
+            let mut bins = vec![0.0; analyzer.num_bins()];
+            analyzer.analyze(&window[..span.len], &mut bins);
+            bins
+        })
+        .collect()
+}
+
+/// Writes `audio` as a 32-bit float WAV, which the CLI decodes bit for bit.
+pub fn write_wav(path: &Path, audio: &[Vec<f32>], sample_rate: u32) {
+    let spec = hound::WavSpec {
+        channels: audio.len() as u16,
+        sample_rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..audio[0].len() {
+        for channel in audio {
+            writer.write_sample(channel[i]).unwrap();
+        }
+    }
+    writer.finalize().unwrap();
+}
+
+/// Runs `spectral-diffusion render` (the CLI this `cargo test` built) and asserts success.
+pub fn run_cli_render(args: &[&str]) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_spectral-diffusion"))
+        .arg("render")
+        .args(args)
+        .arg("--quiet")
+        .output()
+        .expect("run the CLI");
+    assert!(
+        output.status.success(),
+        "render {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A small xorshift for random block sizes.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
