@@ -1,131 +1,405 @@
-//! Temporary stand-in (not committed): the render branch provides the real module.
+//! Any thread: pure. Turns one frame's spectrum bins into a guide image (DESIGN.md §6).
+//!
+//! A frame is: the background (a seeded, blurred noise field) → the view (pie, polar or bars) →
+//! the post chain (blur → desaturate → invert → autocontrast → equalize, each optional). A
+//! [`Renderer`] owns its image, scratch buffers, noise field and lookup tables, all made in
+//! [`Renderer::new`]; [`Renderer::render`] then allocates nothing in steady state and gives the
+//! same bytes for the same frame index, bins and settings.
+//!
+//! Rasterizer: hand-written coverage per pixel, not tiny-skia. The pie is one pass over a
+//! per-size table of each pixel's angle and distance (no paths, no per-wedge setup), polar dots
+//! are pre-rendered sprites, bars are axis-aligned boxes; all three get exact radial or area
+//! anti-aliasing, on grey or RGB bytes directly, with no premultiplied RGBA to convert back.
+//!
+//! When the chain desaturates, everything is drawn in grey from the start: luma and the blur are
+//! both linear, so blurring grey equals the grey of the blurred colours (up to rounding) at a
+//! third of the cost.
+
+mod bars;
+mod blur;
+mod noise;
+mod palette;
+mod pie;
+mod polar;
+mod tone;
+
 use serde::{Deserialize, Serialize};
+
+use blur::GaussianBlur;
+use pie::PieTable;
+use polar::PolarStamper;
+
+/// The smallest, largest and default image side in pixels (SD 1.5 works at 512).
+pub const MIN_SIZE_PX: u32 = 64;
+pub const MAX_SIZE_PX: u32 = 2048;
+pub const DEFAULT_SIZE_PX: u32 = 512;
+/// The largest blur sigma accepted, in pixels; beyond it every frame is a flat wash.
+pub const MAX_SIGMA_PX: f32 = 100.0;
+
+/// How the spectrum is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum View {
+    /// The post's pie: one wedge per bin, radius growing with the value.
     Pie,
+    /// The post's p5.js circles: one ring of dots per bin, sweep growing with the value.
     Polar,
+    /// A classic analyzer: one bar per bin, height growing with the value.
     Bars,
 }
+
+/// Which part of the circle the pie covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum PieShape {
+    /// The post's half pie, 12 o'clock clockwise to 6 o'clock (the right half).
     Half,
+    /// The half pie and its mirror image about the vertical axis.
     Full,
 }
+
+/// How bins are coloured (before any desaturation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Palette {
+    /// Hue by bin index at full saturation, as seed_pipeline.py.
     Rainbow,
+    /// The post's polar colour rgb(i*4, m*2, 100) in its 256-bin, m = 90 v units, clamped.
     Post,
+    /// White bins: the shape alone carries the spectrum.
     Grey,
 }
+
+/// The background noise field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NoiseSettings {
+    /// Noise strength 0..=1; 0 is a black background.
     pub amount: f32,
+    /// PRNG seed; per-frame fields use `seed + frame_idx`.
     pub seed: u64,
+    /// New noise every frame; false keeps one field for the whole take (temporal coherence).
     pub per_frame: bool,
+    /// Gaussian blur of the raw noise in pixels (seed_pipeline.py uses 4).
     pub blur_sigma: f32,
 }
+
+impl Default for NoiseSettings {
+    fn default() -> Self {
+        Self {
+            amount: 0.5,
+            seed: 0,
+            per_frame: false,
+            blur_sigma: 4.0,
+        }
+    }
+}
+
+/// The post chain, applied in field order; each step optional.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PostChain {
+    /// Gaussian blur sigma in pixels, 0 = off; 2 is the post's PIL `GaussianBlur(2)`.
     pub blur_sigma: f32,
+    /// Convert to 8-bit grey with PIL's ITU-R 601 luma (`convert('L')`); the image is then `Grey`.
     pub desaturate: bool,
+    /// p → 255 − p (`ImageOps.invert`).
     pub invert: bool,
+    /// Stretch min..max to 0..255 per channel (`ImageOps.autocontrast`).
     pub autocontrast: bool,
+    /// Percent of pixels ignored at each end of the histogram by autocontrast, 0..=100.
     pub autocontrast_cutoff_percent: f32,
+    /// Flatten the histogram (`ImageOps.equalize`).
     pub equalize: bool,
 }
+
+impl Default for PostChain {
+    /// The post's chain: blur 2 → desaturate → autocontrast.
+    fn default() -> Self {
+        Self {
+            blur_sigma: 2.0,
+            desaturate: true,
+            invert: false,
+            autocontrast: true,
+            autocontrast_cutoff_percent: 0.0,
+            equalize: false,
+        }
+    }
+}
+
+/// Everything that decides a frame's bytes besides its index and bins.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RenderSettings {
+    /// How the spectrum is drawn.
     pub view: View,
+    /// Half or full circle, for `View::Pie`.
     pub pie_shape: PieShape,
+    /// Bin colours.
     pub palette: Palette,
+    /// Image width and height in pixels, `MIN_SIZE_PX..=MAX_SIZE_PX`.
     pub size: u32,
+    /// The background.
     pub noise: NoiseSettings,
+    /// What happens after drawing.
     pub post: PostChain,
 }
+
 impl Default for RenderSettings {
+    /// The post's look: a rainbow half pie on blurred noise, blurred, grey, autocontrasted.
     fn default() -> Self {
         Self {
             view: View::Pie,
             pie_shape: PieShape::Half,
             palette: Palette::Rainbow,
-            size: 512,
-            noise: NoiseSettings {
-                amount: 0.5,
-                seed: 0,
-                per_frame: false,
-                blur_sigma: 4.0,
-            },
-            post: PostChain {
-                blur_sigma: 2.0,
-                desaturate: true,
-                invert: false,
-                autocontrast: true,
-                autocontrast_cutoff_percent: 0.0,
-                equalize: false,
-            },
+            size: DEFAULT_SIZE_PX,
+            noise: NoiseSettings::default(),
+            post: PostChain::default(),
         }
     }
 }
+
+/// Settings a [`Renderer`] refuses.
+impl RenderSettings {
+    /// Grey when the post chain desaturates, else RGB: what the PNGs and the manifest say.
+    pub fn color_type(&self) -> ColorType {
+        if self.post.desaturate {
+            ColorType::Grey
+        } else {
+            ColorType::Rgb
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("image size {0} is outside 64..=2048 pixels")]
     Size(u32),
+    #[error("noise amount {0} is outside 0..=1")]
+    NoiseAmount(f32),
+    #[error("blur sigma {0} is outside 0..=100 pixels")]
+    BlurSigma(f32),
+    #[error("autocontrast cutoff {0} is outside 0..=100 percent")]
+    AutocontrastCutoff(f32),
 }
+
+/// Bytes per pixel of an [`Image`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColorType {
+    /// One byte of luma per pixel.
     Grey,
+    /// Three bytes per pixel, red, green, blue.
     Rgb,
 }
+
+impl ColorType {
+    pub fn bytes_per_pixel(self) -> usize {
+        match self {
+            Self::Grey => 1,
+            Self::Rgb => 3,
+        }
+    }
+}
+
+/// A rendered frame, ready for a PNG encoder or a texture upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Image {
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
+    /// Grey when the post chain desaturates, else RGB.
     pub color: ColorType,
+    /// Row-major, top row first, `color.bytes_per_pixel()` bytes a pixel, no padding.
     pub pixels: Vec<u8>,
 }
-pub struct Renderer {
-    settings: RenderSettings,
-    image: Image,
+
+/// The per-view drawing state made once per size.
+#[derive(Debug, Clone)]
+enum ViewRaster {
+    Pie(PieTable),
+    Polar(PolarStamper),
+    Bars,
 }
+
+/// Draws frames for one [`RenderSettings`]; build a new one when the settings change.
+#[derive(Debug, Clone)]
+pub struct Renderer {
+    /// What this renderer draws; fixed for its lifetime.
+    settings: RenderSettings,
+    /// The frame being drawn and, after `render`, the finished frame.
+    image: Image,
+    /// The noise field scaled by its amount: every frame starts as a copy of it.
+    background: Vec<u8>,
+    /// The frame whose per-frame noise `background` holds (`None` before the first frame).
+    background_frame_idx: Option<u64>,
+    /// Blurs the raw noise field.
+    noise_blur: GaussianBlur,
+    /// The post chain's blur, `None` when off.
+    post_blur: Option<GaussianBlur>,
+    /// This frame's bins, made finite and clamped to 0..=1.
+    values: Vec<f32>,
+    /// This frame's bin colours; for grey images all three bytes hold the luma.
+    colors: Vec<[u8; 3]>,
+    /// The view's tables.
+    raster: ViewRaster,
+}
+
 impl Renderer {
+    /// Checks the settings and builds every table and buffer, including the take's noise field.
     pub fn new(settings: &RenderSettings) -> Result<Self, RenderError> {
-        if !(64..=2048).contains(&settings.size) {
-            return Err(RenderError::Size(settings.size));
-        }
-        let color = if settings.post.desaturate {
-            ColorType::Grey
-        } else {
-            ColorType::Rgb
+        validate(settings)?;
+        let size_px = settings.size as usize;
+        let color = settings.color_type();
+        let num_bytes = size_px * size_px * color.bytes_per_pixel();
+        let raster = match settings.view {
+            View::Pie => ViewRaster::Pie(PieTable::new(size_px)),
+            View::Polar => ViewRaster::Polar(PolarStamper::new(size_px)),
+            View::Bars => ViewRaster::Bars,
         };
-        let n =
-            (settings.size * settings.size) as usize * if settings.post.desaturate { 1 } else { 3 };
-        Ok(Self {
+        let post_blur =
+            (settings.post.blur_sigma > 0.0).then(|| GaussianBlur::new(settings.post.blur_sigma));
+        let mut renderer = Self {
             settings: settings.clone(),
             image: Image {
                 width: settings.size,
                 height: settings.size,
                 color,
-                pixels: vec![0; n],
+                pixels: vec![0; num_bytes],
             },
-        })
+            background: vec![0; num_bytes],
+            background_frame_idx: None,
+            noise_blur: GaussianBlur::new(settings.noise.blur_sigma),
+            post_blur,
+            values: Vec::new(),
+            colors: Vec::new(),
+            raster,
+        };
+        renderer.update_background(0);
+        Ok(renderer)
     }
+
     pub fn settings(&self) -> &RenderSettings {
         &self.settings
     }
-    pub fn render(&mut self, _frame_idx: u64, unit_bins: &[f32]) -> &Image {
-        let n = self.image.pixels.len();
-        for (i, p) in self.image.pixels.iter_mut().enumerate() {
-            *p = (unit_bins[i * unit_bins.len() / n] * 255.0) as u8;
+
+    /// Draws frame `frame_idx` from `unit_bins` (N values in 0..=1, any N; non-finite values count
+    /// as 0, values outside are clamped; no bins draws the background alone). Deterministic: the
+    /// same (frame_idx, bins, settings) give the same bytes; `frame_idx` only matters for
+    /// per-frame noise. Allocates only when a frame has more bins than any before it.
+    pub fn render(&mut self, frame_idx: u64, unit_bins: &[f32]) -> &Image {
+        if self.settings.noise.per_frame {
+            self.update_background(frame_idx);
         }
+        self.image.pixels.copy_from_slice(&self.background);
+        self.values.clear();
+        self.values.extend(unit_bins.iter().map(|&v| {
+            if v.is_finite() {
+                v.clamp(0.0, 1.0)
+            } else {
+                0.0
+            }
+        }));
+        self.update_colors();
+        match self.image.color {
+            ColorType::Grey => self.render_view::<1>(),
+            ColorType::Rgb => self.render_view::<3>(),
+        }
+        self.render_post();
         &self.image
     }
+
+    /// Makes the noise field of `frame_idx` (seeded `seed + frame_idx`) unless it is already there.
+    fn update_background(&mut self, frame_idx: u64) {
+        if self.background_frame_idx == Some(frame_idx) {
+            return;
+        }
+        let noise = &self.settings.noise;
+        noise::render_noise(
+            &mut self.background,
+            self.image.width as usize,
+            self.image.color.bytes_per_pixel(),
+            noise.seed.wrapping_add(frame_idx),
+            noise.amount,
+            &mut self.noise_blur,
+        );
+        self.background_frame_idx = Some(frame_idx);
+    }
+
+    fn update_colors(&mut self) {
+        let (palette, num_bins) = (self.settings.palette, self.values.len());
+        let is_grey = self.image.color == ColorType::Grey;
+        self.colors.clear();
+        self.colors
+            .extend(self.values.iter().enumerate().map(|(bin_idx, &value)| {
+                let rgb = palette::bin_color(palette, bin_idx, num_bins, value);
+                if is_grey {
+                    [palette::luma(rgb); 3]
+                } else {
+                    rgb
+                }
+            }));
+    }
+
+    fn render_view<const CH: usize>(&mut self) {
+        let pixels = &mut self.image.pixels;
+        match &mut self.raster {
+            ViewRaster::Pie(table) => {
+                table.render_pie::<CH>(pixels, self.settings.pie_shape, &self.values, &self.colors)
+            }
+            ViewRaster::Polar(stamper) => {
+                stamper.render_polar::<CH>(pixels, &self.values, &self.colors)
+            }
+            ViewRaster::Bars => bars::render_bars::<CH>(
+                pixels,
+                self.settings.size as usize,
+                &self.values,
+                &self.colors,
+            ),
+        }
+    }
+
+    /// The post chain; desaturation already happened by drawing in grey.
+    fn render_post(&mut self) {
+        let post = &self.settings.post;
+        let channels = self.image.color.bytes_per_pixel();
+        let pixels = &mut self.image.pixels;
+        if let Some(blur) = &mut self.post_blur {
+            blur.apply(pixels, self.image.width as usize, channels);
+        }
+        if post.invert {
+            tone::invert(pixels);
+        }
+        if post.autocontrast {
+            tone::autocontrast(pixels, channels, post.autocontrast_cutoff_percent);
+        }
+        if post.equalize {
+            tone::equalize(pixels, channels);
+        }
+    }
 }
-pub fn output_color(settings: &RenderSettings) -> ColorType {
-    if settings.post.desaturate {
-        ColorType::Grey
-    } else {
-        ColorType::Rgb
+
+fn validate(settings: &RenderSettings) -> Result<(), RenderError> {
+    if !(MIN_SIZE_PX..=MAX_SIZE_PX).contains(&settings.size) {
+        return Err(RenderError::Size(settings.size));
+    }
+    let amount = settings.noise.amount;
+    if !(0.0..=1.0).contains(&amount) {
+        return Err(RenderError::NoiseAmount(amount));
+    }
+    for sigma in [settings.noise.blur_sigma, settings.post.blur_sigma] {
+        if !(0.0..=MAX_SIGMA_PX).contains(&sigma) {
+            return Err(RenderError::BlurSigma(sigma));
+        }
+    }
+    let cutoff = settings.post.autocontrast_cutoff_percent;
+    if !(0.0..=100.0).contains(&cutoff) {
+        return Err(RenderError::AutocontrastCutoff(cutoff));
+    }
+    Ok(())
+}
+
+/// Mixes `color` over the first `CH` bytes of `px` with coverage `cover` in 1/256 (256 = opaque).
+#[inline(always)]
+fn blend<const CH: usize>(px: &mut [u8], color: &[u8; 3], cover: u32) {
+    for (p, &c) in px[..CH].iter_mut().zip(color) {
+        *p = ((u32::from(*p) * (256 - cover) + u32::from(c) * cover + 128) >> 8) as u8;
     }
 }

@@ -1,13 +1,15 @@
 //! CLI: audio source → frame clock → analyzer → output folder, on every core.
 //!
-//! One thread decodes and analyzes (cheap, and sequential by nature); worker threads render and
-//! encode the PNGs (the expensive part), each with its own [`FrameEncoder`]. Spectra reach the
-//! workers through a bounded channel, so memory stays flat however long the input.
+//! One thread decodes and cuts each frame's window (sequential by nature); worker threads analyze,
+//! render and encode (the expensive part), each with its own [`Analyzer`] and [`FrameEncoder`].
+//! Windows reach the workers through a bounded channel and come back for reuse, so memory stays
+//! flat however long the input.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
-use crossbeam_channel::bounded;
+use crossbeam_channel::{bounded, unbounded};
 
 use super::decode::{DecodeError, MonoSource};
 use crate::analysis::{AnalysisError, AnalysisSettings, Analyzer};
@@ -18,7 +20,7 @@ use crate::export::{
 };
 use crate::render::RenderSettings;
 
-/// Spectra waiting for a worker, per worker: enough to ride out a slow file write.
+/// Windows waiting for a worker, per worker: enough to ride out a slow file write.
 const QUEUED_FRAMES_PER_WORKER: usize = 16;
 
 /// One offline render, fully described.
@@ -29,7 +31,7 @@ pub struct RenderJob {
     pub analysis: AnalysisSettings,
     pub render: RenderSettings,
     pub export: ExportSettings,
-    /// Threads that render and encode PNGs (at least one).
+    /// Threads that analyze and render frames (at least one).
     pub num_workers: usize,
 }
 
@@ -46,15 +48,42 @@ pub enum PipelineError {
     NoAudio,
 }
 
+/// What one worker thread owns: its own FFT plan and scratch, renderer and PNG buffer.
+struct FrameWorker {
+    analyzer: Analyzer,
+    /// `None` when writing the CSV only.
+    encoder: Option<FrameEncoder>,
+    bins: Vec<f32>,
+}
+
+impl FrameWorker {
+    fn process(
+        &mut self,
+        frame_idx: u64,
+        window: &[f32],
+        writer: &Mutex<FrameWriter>,
+    ) -> Result<(), ExportError> {
+        self.analyzer.analyze(window, &mut self.bins);
+        writer
+            .lock()
+            .expect("a worker that panicked aborts the render")
+            .record_spectrum(frame_idx, &self.bins)?;
+        match &mut self.encoder {
+            Some(encoder) => encoder.write_frame(frame_idx, &self.bins),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Renders every frame of `source` into the job's output folder; returns the number of frames.
-/// `on_frame` is called after each frame is analyzed, for progress display.
+/// `on_frame` is called after each frame is written, for progress display.
 pub fn render(
     source: &mut dyn MonoSource,
     job: &RenderJob,
     on_frame: &(dyn Fn(u64) + Sync),
 ) -> Result<u64, PipelineError> {
     let sample_rate = source.info().sample_rate;
-    let mut analyzer = Analyzer::new(&job.analysis, sample_rate)?;
+    let analyzer = Analyzer::new(&job.analysis, sample_rate)?;
     let clock = FrameClock::new(job.fps, sample_rate, analyzer.placement());
     let job_info = JobInfo {
         source: job.source.clone(),
@@ -64,45 +93,52 @@ pub fn render(
         render: job.render.clone(),
         bin_freqs_hz: analyzer.bin_map().centre_freqs_hz.clone(),
     };
-    let mut writer = FrameWriter::create(&job.export, job_info)?;
-    let encoders = if job.export.write_images {
-        (0..job.num_workers.max(1))
-            .map(|_| FrameEncoder::new(writer.job(), &job.export.out_dir))
-            .collect::<Result<Vec<_>, _>>()?
-    } else {
-        Vec::new()
-    };
+    let writer = FrameWriter::create(&job.export, job_info)?;
+    let workers = (0..job.num_workers.max(1))
+        .map(|_| {
+            Ok(FrameWorker {
+                analyzer: Analyzer::new(&job.analysis, sample_rate)?,
+                encoder: job
+                    .export
+                    .write_images
+                    .then(|| FrameEncoder::new(writer.job(), &job.export.out_dir))
+                    .transpose()?,
+                bins: vec![0.0; analyzer.num_bins()],
+            })
+        })
+        .collect::<Result<Vec<_>, PipelineError>>()?;
 
-    let (frame_tx, frame_rx) =
-        bounded::<(u64, Vec<f32>)>(QUEUED_FRAMES_PER_WORKER * encoders.len().max(1));
+    let writer = Mutex::new(writer);
+    let (window_tx, window_rx) =
+        bounded::<(u64, Vec<f32>)>(QUEUED_FRAMES_PER_WORKER * workers.len());
+    let (spare_tx, spare_rx) = unbounded::<Vec<f32>>();
     let has_failed = AtomicBool::new(false);
     let num_frames = thread::scope(|scope| {
-        let workers: Vec<_> = encoders
+        let handles: Vec<_> = workers
             .into_iter()
-            .map(|mut encoder| {
-                let (frame_rx, has_failed) = (frame_rx.clone(), &has_failed);
+            .map(|mut worker| {
+                let (window_rx, spare_tx, writer, has_failed) =
+                    (window_rx.clone(), spare_tx.clone(), &writer, &has_failed);
                 scope.spawn(move || {
-                    for (frame_idx, bins) in frame_rx {
-                        if let Err(error) = encoder.write_frame(frame_idx, &bins) {
+                    for (frame_idx, window) in window_rx {
+                        if let Err(error) = worker.process(frame_idx, &window, writer) {
                             has_failed.store(true, Ordering::Relaxed);
                             return Err(error);
                         }
+                        on_frame(frame_idx);
+                        let _ = spare_tx.send(window);
                     }
                     Ok(())
                 })
             })
             .collect();
-        drop(frame_rx);
-        let num_bins = analyzer.num_bins();
-        let analyzed = cut_frames(source, &clock, |frame_idx, window| {
-            let mut bins = vec![0.0; num_bins];
-            analyzer.analyze(window, &mut bins);
-            writer.record_spectrum(frame_idx, &bins)?;
-            on_frame(frame_idx);
+        drop(window_rx);
+        let cut = cut_frames(source, &clock, |frame_idx, samples| {
+            let mut window = spare_rx.try_recv().unwrap_or_default();
+            window.clear();
+            window.extend_from_slice(samples);
             // A send fails only when every worker has stopped, and then with an error to report.
-            if !workers.is_empty()
-                && (has_failed.load(Ordering::Relaxed) || frame_tx.send((frame_idx, bins)).is_err())
-            {
+            if has_failed.load(Ordering::Relaxed) || window_tx.send((frame_idx, window)).is_err() {
                 return Err(PipelineError::Export(ExportError::io(
                     &job.export.out_dir,
                     std::io::Error::other("a frame writer stopped"),
@@ -110,12 +146,12 @@ pub fn render(
             }
             Ok(())
         });
-        drop(frame_tx);
+        drop(window_tx);
         // A worker's own error says more than the producer's "a writer stopped".
-        for worker in workers {
-            worker.join().expect("frame workers do not panic")?;
+        for handle in handles {
+            handle.join().expect("frame workers do not panic")?;
         }
-        analyzed
+        cut
     })?;
     if num_frames == 0 {
         return Err(PipelineError::NoAudio);
@@ -126,6 +162,7 @@ pub fn render(
             "{skipped} damaged audio packets could not be decoded and were rendered as silence"
         )],
     };
+    let mut writer = writer.into_inner().expect("workers have finished");
     writer.finish_take(&TakeStats {
         frames_dropped: 0,
         position_source: PositionSource::Timeline,

@@ -81,7 +81,7 @@ impl<'a> Manifest<'a> {
         takes: &'a [TakeRecord],
         warnings: &'a [String],
     ) -> Self {
-        let color = match crate::render::output_color(&job.render) {
+        let color = match job.render.color_type() {
             ColorType::Grey => "grey",
             ColorType::Rgb => "rgb",
         };

@@ -89,6 +89,7 @@ impl SpectrumTable {
             .seek(SeekFrom::Start(0))
             .map_err(|source| ExportError::io(&self.path, source))?;
         let mut record = vec![0u8; self.num_bins * 4];
+        let mut float_text = ryu::Buffer::new();
         write_atomically(path, |out| {
             let mut out = BufWriter::new(out);
             if format == CsvFormat::Full {
@@ -108,8 +109,12 @@ impl SpectrumTable {
                 }
                 for (i, bytes) in record.chunks_exact(4).enumerate() {
                     let value = f32::from_le_bytes(bytes.try_into().expect("chunks of four bytes"));
-                    // `{}` prints the shortest text that reads back as the same f32.
-                    write!(out, "{}{value}", if i == 0 { "" } else { "," })?;
+                    if i > 0 {
+                        out.write_all(b",")?;
+                    }
+                    // The shortest text that reads back as the same f32; ryu is several times
+                    // faster than `{}`, and formatting is most of a CSV-only render's time.
+                    out.write_all(float_text.format_finite(value).as_bytes())?;
                 }
                 writeln!(out)?;
             }
@@ -151,15 +156,15 @@ mod tests {
         assert_eq!(table.frame_range(), Some((0, 2)));
         assert_eq!(
             csv_of(&mut table, dir.path(), CsvFormat::Full),
-            "frame,time_s,100.00,1000.00\n0,0.000000,1,0\n2,0.083333,0.125,1.5\n"
+            "frame,time_s,100.00,1000.00\n0,0.000000,1.0,0.0\n2,0.083333,0.125,1.5\n"
         );
         assert_eq!(
             csv_of(&mut table, dir.path(), CsvFormat::Seed),
-            "1,0\n0.125,1.5\n"
+            "1.0,0.0\n0.125,1.5\n"
         );
     }
 
-    /// Values survive the CSV exactly: `{}` prints the shortest text that parses back the same.
+    /// Values survive the CSV exactly: the shortest text that parses back the same.
     #[test]
     fn values_round_trip_exactly() {
         let dir = tempfile::tempdir().unwrap();

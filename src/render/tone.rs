@@ -1,0 +1,136 @@
+//! Any thread: pure. PIL's `ImageOps` tone curves on interleaved 8-bit channels, per channel.
+
+/// Counts of each byte value, one table per channel.
+type Histograms = [[u32; 256]; 3];
+
+/// `ImageOps.invert`: p → 255 − p.
+pub(crate) fn invert(pixels: &mut [u8]) {
+    for p in pixels {
+        *p = 255 - *p;
+    }
+}
+
+/// `ImageOps.autocontrast(cutoff)`: per channel, clip `cutoff_percent` of the pixels from each end
+/// of the histogram, then stretch the remaining lo..=hi to 0..=255. A flat channel stays as it is.
+pub(crate) fn autocontrast(pixels: &mut [u8], channels: usize, cutoff_percent: f32) {
+    let histograms = histograms(pixels, channels);
+    let luts: [[u8; 256]; 3] = std::array::from_fn(|c| {
+        let mut counts = histograms[c];
+        let num_px: u32 = counts.iter().sum();
+        let cut = (f64::from(num_px) * f64::from(cutoff_percent) / 100.0).floor() as u32;
+        clip(&mut counts, cut, 0..256);
+        clip(&mut counts, cut, (0..256).rev());
+        let lo = counts.iter().position(|&n| n > 0);
+        let hi = counts.iter().rposition(|&n| n > 0);
+        match (lo, hi) {
+            (Some(lo), Some(hi)) if hi > lo => std::array::from_fn(|p| {
+                // PIL computes int(p * scale + offset) in floats; exact integers truncate the same
+                // way without landing one short of 255 at p = hi.
+                ((p.clamp(lo, hi) - lo) * 255 / (hi - lo)) as u8
+            }),
+            _ => identity(),
+        }
+    });
+    apply(pixels, channels, &luts);
+}
+
+/// Removes `cut` pixels from the histogram, walking the values in `order`.
+fn clip(counts: &mut [u32; 256], mut cut: u32, order: impl Iterator<Item = usize>) {
+    for value in order {
+        if cut == 0 {
+            break;
+        }
+        let removed = cut.min(counts[value]);
+        counts[value] -= removed;
+        cut -= removed;
+    }
+}
+
+/// `ImageOps.equalize`: per channel, map values through the cumulative histogram so each output
+/// level gets about the same number of pixels.
+pub(crate) fn equalize(pixels: &mut [u8], channels: usize) {
+    let histograms = histograms(pixels, channels);
+    let luts: [[u8; 256]; 3] = std::array::from_fn(|c| {
+        let counts = &histograms[c];
+        let total: u32 = counts.iter().sum();
+        let last = counts.iter().rev().find(|&&n| n > 0).copied().unwrap_or(0);
+        let step = (total - last) / 255;
+        if step == 0 {
+            return identity();
+        }
+        let mut running = step / 2;
+        std::array::from_fn(|p| {
+            let level = (running / step).min(255) as u8;
+            running += counts[p];
+            level
+        })
+    });
+    apply(pixels, channels, &luts);
+}
+
+fn identity() -> [u8; 256] {
+    std::array::from_fn(|p| p as u8)
+}
+
+fn histograms(pixels: &[u8], channels: usize) -> Histograms {
+    let mut histograms = [[0u32; 256]; 3];
+    for px in pixels.chunks_exact(channels) {
+        for (histogram, &p) in histograms.iter_mut().zip(px) {
+            histogram[usize::from(p)] += 1;
+        }
+    }
+    histograms
+}
+
+fn apply(pixels: &mut [u8], channels: usize, luts: &[[u8; 256]; 3]) {
+    for px in pixels.chunks_exact_mut(channels) {
+        for (p, lut) in px.iter_mut().zip(luts) {
+            *p = lut[usize::from(*p)];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ramp from 50 to 150 stretches to exactly 0..=255, linearly.
+    #[test]
+    fn autocontrast_stretches_to_full_range() {
+        let mut pixels: Vec<u8> = (50..=150).collect();
+        autocontrast(&mut pixels, 1, 0.0);
+        assert_eq!(pixels[0], 0);
+        assert_eq!(pixels[100], 255);
+        assert_eq!(pixels[50], 127);
+    }
+
+    /// The cutoff ignores outliers: one dark and one bright pixel in 100 do not set the range.
+    #[test]
+    fn autocontrast_cutoff_ignores_outliers() {
+        let mut pixels = vec![100u8; 98];
+        pixels.extend([0, 255]);
+        pixels[0] = 90;
+        autocontrast(&mut pixels, 1, 1.0);
+        assert_eq!(pixels[0], 0, "90 is the new black");
+        assert_eq!(pixels[1], 255, "100 is the new white");
+    }
+
+    /// A flat channel is left alone, as PIL does.
+    #[test]
+    fn autocontrast_leaves_flat_channel() {
+        let mut pixels = vec![10, 20, 30, 10, 20, 30];
+        autocontrast(&mut pixels, 3, 0.0);
+        assert_eq!(pixels, [10, 20, 30, 10, 20, 30]);
+    }
+
+    /// Equalizing a two-level image puts the levels at PIL's positions.
+    #[test]
+    fn equalize_matches_pil_for_two_levels() {
+        // PIL: step = (1020 - 510) // 255 = 2; lut[10] = 1 // 2 = 0, lut[200] = 511 // 2 = 255.
+        let mut pixels = vec![10u8; 510];
+        pixels.extend(vec![200u8; 510]);
+        equalize(&mut pixels, 1);
+        assert_eq!(pixels[0], 0);
+        assert_eq!(pixels[600], 255);
+    }
+}
