@@ -4,8 +4,7 @@
 //!
 //! # Editor interface (agreed with `src/editor.rs`)
 //!
-//! When the editor lands, this module sets `type Editor = crate::editor::PluginEditor;` and
-//! [`Plugin::editor`] becomes
+//! This module sets `type Editor = crate::editor::PluginEditor;` and [`Plugin::editor`] is
 //! ```ignore
 //! fn editor(&mut self, _: AsyncExecutor<Self>) -> Option<Self::Editor> {
 //!     crate::editor::create(self.params.clone(), self.editor_data.take()?)
@@ -221,7 +220,7 @@ impl Plugin for SpectralDiffusion {
         },
     ];
 
-    type Editor = ();
+    type Editor = crate::editor::PluginEditor;
     type SysExMessage = ();
     type BackgroundTask = ();
 
@@ -229,9 +228,9 @@ impl Plugin for SpectralDiffusion {
         self.params.clone()
     }
 
-    /// `None` until `src/editor.rs` lands (see the module docs for the agreed interface).
+    /// The egui editor; the GUI ends of the hand-offs move into it once (see the module docs).
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        None
+        crate::editor::create(self.params.clone(), self.editor_data.take()?)
     }
 
     fn activate(

@@ -158,9 +158,11 @@ impl FrameEncoder {
     }
 }
 
-/// PNG with the `png` crate's `Fast` setting (fdeflate with adaptive filters): encoding is the
-/// most expensive step of a frame, and `Fast` is several times quicker than zlib's default level
-/// for files that are only slightly larger (figures in `benches/export.rs`).
+/// PNG with the `png` crate's `Fast` deflate (fdeflate) and the Paeth filter on every row.
+/// Encoding is the costliest step after the blur: `Fast` is several times quicker than zlib's
+/// default level (`cargo bench --bench engine`), and on guide frames Paeth alone compresses as
+/// well as trying all five filters per row (6 721 508 vs 6 721 417 bytes for 96 frames) at 8 %
+/// fewer instructions per frame (callgrind); `Up` saves 4 % more but grows files by 7 %.
 fn encode_png(image: &Image, out: &mut Vec<u8>) -> Result<(), png::EncodingError> {
     out.clear();
     let mut encoder = png::Encoder::new(&mut *out, image.width, image.height);
@@ -170,6 +172,7 @@ fn encode_png(image: &Image, out: &mut Vec<u8>) -> Result<(), png::EncodingError
     });
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::Fast);
+    encoder.set_filter(png::Filter::Paeth);
     let mut writer = encoder.write_header()?;
     writer.write_image_data(&image.pixels)?;
     writer.finish()

@@ -60,6 +60,8 @@ pub(crate) struct GaussianBlur {
     kernel: BoxKernel,
     /// One row with its edge pixels repeated `radius + 1` times on both sides.
     padded_row: Vec<u8>,
+    /// Running per-channel sums over `padded_row`, one longer by a pixel.
+    row_prefix: Vec<u32>,
     /// Per-byte window sums of the vertical pass, one per byte of a row.
     column_sums: Vec<u32>,
     /// The other image of the vertical passes' ping-pong.
@@ -71,6 +73,7 @@ impl GaussianBlur {
         Self {
             kernel: BoxKernel::for_sigma(sigma_px),
             padded_row: Vec::new(),
+            row_prefix: Vec::new(),
             column_sums: Vec::new(),
             spare: Vec::new(),
         }
@@ -79,6 +82,25 @@ impl GaussianBlur {
     /// Blurs an interleaved image of `channels` (1 or 3) bytes per pixel in place.
     /// Allocates only the first time it sees an image this large.
     pub(crate) fn apply(&mut self, pixels: &mut Vec<u8>, width: usize, channels: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            unsafe { self.apply_avx2(pixels, width, channels) };
+            return;
+        }
+        self.apply_any_cpu(pixels, width, channels);
+    }
+
+    /// The same integer code compiled for 8-lane vectors with a native 32-bit multiply: about
+    /// twice as fast as the SSE2 baseline, and byte-identical since it is all integer maths.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn apply_avx2(&mut self, pixels: &mut Vec<u8>, width: usize, channels: usize) {
+        self.apply_any_cpu(pixels, width, channels);
+    }
+
+    #[inline(always)]
+    fn apply_any_cpu(&mut self, pixels: &mut Vec<u8>, width: usize, channels: usize) {
         let row_len = width * channels;
         match channels {
             1 => self.blur_rows::<1>(pixels, row_len),
@@ -89,19 +111,22 @@ impl GaussianBlur {
     }
 
     /// The horizontal passes, all three on one row while it sits in L1.
+    #[inline(always)]
     fn blur_rows<const CH: usize>(&mut self, pixels: &mut [u8], row_len: usize) {
         let pad = (self.kernel.radius_px + 1) * CH;
         self.padded_row.resize(row_len + 2 * pad, 0);
+        self.row_prefix.resize(row_len + 2 * pad + CH, 0);
         for row in pixels.chunks_exact_mut(row_len) {
             for _ in 0..PASSES {
                 pad_row::<CH>(row, &mut self.padded_row, pad);
-                box_row::<CH>(&self.kernel, &self.padded_row, row);
+                box_row::<CH>(&self.kernel, &self.padded_row, &mut self.row_prefix, row);
             }
         }
     }
 
     /// The vertical passes. Each sweeps whole rows at once, so the inner loops run over
     /// contiguous bytes and vectorize.
+    #[inline(always)]
     fn blur_columns(&mut self, pixels: &mut Vec<u8>, row_len: usize) {
         self.spare.resize(pixels.len(), 0);
         self.column_sums.resize(row_len, 0);
@@ -119,6 +144,7 @@ impl GaussianBlur {
 }
 
 /// Copies `row` into the middle of `padded`, repeating its first and last pixel `pad / CH` times.
+#[inline(always)]
 fn pad_row<const CH: usize>(row: &[u8], padded: &mut [u8], pad: usize) {
     let (head, rest) = padded.split_at_mut(pad);
     let (middle, tail) = rest.split_at_mut(row.len());
@@ -131,28 +157,42 @@ fn pad_row<const CH: usize>(row: &[u8], padded: &mut [u8], pad: usize) {
     }
 }
 
-/// One box pass along a padded row into `out`.
-fn box_row<const CH: usize>(kernel: &BoxKernel, padded: &[u8], out: &mut [u8]) {
-    let r = kernel.radius_px;
-    // Window of output pixel x covers padded pixels x+1 ..= x+2r+1 (the padding is r+1 pixels);
-    // its fractional taps are padded pixels x and x+2r+2.
+/// One box pass along a padded row into `out`. The window sums come from a per-channel prefix
+/// sum, so the weighing loop has no carried dependency and vectorizes.
+#[inline(always)]
+fn box_row<const CH: usize>(kernel: &BoxKernel, padded: &[u8], prefix: &mut [u32], out: &mut [u8]) {
+    // prefix[k] sums padded[j] for j < k in k's channel. The running sums stay in registers:
+    // reading back the previous store would wait on store-to-load forwarding every byte.
+    prefix[..CH].fill(0);
     let mut sums = [0u32; CH];
-    for (c, sum) in sums.iter_mut().enumerate() {
-        *sum = (1..=2 * r + 1).map(|k| u32::from(padded[k * CH + c])).sum();
-    }
-    let width = out.len() / CH;
-    for x in 0..width {
-        let near = x * CH;
-        let far = (x + 2 * r + 2) * CH;
-        for c in 0..CH {
-            let (lo, hi) = (u32::from(padded[near + c]), u32::from(padded[far + c]));
-            out[near + c] = kernel.weigh(sums[c], lo + hi);
-            sums[c] = sums[c] + hi - u32::from(padded[near + CH + c]);
+    for (dst, px) in prefix[CH..]
+        .chunks_exact_mut(CH)
+        .zip(padded.chunks_exact(CH))
+    {
+        for ((d, sum), &p) in dst.iter_mut().zip(&mut sums).zip(px) {
+            *sum += u32::from(p);
+            *d = *sum;
         }
+    }
+    // Output byte b (pixel x, channel c) sums padded pixels x+1 ..= x+2r+1 (the padding is r+1
+    // pixels); its fractional taps are padded pixels x and x+2r+2.
+    let (len, span) = (out.len(), (2 * kernel.radius_px + 1) * CH);
+    let window_ends = &prefix[CH + span..CH + span + len];
+    let window_starts = &prefix[CH..CH + len];
+    let (near, far) = (&padded[..len], &padded[span + CH..span + CH + len]);
+    for ((((o, &end), &start), &lo), &hi) in out
+        .iter_mut()
+        .zip(window_ends)
+        .zip(window_starts)
+        .zip(near)
+        .zip(far)
+    {
+        *o = kernel.weigh(end - start, u32::from(lo) + u32::from(hi));
     }
 }
 
 /// One vertical box pass from `src` into `dst`, rows clamped at the top and bottom edge.
+#[inline(always)]
 fn box_columns(kernel: &BoxKernel, src: &[u8], dst: &mut [u8], sums: &mut [u32], row_len: usize) {
     let num_rows = src.len() / row_len;
     let r = kernel.radius_px as isize;

@@ -35,7 +35,9 @@ struct DotSprites {
 impl DotSprites {
     fn new(diameter_px: f32) -> Self {
         let radius = diameter_px / 2.0;
-        let half_px = radius.ceil() as isize + 1;
+        // A dot at anchor + f (0 <= f < 1) touches pixels whose centre is nearer than radius + 0.5:
+        // offsets strictly between -(radius + 1) and radius + 1 from the anchor.
+        let half_px = radius.ceil() as isize;
         let side_px = 2 * half_px as usize + 1;
         let mut cover = Vec::with_capacity(SUBPIXEL_STEPS * SUBPIXEL_STEPS * side_px * side_px);
         let offset = |step: usize| (step as f32 + 0.5) / SUBPIXEL_STEPS as f32;
@@ -129,31 +131,26 @@ impl PolarStamper {
         for (bin_idx, (&value, color)) in values.iter().zip(colors).enumerate() {
             let num_steps = ((value * MAX_SWEEP_DEG as f32).ceil() as usize).min(MAX_SWEEP_DEG);
             let ring = bin_idx as f32 * self.ring_px;
-            // Consecutive degrees of an inner ring often land on the same sprite: stamp it once.
-            let mut last = [None, None];
             for &[cos, sin, wobble] in &self.trig[..num_steps] {
                 let rho = ring + wobble * wobble_px;
                 let y = centre + rho * sin;
-                for (side, x) in [centre + rho * cos, centre - rho * cos]
-                    .into_iter()
-                    .enumerate()
-                {
-                    let anchor = self.anchor(x, y);
-                    if last[side] != Some(anchor) {
-                        last[side] = Some(anchor);
-                        self.stamp::<CH>(pixels, anchor, color);
-                    }
+                // The sketch's mirror at 180° - theta.
+                for x in [centre + rho * cos, centre - rho * cos] {
+                    self.stamp::<CH>(pixels, self.anchor(x, y), color);
                 }
             }
         }
     }
 
     /// The pixel and sub-pixel step a dot centred at (x, y) is stamped from.
+    /// Rings stay inside the image, so x and y are non-negative and truncation is floor (a libm
+    /// call saved per dot).
     fn anchor(&self, x: f32, y: f32) -> [isize; 4] {
         let steps = SUBPIXEL_STEPS as f32;
-        let (fx, fy) = (x.floor(), y.floor());
+        let (x, y) = (x.max(0.0), y.max(0.0));
+        let (ix, iy) = (x as isize, y as isize);
         let sub = |f: f32| ((f * steps) as usize).min(SUBPIXEL_STEPS - 1) as isize;
-        [fx as isize, fy as isize, sub(x - fx), sub(y - fy)]
+        [ix, iy, sub(x - ix as f32), sub(y - iy as f32)]
     }
 
     /// Blends one sprite into the image, clipped to its edges.
@@ -169,15 +166,22 @@ impl PolarStamper {
         let cols = (-left).max(0) as usize..((size - left).min(side_px as isize)).max(0) as usize;
         let rows = (-top).max(0) as usize..((size - top).min(side_px as isize)).max(0) as usize;
         let sprite = (sub_y as usize * SUBPIXEL_STEPS + sub_x as usize) * side_px * side_px;
+        // Image columns of the clipped sprite; slicing once per row keeps the pixel loop free of
+        // bounds checks (a frame stamps about 10^5 dots).
+        let (x0, x1) = (
+            (left + cols.start as isize) as usize,
+            (left + cols.end as isize) as usize,
+        );
         for row in rows {
             let y = (top + row as isize) as usize;
             let sprite_row = &cover[sprite + row * side_px..sprite + (row + 1) * side_px];
-            for col in cols.clone() {
-                let c = u32::from(sprite_row[col]);
+            let image_row = &mut pixels[(y * self.size_px + x0) * CH..(y * self.size_px + x1) * CH];
+            for (px, &c) in image_row
+                .chunks_exact_mut(CH)
+                .zip(&sprite_row[cols.clone()])
+            {
                 if c > 0 {
-                    let x = (left + col as isize) as usize;
-                    let px = (y * self.size_px + x) * CH;
-                    blend::<CH>(&mut pixels[px..px + CH], color, c);
+                    blend::<CH>(px, color, u32::from(c));
                 }
             }
         }

@@ -73,17 +73,55 @@ fn identity() -> [u8; 256] {
 }
 
 fn histograms(pixels: &[u8], channels: usize) -> Histograms {
-    let mut histograms = [[0u32; 256]; 3];
-    for px in pixels.chunks_exact(channels) {
-        for (histogram, &p) in histograms.iter_mut().zip(px) {
-            histogram[usize::from(p)] += 1;
+    match channels {
+        1 => histograms_of::<1>(pixels),
+        _ => histograms_of::<3>(pixels),
+    }
+}
+
+/// Counts into four tables in turn: neighbouring pixels often share a value, and incrementing
+/// one counter back to back waits on the previous increment's store.
+fn histograms_of<const CH: usize>(pixels: &[u8]) -> Histograms {
+    const NUM_TABLES: usize = 4;
+    let mut tables = [[[0u32; 256]; 3]; NUM_TABLES];
+    let groups = pixels.chunks_exact(CH * NUM_TABLES);
+    let rest = groups.remainder();
+    for group in groups {
+        for (histograms, px) in tables.iter_mut().zip(group.chunks_exact(CH)) {
+            count::<CH>(histograms, px);
         }
     }
-    histograms
+    for px in rest.chunks_exact(CH) {
+        count::<CH>(&mut tables[0], px);
+    }
+    let [mut sum, others @ ..] = tables;
+    for histograms in &others {
+        for (total, histogram) in sum.iter_mut().zip(histograms) {
+            for (t, &n) in total.iter_mut().zip(histogram) {
+                *t += n;
+            }
+        }
+    }
+    sum
+}
+
+#[inline(always)]
+fn count<const CH: usize>(histograms: &mut Histograms, px: &[u8]) {
+    for (histogram, &p) in histograms.iter_mut().zip(px) {
+        histogram[usize::from(p)] += 1;
+    }
 }
 
 fn apply(pixels: &mut [u8], channels: usize, luts: &[[u8; 256]; 3]) {
-    for px in pixels.chunks_exact_mut(channels) {
+    match channels {
+        1 => apply_to::<1>(pixels, luts),
+        _ => apply_to::<3>(pixels, luts),
+    }
+}
+
+/// Const channel counts let the per-pixel loops unroll instead of looping over a runtime count.
+fn apply_to<const CH: usize>(pixels: &mut [u8], luts: &[[u8; 256]; 3]) {
+    for px in pixels.chunks_exact_mut(CH) {
         for (p, lut) in px.iter_mut().zip(luts) {
             *p = lut[usize::from(*p)];
         }

@@ -1,0 +1,386 @@
+//! GUI thread: the egui editor. Live analyzer, pie, polar and guide views, the recorder panel and
+//! the guide-frame settings. Only this module and its children import egui.
+//!
+//! Each repaint reads the newest spectrum from the triple buffer (never waiting on the audio
+//! thread) and asks for the next repaint at the display rate. The audio thread runs the live
+//! analysis only while `params.editor_state.is_open()`.
+
+pub mod analyzer_view;
+pub mod axis;
+pub mod guide;
+pub mod panels;
+pub mod smoothing;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use egui::{Panel, RichText, ScrollArea, Ui, Vec2};
+use nice_plug::context::gui::GuiContext;
+use nice_plug::prelude::ParamSetter;
+use nice_plug_egui::{EguiEditor, EguiNiceSettings, NiceEguiApp, RepaintNotifier, baseview};
+
+use crate::handoff::{RecorderStatus, SpectrumKind, SpectrumOutput};
+use crate::plugin::EditorData;
+use crate::plugin::params::{GUIDE_BINS, PluginParams};
+use crate::render::{NoiseSettings, PieShape, PostChain, RenderSettings, View as RenderView};
+
+use analyzer_view::{AnalyzerViewModel, analyzer_view};
+use axis::{DbAxis, FreqAxis};
+use guide::{RenderedView, unit_bins_from_db};
+use panels::ViewSettings;
+use smoothing::PeakHold;
+
+/// The smallest editor, in logical pixels: the side panel plus a usable plot.
+pub const MIN_SIZE: [f32; 2] = [720.0, 460.0];
+/// Width of the settings panel, in logical pixels.
+const SIDE_PANEL_WIDTH: f32 = 290.0;
+/// How often the live views repaint while the editor is open.
+const REPAINT_INTERVAL: Duration = Duration::from_millis(16);
+/// The side of the live pie and polar images, in pixels.
+const LIVE_IMAGE_SIZE: u32 = 512;
+
+pub type PluginEditor = EguiEditor<EditorApp>;
+
+/// Makes the editor over the plugin's parameters and the GUI ends of its hand-offs.
+pub fn create(params: Arc<PluginParams>, data: EditorData) -> Option<PluginEditor> {
+    let [min_width, min_height] = MIN_SIZE;
+    let settings = EguiNiceSettings::new()
+        .with_tile("Spectral Diffusion")
+        .with_resize_hint(
+            nice_plug::editor::ResizeHint::resizable().with_min_logical_size(
+                nice_plug::editor::dpi::LogicalSize::new(min_width, min_height),
+            ),
+        );
+    nice_plug_egui::create_egui_editor(
+        params.editor_state.clone(),
+        RepaintNotifier::new(),
+        settings,
+        EditorApp::new(params, data),
+    )
+}
+
+/// The four views of the central area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tab {
+    #[default]
+    Analyzer,
+    Pie,
+    Polar,
+    /// The exact frame the writer would write now.
+    Guide,
+}
+
+/// The editor's state: the GUI ends of the hand-offs and what it keeps between repaints.
+pub struct EditorApp {
+    params: Arc<PluginParams>,
+    /// The live analyzer's spectrum (dB).
+    spectrum: SpectrumOutput,
+    /// The recorder's frames while a take rolls (the writer's exact values).
+    guide_spectrum: SpectrumOutput,
+    status: Arc<RecorderStatus>,
+    /// The host's context, from `build`; needed to set parameters.
+    gui_context: Option<GuiContext>,
+    state: EditorState,
+}
+
+/// Everything the UI function needs besides the host context; split out so that tests and the
+/// benchmark drive it headlessly.
+#[derive(Default)]
+pub struct EditorState {
+    pub tab: Tab,
+    pub view: ViewSettings,
+    peak_hold: PeakHold,
+    /// The input's time of the previous repaint, for the peak fall.
+    last_time_s: Option<f64>,
+    /// A copy of the newest spectrum, kept while frozen or when nothing new arrived.
+    freqs_hz: Vec<f32>,
+    levels_db: Vec<f32>,
+    /// The values the guide preview renders, 0..1, and the frame index they belong to.
+    unit_bins: Vec<f32>,
+    guide_frame_idx: u64,
+    /// Whether `unit_bins` came from the recorder (exact) rather than from the live analyzer.
+    is_guide_from_recorder: bool,
+    guide_view: RenderedView,
+    pie_view: RenderedView,
+    polar_view: RenderedView,
+    /// The folder text field's buffer, read from the parameters on the first repaint.
+    folder_text: Option<String>,
+    /// The size last written to `params.editor_size`.
+    saved_size: [u32; 2],
+    /// The saved size to ask the window for on the first repaint (commands sent before a pass
+    /// are dropped).
+    pending_size: Option<Vec2>,
+}
+
+impl EditorApp {
+    pub fn new(params: Arc<PluginParams>, data: EditorData) -> Self {
+        Self {
+            params,
+            spectrum: data.spectrum,
+            guide_spectrum: data.guide,
+            status: data.status,
+            gui_context: None,
+            state: EditorState::default(),
+        }
+    }
+}
+
+impl NiceEguiApp for EditorApp {
+    fn build(
+        &mut self,
+        _egui_ctx: egui::Context,
+        gui_context: GuiContext,
+        _frame: &mut nice_plug_egui::Frame,
+    ) -> Result<(), baseview::HandlerError> {
+        self.gui_context = Some(gui_context);
+        self.state.folder_text = None;
+        // The window opens at the state's default size; ask for the size saved with the project.
+        let [width, height] = self
+            .params
+            .editor_size
+            .read()
+            .map(|size| *size)
+            .unwrap_or([0, 0]);
+        self.state.saved_size = [width, height];
+        self.state.pending_size = (width as f32 >= MIN_SIZE[0] && height as f32 >= MIN_SIZE[1])
+            .then(|| Vec2::new(width as f32, height as f32));
+        Ok(())
+    }
+
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut nice_plug_egui::Frame) {
+        let Some(gui_context) = &self.gui_context else {
+            return;
+        };
+        let setter = gui_context.param_setter();
+        let live = self.spectrum.read();
+        let recorded = self.guide_spectrum.read();
+        let input = SpectraIn {
+            freqs_hz: live.freqs_hz(),
+            levels_db: (live.kind == SpectrumKind::MonitorDb).then(|| live.values()),
+            recorded: (recorded.kind == SpectrumKind::Guide && recorded.frame_idx >= 0)
+                .then(|| (recorded.frame_idx as u64, recorded.values())),
+        };
+        self.state
+            .ui(ui, &self.params, &setter, &self.status, &input);
+        ui.ctx().request_repaint_after(REPAINT_INTERVAL);
+    }
+
+    fn resized(&mut self, new_size: baseview::WindowSize) {
+        let size = [
+            new_size.logical.width.round() as u32,
+            new_size.logical.height.round() as u32,
+        ];
+        if size != self.state.saved_size
+            && let Ok(mut saved) = self.params.editor_size.write()
+        {
+            *saved = size;
+            self.state.saved_size = size;
+        }
+    }
+
+    fn track_info_changed(&mut self, info: nice_plug::prelude::TrackInfo) {
+        if let Ok(mut track_name) = self.params.track_name.write() {
+            info.name().clone_into(&mut track_name);
+        }
+    }
+}
+
+/// One repaint's input from the hand-offs.
+pub struct SpectraIn<'a> {
+    /// Bin centre frequencies of the live spectrum, in Hz.
+    pub freqs_hz: &'a [f32],
+    /// The live spectrum in dB, `None` until the analyzer has published one.
+    pub levels_db: Option<&'a [f32]>,
+    /// The recorder's latest frame (index, unit values) while a take rolls.
+    pub recorded: Option<(u64, &'a [f32])>,
+}
+
+impl EditorState {
+    /// The whole editor for one repaint.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        params: &PluginParams,
+        setter: &ParamSetter,
+        status: &RecorderStatus,
+        input: &SpectraIn<'_>,
+    ) {
+        if let Some(size) = self.pending_size.take() {
+            ui.ctx()
+                .send_viewport_cmd(egui::ViewportCommand::InnerSize(size));
+        }
+        self.update_spectrum(ui.input(|i| i.time), params, input);
+
+        Panel::top("tabs").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.tab, Tab::Analyzer, "Analyzer");
+                ui.selectable_value(&mut self.tab, Tab::Pie, "Pie");
+                ui.selectable_value(&mut self.tab, Tab::Polar, "Polar");
+                ui.selectable_value(&mut self.tab, Tab::Guide, "Guide");
+                ui.separator();
+                ui.label(RichText::new("Spectral Diffusion").strong());
+            });
+        });
+        Panel::right("settings")
+            .exact_size(SIDE_PANEL_WIDTH)
+            .resizable(false)
+            .show(ui, |ui| {
+                ScrollArea::vertical().show(ui, |ui| {
+                    egui::CollapsingHeader::new("Recorder")
+                        .default_open(true)
+                        .show(ui, |ui| {
+                            let folder_text = self
+                                .folder_text
+                                .get_or_insert_with(|| read_lock(&params.output_folder));
+                            panels::recorder_panel(ui, params, setter, status, folder_text)
+                        });
+                    egui::CollapsingHeader::new("Analyzer")
+                        .default_open(self.tab == Tab::Analyzer)
+                        .show(ui, |ui| {
+                            panels::analyzer_controls(ui, params, setter, &mut self.view)
+                        });
+                    egui::CollapsingHeader::new("Guide frame")
+                        .default_open(self.tab != Tab::Analyzer)
+                        .show(ui, |ui| panels::guide_settings(ui, params, setter));
+                });
+            });
+        egui::CentralPanel::default().show(ui, |ui| self.central_view(ui, params));
+    }
+
+    /// Copies the newest live spectrum (unless frozen), runs the peak hold, and picks the bins
+    /// for the guide: the recorder's own while a take rolls, else the live spectrum reduced.
+    fn update_spectrum(&mut self, time_s: f64, params: &PluginParams, input: &SpectraIn<'_>) {
+        let dt_s = self.last_time_s.map_or(0.0, |last| (time_s - last) as f32);
+        self.last_time_s = Some(time_s);
+        if let Some(levels_db) = input.levels_db
+            && !params.freeze.value()
+        {
+            self.freqs_hz.clear();
+            self.freqs_hz.extend_from_slice(input.freqs_hz);
+            self.levels_db.clear();
+            self.levels_db.extend_from_slice(levels_db);
+            self.peak_hold.update(
+                levels_db,
+                dt_s,
+                self.view.peak_hold_s,
+                params.peak_fall_db_per_s.value(),
+            );
+        }
+        match input.recorded {
+            Some((frame_idx, values)) => {
+                self.unit_bins.clear();
+                self.unit_bins.extend_from_slice(values);
+                self.guide_frame_idx = frame_idx;
+                self.is_guide_from_recorder = true;
+            }
+            None => {
+                unit_bins_from_db(
+                    &self.levels_db,
+                    GUIDE_BINS,
+                    params.floor_db.value(),
+                    &mut self.unit_bins,
+                );
+                self.guide_frame_idx = 0;
+                self.is_guide_from_recorder = false;
+            }
+        }
+    }
+
+    fn central_view(&mut self, ui: &mut Ui, params: &PluginParams) {
+        match self.tab {
+            Tab::Analyzer => {
+                let model = AnalyzerViewModel {
+                    freqs_hz: &self.freqs_hz,
+                    levels_db: &self.levels_db,
+                    peak_db: if params.peak_hold.value() {
+                        self.peak_hold.peaks_db()
+                    } else {
+                        &[]
+                    },
+                    freq_axis: FreqAxis {
+                        min_hz: params.min_freq_hz.value(),
+                        max_hz: params
+                            .max_freq_hz
+                            .value()
+                            .max(params.min_freq_hz.value() * 2.0),
+                    },
+                    db_axis: DbAxis {
+                        min_db: params.min_db.value(),
+                        max_db: params.max_db.value().max(params.min_db.value() + 6.0),
+                    },
+                    style: self.view.style,
+                };
+                analyzer_view(ui, &model);
+            }
+            Tab::Pie | Tab::Polar => {
+                let (view, name) = if self.tab == Tab::Pie {
+                    (&mut self.pie_view, "pie")
+                } else {
+                    (&mut self.polar_view, "polar")
+                };
+                let settings = live_render_settings(self.tab, params);
+                view.update(ui.ctx(), name, &settings, 0, &self.unit_bins);
+                view.show(ui);
+            }
+            Tab::Guide => {
+                let settings = params.render_settings();
+                self.guide_view.update(
+                    ui.ctx(),
+                    "guide",
+                    &settings,
+                    self.guide_frame_idx,
+                    &self.unit_bins,
+                );
+                let source = if self.is_guide_from_recorder {
+                    format!("frame {} as written", self.guide_frame_idx)
+                } else {
+                    "live input, as the next take would write it".to_owned()
+                };
+                ui.label(RichText::new(source).small().weak());
+                self.guide_view.show(ui);
+            }
+        }
+    }
+
+    /// The frame index and 0..1 bins the guide preview last rendered, so tests can render them
+    /// independently and compare bytes.
+    pub fn guide_bins(&self) -> (u64, &[f32]) {
+        (self.guide_frame_idx, &self.unit_bins)
+    }
+}
+
+/// The live pie and polar views: the guide's drawing on black, in colour, without the post chain,
+/// so the spectrum's shape reads clearly while mixing.
+fn live_render_settings(tab: Tab, params: &PluginParams) -> RenderSettings {
+    let guide = params.render_settings();
+    RenderSettings {
+        view: if tab == Tab::Polar {
+            RenderView::Polar
+        } else {
+            RenderView::Pie
+        },
+        pie_shape: if tab == Tab::Pie {
+            guide.pie_shape
+        } else {
+            PieShape::Half
+        },
+        size: LIVE_IMAGE_SIZE,
+        noise: NoiseSettings {
+            amount: 0.0,
+            ..NoiseSettings::default()
+        },
+        post: PostChain {
+            blur_sigma: 0.0,
+            desaturate: false,
+            invert: false,
+            autocontrast: false,
+            autocontrast_cutoff_percent: 0.0,
+            equalize: false,
+        },
+        ..guide
+    }
+}
+
+fn read_lock(lock: &std::sync::RwLock<String>) -> String {
+    lock.read().map(|s| s.clone()).unwrap_or_default()
+}
