@@ -7,6 +7,11 @@
 //!
 //! The real-time budget of 60 s of audio is 60 s of one core: a 60 s run taking 0.3 s is 0.5 %.
 //! The writer thread (CSV only here) runs on another core and is not counted.
+//!
+//! Measured 2026-11-23 (`cargo bench --bench process --profile release`, 2 shared cores, busy):
+//! armed 109 ms per 60 s (0.18 % of one core, ~550x real time); monitor 178 ms (0.30 %, 60
+//! analyses a second of a 4096-point FFT into 512 bands); idle 5.7 ms (0.009 %, mostly host and
+//! wrapper overhead).
 
 #[path = "../tests/plugin_host/mod.rs"]
 mod plugin_host;

@@ -4,8 +4,7 @@
 //!
 //! # Editor interface (agreed with `src/editor.rs`)
 //!
-//! When the editor lands, this module sets `type Editor = crate::editor::PluginEditor;` and
-//! [`Plugin::editor`] becomes
+//! This module sets `type Editor = crate::editor::PluginEditor;` and [`Plugin::editor`] is
 //! ```ignore
 //! fn editor(&mut self, _: AsyncExecutor<Self>) -> Option<Self::Editor> {
 //!     crate::editor::create(self.params.clone(), self.editor_data.take()?)
