@@ -167,10 +167,9 @@ pub struct BinMap {
     /// Centre frequency of each output bin, in Hz (written in the CSV header and manifest).
     pub centre_freqs_hz: Vec<f32>,
     sources: Vec<BinSource>,
-    /// `Default`: the band edges' log-frequency mapping, for peaks found between bins.
-    log_min_hz: f64,
-    log_span: f64,
-    bin_hz: f64,
+    /// `Default`: the `num_bins + 1` band edges in FFT-bin units, ascending, for placing peaks
+    /// found between bins with a binary search instead of a logarithm per peak.
+    edge_bins: Vec<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -213,9 +212,7 @@ impl BinMap {
         Self {
             centre_freqs_hz,
             sources,
-            log_min_hz: 0.0,
-            log_span: 0.0,
-            bin_hz,
+            edge_bins: Vec::new(),
         }
     }
 
@@ -249,9 +246,7 @@ impl BinMap {
         Self {
             centre_freqs_hz,
             sources,
-            log_min_hz,
-            log_span,
-            bin_hz,
+            edge_bins: (0..=num_bins).map(|i| edge_hz(i) / bin_hz).collect(),
         }
     }
 
@@ -259,15 +254,12 @@ impl BinMap {
         self.sources.len()
     }
 
-    /// The band whose range holds `freq_hz` (log bands only).
-    fn band_of(&self, freq_hz: f64) -> Option<usize> {
-        if freq_hz <= 0.0 {
-            return None;
-        }
-        let position = (freq_hz.ln() - self.log_min_hz) / self.log_span;
-        (0.0..1.0)
+    /// The band whose range holds the fractional FFT bin `position` (log bands only).
+    fn band_at(&self, position: f64) -> Option<usize> {
+        let (first, last) = (*self.edge_bins.first()?, *self.edge_bins.last()?);
+        (first..last)
             .contains(&position)
-            .then(|| (position * self.num_bins() as f64) as usize)
+            .then(|| self.edge_bins.partition_point(|&edge| edge <= position) - 1)
     }
 }
 
@@ -288,6 +280,8 @@ pub struct Analyzer {
     band_levels: Vec<f64>,
     /// `Default`: the last frame's band levels in dB, tilt included (what the GUI's analyzer draws).
     band_levels_db: Vec<f32>,
+    /// `Default`: each band's tilt in dB, `tilt * log2(centre / 1 kHz)`, computed once.
+    band_tilts_db: Vec<f64>,
 }
 
 impl Analyzer {
@@ -324,6 +318,13 @@ impl Analyzer {
             magnitudes: vec![0.0; fft_len / 2 + 1],
             band_levels: vec![0.0; bin_map.num_bins()],
             band_levels_db: vec![0.0; bin_map.num_bins()],
+            band_tilts_db: bin_map
+                .centre_freqs_hz
+                .iter()
+                .map(|&centre_hz| {
+                    f64::from(settings.tilt_db_per_octave) * (f64::from(centre_hz) / 1000.0).log2()
+                })
+                .collect(),
             bin_map,
             window,
             fft,
@@ -413,14 +414,13 @@ impl Analyzer {
         }
         self.add_interpolated_peaks();
         let floor_db = f64::from(self.settings.floor_db);
-        let tilt = f64::from(self.settings.tilt_db_per_octave);
-        for ((bin, &level), &centre_hz) in bins
-            .iter_mut()
-            .zip(&self.band_levels)
-            .zip(&self.bin_map.centre_freqs_hz)
+        let levels = self.band_levels.iter().zip(&self.band_tilts_db);
+        for ((bin, level_db), (&level, &tilt_db)) in
+            bins.iter_mut().zip(&mut self.band_levels_db).zip(levels)
         {
-            let level_db = gain_to_db(level) + tilt * (f64::from(centre_hz) / 1000.0).log2();
-            *bin = ((level_db - floor_db) / -floor_db).clamp(0.0, 1.0) as f32;
+            let tilted_db = gain_to_db(level) + tilt_db;
+            *level_db = tilted_db as f32;
+            *bin = ((tilted_db - floor_db) / -floor_db).clamp(0.0, 1.0) as f32;
         }
     }
 
@@ -442,10 +442,7 @@ impl Analyzer {
                 0.0
             };
             let peak = db_to_gain(b - 0.25 * (a - c) * offset);
-            if let Some(band) = self
-                .bin_map
-                .band_of((idx as f64 + offset) * self.bin_map.bin_hz)
-            {
+            if let Some(band) = self.bin_map.band_at(idx as f64 + offset) {
                 self.band_levels[band] = self.band_levels[band].max(peak);
             }
         }
@@ -602,11 +599,13 @@ mod tests {
         assert!(matches!(map.sources[0], BinSource::Interpolate(_)));
         assert!(matches!(map.sources[255], BinSource::Max { .. }));
         assert!((map.centre_freqs_hz[0] - 20.27).abs() < 0.1);
+        let bin_hz = 48_000.0 / 4096.0;
         assert_eq!(
-            map.band_of(1000.0),
+            map.band_at(1000.0 / bin_hz),
             Some((256.0 * (50f64).ln() / 1000f64.ln()) as usize)
         );
-        assert_eq!(map.band_of(25_000.0), None);
+        assert_eq!(map.band_at(25_000.0 / bin_hz), None);
+        assert_eq!(map.band_at(0.0), None);
     }
 
     #[test]

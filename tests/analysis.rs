@@ -120,6 +120,15 @@ fn default_preset_levels_map_linearly_in_db() {
     let mut analyzer = Analyzer::new(&AnalysisSettings::default(), 48_000).unwrap();
     let bins = analyze(&mut analyzer, &sine(1000.0, 0.1, 48_000, 4096, 0.0));
     let peak = bins[argmax(&bins)];
+    let peak_db = analyzer
+        .band_levels_db()
+        .iter()
+        .copied()
+        .fold(f32::MIN, f32::max);
+    assert!(
+        (peak_db + 20.0).abs() < 0.5,
+        "band_levels_db reads {peak_db} dB"
+    );
     let expected = 1.0 - 20.0 / 90.0;
     assert!(
         (peak - expected).abs() < 0.5 / 90.0,
