@@ -281,41 +281,15 @@ impl TestPlugin {
         }
     }
 
-    /// Processes one block in place semantics: `input[c]` in, returns the output channels.
+    /// Processes one block: `input[c]` in, returns the output channels. The outputs start at
+    /// zero, so a plugin that wrote nothing cannot pass for a pass-through.
     pub fn process(&mut self, input: &[&[f32]], transport: Transport) -> Vec<Vec<f32>> {
         let num_samples = input[0].len();
         assert!(num_samples <= self.max_block);
-        let processor = self.processor.as_mut().expect("active");
-        let mut in_bufs: Vec<Vec<f32>> = input.iter().map(|c| c.to_vec()).collect();
-        let mut out_bufs: Vec<Vec<f32>> = vec![vec![0.0; num_samples]; input.len()];
-        let mut in_ports = AudioPorts::with_capacity(input.len(), 1);
-        let mut out_ports = AudioPorts::with_capacity(input.len(), 1);
-        let in_audio = in_ports.with_input_buffers([AudioPortBuffer {
-            latency: 0,
-            channels: AudioPortBufferType::f32_input_only(
-                in_bufs
-                    .iter_mut()
-                    .map(|b| InputChannel::variable(b.as_mut_slice())),
-            ),
-        }]);
-        let mut out_audio = out_ports.with_output_buffers([AudioPortBuffer {
-            latency: 0,
-            channels: AudioPortBufferType::f32_output_only(
-                out_bufs.iter_mut().map(|b| b.as_mut_slice()),
-            ),
-        }]);
-        let event = transport.event(self.sample_rate);
-        processor
-            .process(
-                &in_audio,
-                &mut out_audio,
-                &InputEvents::empty(),
-                &mut OutputEvents::void(),
-                None,
-                event.as_ref(),
-            )
-            .expect("process");
-        out_bufs
+        let mut inputs: Vec<Vec<f32>> = input.iter().map(|c| c.to_vec()).collect();
+        let mut outputs = vec![vec![0.0; num_samples]; input.len()];
+        self.run_block(&mut inputs, &mut outputs, num_samples, transport);
+        outputs
     }
 
     /// Processes `buffers[c][..num_samples]` in place through the plugin (inputs copied from and
@@ -327,16 +301,27 @@ impl TestPlugin {
         num_samples: usize,
         transport: Transport,
     ) {
-        let processor = self.processor.as_mut().expect("active");
         for (s, b) in scratch.iter_mut().zip(buffers.iter()) {
             s[..num_samples].copy_from_slice(&b[..num_samples]);
         }
-        let mut in_ports = AudioPorts::with_capacity(buffers.len(), 1);
-        let mut out_ports = AudioPorts::with_capacity(buffers.len(), 1);
+        self.run_block(scratch, buffers, num_samples, transport);
+    }
+
+    /// One `process()` call: `inputs[c][..num_samples]` in, `outputs[c][..num_samples]` out.
+    fn run_block(
+        &mut self,
+        inputs: &mut [Vec<f32>],
+        outputs: &mut [Vec<f32>],
+        num_samples: usize,
+        transport: Transport,
+    ) {
+        let processor = self.processor.as_mut().expect("active");
+        let mut in_ports = AudioPorts::with_capacity(inputs.len(), 1);
+        let mut out_ports = AudioPorts::with_capacity(outputs.len(), 1);
         let in_audio = in_ports.with_input_buffers([AudioPortBuffer {
             latency: 0,
             channels: AudioPortBufferType::f32_input_only(
-                scratch
+                inputs
                     .iter_mut()
                     .map(|b| InputChannel::variable(&mut b[..num_samples])),
             ),
@@ -344,7 +329,7 @@ impl TestPlugin {
         let mut out_audio = out_ports.with_output_buffers([AudioPortBuffer {
             latency: 0,
             channels: AudioPortBufferType::f32_output_only(
-                buffers.iter_mut().map(|b| &mut b[..num_samples]),
+                outputs.iter_mut().map(|b| &mut b[..num_samples]),
             ),
         }]);
         let event = transport.event(self.sample_rate);
