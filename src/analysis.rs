@@ -275,9 +275,12 @@ pub struct Analyzer {
     fft_input: Vec<f64>,
     spectrum: Vec<Complex<f64>>,
     scratch: Vec<Complex<f64>>,
-    /// `Default`: linear magnitude of each FFT bin, then of each band.
+    /// `Default`: linear magnitude of each FFT bin (narrow bands interpolate these).
     magnitudes: Vec<f64>,
-    band_levels: Vec<f64>,
+    /// `Default`: each FFT bin's level in dB, then each band's: one logarithm per bin serves the
+    /// band maxima and the peak parabolas alike.
+    bin_levels_db: Vec<f64>,
+    band_db: Vec<f64>,
     /// `Default`: the last frame's band levels in dB, tilt included (what the GUI's analyzer draws).
     band_levels_db: Vec<f32>,
     /// `Default`: each band's tilt in dB, `tilt * log2(centre / 1 kHz)`, computed once.
@@ -316,7 +319,8 @@ impl Analyzer {
             spectrum: fft.make_output_vec(),
             scratch: fft.make_scratch_vec(),
             magnitudes: vec![0.0; fft_len / 2 + 1],
-            band_levels: vec![0.0; bin_map.num_bins()],
+            bin_levels_db: vec![0.0; fft_len / 2 + 1],
+            band_db: vec![0.0; bin_map.num_bins()],
             band_levels_db: vec![0.0; bin_map.num_bins()],
             band_tilts_db: bin_map
                 .centre_freqs_hz
@@ -399,26 +403,30 @@ impl Analyzer {
         }
         self.fft_input[samples.len()..].fill(0.0);
         self.run_fft();
-        for (mag, &c) in self.magnitudes.iter_mut().zip(&self.spectrum) {
+        let bins_db = self.magnitudes.iter_mut().zip(&mut self.bin_levels_db);
+        for ((mag, level_db), &c) in bins_db.zip(&self.spectrum) {
             *mag = magnitude(c);
+            *level_db = fast_gain_to_db(*mag);
         }
-        for (level, source) in self.band_levels.iter_mut().zip(&self.bin_map.sources) {
-            *level = match *source {
-                BinSource::Max { start, end } => self.magnitudes[start..end]
+        for (level_db, source) in self.band_db.iter_mut().zip(&self.bin_map.sources) {
+            *level_db = match *source {
+                BinSource::Max { start, end } => self.bin_levels_db[start..end]
                     .iter()
                     .copied()
-                    .fold(0.0, f64::max),
-                BinSource::Interpolate(position) => interpolate(&self.magnitudes, position),
-                BinSource::Index(idx) => self.magnitudes[idx],
+                    .fold(f64::MIN, f64::max),
+                BinSource::Interpolate(position) => {
+                    gain_to_db(interpolate(&self.magnitudes, position))
+                }
+                BinSource::Index(idx) => self.bin_levels_db[idx],
             };
         }
         self.add_interpolated_peaks();
         let floor_db = f64::from(self.settings.floor_db);
-        let levels = self.band_levels.iter().zip(&self.band_tilts_db);
-        for ((bin, level_db), (&level, &tilt_db)) in
+        let levels = self.band_db.iter().zip(&self.band_tilts_db);
+        for ((bin, level_db), (&band_db, &tilt_db)) in
             bins.iter_mut().zip(&mut self.band_levels_db).zip(levels)
         {
-            let tilted_db = gain_to_db(level) + tilt_db;
+            let tilted_db = band_db + tilt_db;
             *level_db = tilted_db as f32;
             *bin = ((tilted_db - floor_db) / -floor_db).clamp(0.0, 1.0) as f32;
         }
@@ -428,22 +436,21 @@ impl Analyzer {
     /// next to its own. A parabola through each local maximum's log magnitudes recovers the true
     /// frequency and level, which then count for the band that holds that frequency.
     fn add_interpolated_peaks(&mut self) {
-        let mags = &self.magnitudes;
-        for idx in 1..mags.len() - 1 {
-            let (left, centre, right) = (mags[idx - 1], mags[idx], mags[idx + 1]);
-            if !(centre > left && centre >= right && centre > f64::MIN_POSITIVE) {
+        let levels_db = &self.bin_levels_db;
+        for idx in 1..levels_db.len() - 1 {
+            let (a, b, c) = (levels_db[idx - 1], levels_db[idx], levels_db[idx + 1]);
+            if !(b > a && b >= c && self.magnitudes[idx] > f64::MIN_POSITIVE) {
                 continue;
             }
-            let (a, b, c) = (gain_to_db(left), gain_to_db(centre), gain_to_db(right));
             let curvature = a - 2.0 * b + c;
             let offset = if curvature < 0.0 {
                 (0.5 * (a - c) / curvature).clamp(-0.5, 0.5)
             } else {
                 0.0
             };
-            let peak = db_to_gain(b - 0.25 * (a - c) * offset);
+            let peak_db = b - 0.25 * (a - c) * offset;
             if let Some(band) = self.bin_map.band_at(idx as f64 + offset) {
-                self.band_levels[band] = self.band_levels[band].max(peak);
+                self.band_db[band] = self.band_db[band].max(peak_db);
             }
         }
     }
@@ -526,9 +533,12 @@ pub fn gain_to_db(gain: f64) -> f64 {
     20.0 * gain.max(1e-12).log10()
 }
 
+/// [`gain_to_db`] through a single-precision logarithm: cheaper, and its error (about
+/// 1e-5 dB) is far below anything a display or a guide frame can show.
 #[inline]
-pub fn db_to_gain(db: f64) -> f64 {
-    10f64.powf(db / 20.0)
+fn fast_gain_to_db(gain: f64) -> f64 {
+    const DB_PER_NEPER: f64 = 20.0 / std::f64::consts::LN_10;
+    DB_PER_NEPER * f64::from((gain.max(1e-12) as f32).ln())
 }
 
 /// Maps one frame's values to 0..1 for drawing: `Default` values already are; the post's raw
