@@ -277,9 +277,6 @@ fn run_render(args: &RenderArgs) -> Result<(), Failure> {
                 PathBuf::from("out/demo"),
             ),
         };
-    analysis
-        .validate(source.info().sample_rate)
-        .map_err(Failure::usage)?;
     let num_workers = match args.jobs {
         Some(0) => return Err(Failure::usage("--jobs must be at least 1")),
         Some(jobs) => jobs,
