@@ -60,7 +60,7 @@ fn ten_second_wav(dir: &Path, sample_rate: u32) -> PathBuf {
     let path = dir.join("song.wav");
     common::write_wav_i16(
         &path,
-        &common::to_i16(&common::song(10.0, sample_rate)),
+        &common::to_i16(&common::song(sample_rate, 10.0)),
         sample_rate,
     );
     path
@@ -143,7 +143,7 @@ fn flac_and_wav_give_identical_csv() {
     let dir = TempDir::new().unwrap();
     // Whole 4096-sample FLAC blocks: flacenc 0.5 marks a short last block in STREAMINFO in a way
     // symphonia 0.5 refuses (see tests/decode.rs).
-    let samples = common::to_i16(&common::song(4096.0 * 43.0 / 44_100.0, 44_100));
+    let samples = common::to_i16(&common::song(44_100, 4096.0 * 43.0 / 44_100.0));
     let (wav, flac) = (dir.path().join("song.wav"), dir.path().join("song.flac"));
     common::write_wav_i16(&wav, &samples, 44_100);
     common::write_flac_i16(&flac, &samples, 44_100);
@@ -224,7 +224,7 @@ fn seed_csv_has_bare_rows() {
 #[test]
 fn nan_and_inf_samples_give_finite_output() {
     let dir = TempDir::new().unwrap();
-    let mut samples: Vec<f32> = common::song(2.0, 44_100).into_iter().flatten().collect();
+    let mut samples = common::interleave(&common::song(44_100, 2.0));
     for (i, sample) in samples.iter_mut().enumerate().step_by(97) {
         *sample = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][i % 3];
     }
