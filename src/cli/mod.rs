@@ -11,6 +11,7 @@ pub mod pipeline;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
@@ -26,6 +27,9 @@ use pipeline::{PipelineError, RenderJob};
 
 /// Sample rate of the synthesized demo track.
 const DEMO_SAMPLE_RATE: u32 = 48_000;
+/// The most worker threads `--jobs` asks for: each holds its own renderer and buffers, and
+/// thousands would exhaust memory or threads before the first frame.
+const MAX_JOBS: usize = 256;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -87,7 +91,7 @@ struct RenderArgs {
     /// spectrum.csv layout: `full` (header, frame and time columns) or `seed` (the post's bare rows)
     #[arg(long, value_enum, default_value_t = CsvFormat::Full)]
     csv: CsvFormat,
-    /// Threads that render frames [default: all cores]
+    /// Threads that render frames, 1 to 256 [default: all cores]
     #[arg(long, short)]
     jobs: Option<usize>,
     /// No progress bar
@@ -225,6 +229,7 @@ impl From<PipelineError> for Failure {
 
 /// Runs the command line; the binary's whole `main`.
 pub fn main() -> ExitCode {
+    install_panic_hook();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) if !error.use_stderr() => {
@@ -278,8 +283,8 @@ fn run_render(args: &RenderArgs) -> Result<(), Failure> {
             ),
         };
     let num_workers = match args.jobs {
-        Some(0) => return Err(Failure::usage("--jobs must be at least 1")),
-        Some(jobs) => jobs,
+        Some(jobs @ 1..=MAX_JOBS) => jobs,
+        Some(_) => return Err(Failure::usage(format!("--jobs must be 1 to {MAX_JOBS}"))),
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let job = RenderJob {
@@ -312,6 +317,30 @@ fn run_render(args: &RenderArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// A panic is a bug of ours, but the user still gets one line, not a backtrace; the exit code
+/// stays Rust's 101. Only the first panic speaks: a worker's panic also fails the main thread.
+fn install_panic_hook() {
+    static HAS_PANICKED: AtomicBool = AtomicBool::new(false);
+    std::panic::set_hook(Box::new(|info| {
+        if HAS_PANICKED.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("no message");
+        let location = info
+            .location()
+            .map_or_else(String::new, |location| format!(" at {location}"));
+        eprintln!(
+            "error: internal error, please report it: {}{location}",
+            one_line(message)
+        );
+    }));
 }
 
 /// clap's message without its usage block and "--help" hint, folded into one line:

@@ -213,11 +213,13 @@ pub fn cut_frames(
         if is_done {
             return Ok(next_frame as u64);
         }
-        // Keep only what later frames can still read, trimming in large steps to copy rarely.
-        let still_needed = clock.window(next_frame).start - buffer_start;
-        if still_needed > 1 << 16 {
-            samples.drain(..still_needed as usize);
-            buffer_start += still_needed;
+        // Drop what no later frame reads, trimming in large steps to copy rarely. When frames are
+        // longer than their windows, the next window may start past the end of the buffered
+        // audio: then all of it goes.
+        let unneeded = (clock.window(next_frame).start - buffer_start).min(samples.len() as i64);
+        if unneeded > 1 << 16 {
+            samples.drain(..unneeded as usize);
+            buffer_start += unneeded;
         }
     }
 }

@@ -10,12 +10,25 @@ const BUNDLES: [(&str, &str); 2] = [
     ("Spectral Diffusion.vst3", ".vst3"),
 ];
 
+const USAGE: &str = "Usage:
+  cargo xtask bundle spectral-diffusion [--release]  build target/bundled/Spectral Diffusion.{clap,vst3}
+  cargo xtask install                                copy them to ~/.clap and ~/.vst3
+
+  `bundle` passes any other `cargo build` option on (`--target`, `--profile`, ...).";
+
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1).peekable();
-    let result = if args.peek().map(String::as_str) == Some("install") {
-        install().map_err(|e| e.to_string())
-    } else {
-        nice_plug_xtask::main().map_err(|e| format!("{e:#}"))
+    let command = std::env::args().nth(1);
+    let result = match command.as_deref() {
+        Some("install") => install(),
+        Some("bundle" | "bundle-universal") => {
+            nice_plug_xtask::main().map_err(|e| format!("{e:#}"))
+        }
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command '{other}'\n\n{USAGE}")),
+        None => Err(format!("missing command\n\n{USAGE}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
