@@ -197,10 +197,15 @@ num_frames=$(echo "$cli_frames" | grep -c . || true)
 num_recorded=$(echo "$recorded_frames" | grep -c . || true)
 problems=()
 if [ "$recorded_frames" != "$cli_frames" ]; then
-    only_plugin=$(comm -23 <(echo "$recorded_frames") <(echo "$cli_frames") | grep -c . || true)
-    only_cli=$(comm -13 <(echo "$recorded_frames") <(echo "$cli_frames") | grep -c . || true)
-    counts="plugin wrote $num_recorded frames, CLI $num_frames"
-    problems+=("$counts ($only_plugin only by the plugin, $only_cli only by the CLI)")
+    only_plugin=$(comm -23 <(echo "$recorded_frames") <(echo "$cli_frames"))
+    only_cli=$(comm -13 <(echo "$recorded_frames") <(echo "$cli_frames"))
+    # "N only by WHO, first NAME"
+    only_by() {
+        printf '%s only by %s' "$(echo "$1" | grep -c . || true)" "$2"
+        [ -z "$1" ] || printf ', first %s' "$(echo "$1" | head -n 1 | cut -c3-)"
+    }
+    detail="$(only_by "$only_plugin" "the plugin"); $(only_by "$only_cli" "the CLI")"
+    problems+=("plugin wrote $num_recorded frames, CLI $num_frames ($detail)")
 fi
 differing=0
 first_differing=
