@@ -9,15 +9,16 @@
 # Needs: Debian's ardour package (ardour7-lua, ardour7-export), python3.
 #
 # Everything lives in target/ardour-bounce/: Ardour runs with HOME=target/ardour-bounce/home, so it
-# uses a fresh configuration, finds the bundle through VST3_PATH, and the plugin records into its
-# default folder, home/Spectral Diffusion/. The frames folder is the one holding the newest
-# manifest.json under home/, whatever the plugin names its subfolders.
+# uses a fresh configuration and plugin cache, finds the bundle in home/.vst3/, and the plugin
+# records into its default folder, home/Spectral Diffusion/. The frames folder is the one holding
+# the newest manifest.json under home/, whatever the plugin names its subfolders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-10.3}
 rate=48000
 session_name=bounce
+ardour_lib=${ARDOUR_LIB:-/usr/lib/ardour7}   # where Debian puts ardour-vst3-scanner
 work=$PWD/target/ardour-bounce
 home=$work/home
 session_dir=$work/$session_name
@@ -29,14 +30,15 @@ elapsed() { awk -v from="$1" -v to="$EPOCHREALTIME" 'BEGIN { printf "%.1f", to -
 
 # Ardour with its own home: fresh config, no stray plugins, frames recorded under $home.
 ardour() {
-    HOME=$home XDG_CONFIG_HOME=$home/.config XDG_CACHE_HOME=$home/.cache \
-        XDG_DATA_HOME=$home/.local/share VST3_PATH=$PWD/target/bundled "$@"
+    env HOME="$home" XDG_CONFIG_HOME="$home/.config" XDG_CACHE_HOME="$home/.cache" \
+        XDG_DATA_HOME="$home/.local/share" "$@"
 }
 # Runs bench/ardour-session.lua for one step, showing only its own lines (Ardour's are in the log).
 session_step() {
     local log=$work/ardour-$1.log
     if ! STEP=$1 SESSION_DIR=$session_dir SESSION_NAME=$session_name SAMPLE_RATE=$rate \
-        NUM_SAMPLES=$num_samples ardour timeout 300 ardour7-lua bench/ardour-session.lua >"$log" 2>&1; then
+        NUM_SAMPLES=$num_samples ardour timeout 300 ardour7-lua bench/ardour-session.lua \
+        >"$log" 2>&1; then
         grep -E '^(error|Error):' "$log" || tail -n 5 "$log"
         echo "ardour7-lua failed at step $1 (log: $log)"
         exit 1
@@ -44,7 +46,10 @@ session_step() {
 }
 
 for tool in ardour7-lua ardour7-export python3; do
-    command -v "$tool" >/dev/null || { echo "$tool is missing (apt-get install ardour python3)"; exit 1; }
+    if ! command -v "$tool" >/dev/null; then
+        echo "$tool is missing (apt-get install ardour python3)"
+        exit 1
+    fi
 done
 rm -rf "$work"
 mkdir -p "$home"
@@ -55,7 +60,21 @@ if ! nice -n 19 cargo xtask bundle spectral-diffusion --release >"$work/build.lo
     echo "the build failed (log: $work/build.log)"
     exit 1
 fi
-echo "build: $(elapsed "$start") s (target/bundled/Spectral Diffusion.vst3, target/release/spectral-diffusion)"
+echo "build: $(elapsed "$start") s (target/bundled/, target/release/spectral-diffusion)"
+
+# Installed as `cargo xtask install` would, into the home Ardour runs with. ardour7-lua only reads
+# the plugin cache: scan the bundle into it, as the GUI's scan would. Ardour trusts a cache entry
+# only when it is newer than the plugin, to the second: the copy is dated back.
+vst3=$home/.vst3/Spectral\ Diffusion.vst3
+mkdir -p "$home/.vst3"
+cp -r "target/bundled/Spectral Diffusion.vst3" "$vst3"
+find "$vst3" -exec touch -d '-2 seconds' {} +
+if ! ardour LD_LIBRARY_PATH="$ardour_lib" "$ardour_lib/ardour-vst3-scanner" -f -q "$vst3" \
+    >"$work/vst3-scan.log" 2>&1; then
+    cat "$work/vst3-scan.log"
+    echo "Ardour's VST3 scanner rejects the bundle"
+    exit 1
+fi
 
 # A stereo 16-bit test song: an exponential sine sweep 40 Hz..16 kHz on the left, a click every
 # 0.5 s over a 110 Hz tone on the right. Its length is no whole number of video frames, so the
@@ -95,7 +114,7 @@ import xml.etree.ElementTree as ET
 session_file, wav_name = sys.argv[1], sys.argv[2]
 tree = ET.parse(session_file)
 root = tree.getroot()
-# The range marker over the song (positions in Ardour's own time encoding) becomes the session range.
+# The range marker over the song (in Ardour's own time encoding) becomes the session range.
 marker = root.find("Locations/Location")
 marker.set("name", "session")
 marker.set("flags", "IsSessionRange")
@@ -159,7 +178,8 @@ if changed:
     sys.exit(f"the bounce differs from the song in {changed} samples outside the region fades")
 EOF
 
-manifest=$(find "$home" -name manifest.json -not -path "$home/.*" -printf '%T@ %p\n' | sort -n | tail -n 1 | cut -d' ' -f2-)
+manifest=$(find "$home" -name manifest.json -not -path "$home/.*" -printf '%T@ %p\n' |
+    sort -n | tail -n 1 | cut -d' ' -f2-)
 if [ -z "$manifest" ]; then
     echo "the plugin recorded nothing: no manifest.json under $home"
     exit 1
@@ -171,15 +191,21 @@ target/release/spectral-diffusion render "$bounce" --out "$cli_out" --quiet
 echo "render: $(elapsed "$start") s ($cli_out)"
 
 # Byte for byte: the same PNG names on both sides, the same bytes in each, the same CSV.
-recorded_frames=$(cd "$recorded/frames" 2>/dev/null && find . -name '*.png' | sort)
+recorded_frames=$(cd "$recorded/frames" 2>/dev/null && find . -name '*.png' | sort || true)
 cli_frames=$(cd "$cli_out/frames" && find . -name '*.png' | sort)
 num_frames=$(echo "$cli_frames" | grep -c . || true)
 num_recorded=$(echo "$recorded_frames" | grep -c . || true)
 problems=()
 if [ "$recorded_frames" != "$cli_frames" ]; then
-    only_plugin=$(comm -23 <(echo "$recorded_frames") <(echo "$cli_frames") | grep -c . || true)
-    only_cli=$(comm -13 <(echo "$recorded_frames") <(echo "$cli_frames") | grep -c . || true)
-    problems+=("plugin wrote $num_recorded frames, CLI $num_frames ($only_plugin only in the plugin's, $only_cli only in the CLI's)")
+    only_plugin=$(comm -23 <(echo "$recorded_frames") <(echo "$cli_frames"))
+    only_cli=$(comm -13 <(echo "$recorded_frames") <(echo "$cli_frames"))
+    # "N only by WHO, first NAME"
+    only_by() {
+        printf '%s only by %s' "$(echo "$1" | grep -c . || true)" "$2"
+        [ -z "$1" ] || printf ', first %s' "$(echo "$1" | head -n 1 | cut -c3-)"
+    }
+    detail="$(only_by "$only_plugin" "the plugin"); $(only_by "$only_cli" "the CLI")"
+    problems+=("plugin wrote $num_recorded frames, CLI $num_frames ($detail)")
 fi
 differing=0
 first_differing=
@@ -194,12 +220,14 @@ if [ "$differing" -gt 0 ]; then
     problems+=("$differing frames differ (first: $first_differing)")
 fi
 if ! cmp -s "$recorded/spectrum.csv" "$cli_out/spectrum.csv"; then
-    problems+=("spectrum.csv differs ($(cmp "$recorded/spectrum.csv" "$cli_out/spectrum.csv" 2>&1 | head -n 1))")
+    first_difference=$(cmp "$recorded/spectrum.csv" "$cli_out/spectrum.csv" 2>&1 || true)
+    problems+=("spectrum.csv differs: $first_difference")
 fi
 
 if [ ${#problems[@]} -eq 0 ]; then
     echo "$num_frames frames, identical ($recorded vs $cli_out)"
 else
-    (IFS=';'; echo "MISMATCH: ${problems[*]} ($recorded vs $cli_out)")
+    message=$(printf '%s; ' "${problems[@]}")
+    echo "MISMATCH: ${message%; } ($recorded vs $cli_out)"
     exit 1
 fi

@@ -4,8 +4,9 @@
 --   STEP=create: a new session with a stereo track "Song" whose panner is bypassed (the master
 --                bus then gets the track's samples untouched) and a range marker over the song;
 --                the script turns the marker into the session range.
---   STEP=finish: checks that the region loaded, inserts the Spectral Diffusion VST3 at the top
---                of the track, turns its "Record Armed" parameter on and saves.
+--   STEP=finish: checks that the region loaded, connects the track to the master bus, inserts the
+--                Spectral Diffusion VST3 at the top of the track, turns its "Record Armed"
+--                parameter on and saves.
 -- Environment: SESSION_DIR, SESSION_NAME, SAMPLE_RATE, NUM_SAMPLES.
 
 local function fail(message)
@@ -41,8 +42,20 @@ elseif step == "finish" then
 			region:position():samples(), region:length():samples(), num_samples))
 	end
 
+	-- Ardour connects new tracks to the master bus in a background thread, which may not have
+	-- run before the create step saved: connect them here, or the export is silent.
+	local master = session:master_out()
+	for channel = 0, 1 do
+		local port = track:output():audio(channel)
+		local master_in = master:input():audio(channel):name()
+		if not port:connected_to(master_in) then port:connect(master_in) end
+		if not port:connected_to(master_in) then fail("cannot connect the track to the master bus") end
+	end
+
 	local proc = ARDOUR.LuaAPI.new_plugin(session, "Spectral Diffusion", ARDOUR.PluginType.VST3, "")
-	if proc:isnil() then fail("Ardour does not find the Spectral Diffusion VST3 (VST3_PATH)") end
+	if proc:isnil() then
+		fail("Ardour does not know the Spectral Diffusion VST3: not in ~/.vst3, or not scanned")
+	end
 	if not track:add_processor_by_index(proc, 0, nil, true) then fail("cannot insert the plugin") end
 	local plugin = proc:to_insert():plugin(0)
 	local armed
@@ -51,6 +64,8 @@ elseif step == "finish" then
 	end
 	if not armed then fail("the plugin has no \"Record Armed\" parameter") end
 	if not ARDOUR.LuaAPI.set_processor_param(proc, armed, 1) then fail("cannot arm the plugin") end
+	-- The saved state is the plugin's own (its VST3 chunk): let it see the change before saving.
+	if not ARDOUR.LuaAPI.wait_for_process_callback(4, 5000) then fail("the engine does not run") end
 	session:save_state("", false, false, false, false, false)
 	close_session()
 else
