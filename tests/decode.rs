@@ -32,7 +32,7 @@ fn read_all(source: &mut dyn MonoSource) -> (Vec<f32>, usize) {
 fn decode(path: &Path) -> (AudioInfo, Vec<f32>) {
     let mut source = FileSource::open(path).expect("opens");
     let (samples, _) = read_all(&mut source);
-    assert_eq!(source.num_skipped_packets(), 0);
+    assert_eq!(source.damage(), &[]);
     (source.info().clone(), samples)
 }
 

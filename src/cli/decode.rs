@@ -6,6 +6,13 @@
 //! a bounce of the same audio feed the analyzer bit-identical samples. Integer samples become `f32`
 //! exactly (`i16 / 32768`, `i24 / 2^23`); float samples pass through untouched, NaN included (the
 //! analyzer sanitizes them).
+//!
+//! Damage never moves audio on the timeline: every sample is handed out at its true position. A
+//! packet the codec rejects becomes silence of its length; a jump in the packets' timestamps (the
+//! demuxer skipped data it could not read, as FLAC and Ogg do after a checksum failure) is filled
+//! with silence up to the next packet; a packet whose timestamp lies behind the audio already
+//! handed out loses its overlapping start. Each damaged span and a file that ends before its
+//! header says is recorded as a [`Damage`].
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -15,7 +22,7 @@ use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{self, CODEC_TYPE_NULL, CodecType, Decoder, DecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
-use symphonia::core::io::MediaSourceStream;
+use symphonia::core::io::{MediaSource, MediaSourceStream, ReadOnlySource};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
@@ -28,6 +35,10 @@ const MAX_LOST_PACKET_LEN: u64 = 1 << 16;
 /// `open` gives up on a file whose first this many packets all fail (seconds of audio).
 const MAX_LEADING_SKIPS: u64 = 256;
 
+/// Where the header states no length, a jump in the timestamps longer than this (seconds) is taken
+/// for a damaged timestamp rather than lost audio, and not filled.
+const MAX_UNSTATED_GAP_S: u64 = 60;
+
 /// What a source says about its audio, shown by `spectral-diffusion info` and written to the
 /// manifest.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -36,7 +47,8 @@ pub struct AudioInfo {
     pub sample_rate: u32,
     /// Channels in the source, before the mix-down to mono.
     pub num_channels: usize,
-    /// Samples per channel if the container says (MP3 without a Xing/Info header may not).
+    /// Samples per channel as the header states them (MP3 without a Xing/Info header, or an Ogg
+    /// file cut off before its last page, states none).
     pub num_samples: Option<u64>,
     /// The codec's short name as symphonia gives it (`pcm_s16le`, `flac`, `mp3`, `vorbis`), or
     /// `synth` for the demo track.
@@ -51,10 +63,81 @@ pub trait MonoSource {
     /// returns `Ok(false)`, appending nothing, at the end.
     fn read_mono(&mut self, out: &mut Vec<f32>) -> Result<bool, DecodeError>;
 
-    /// Packets that failed to decode; each became silence of its length, so later audio keeps its
-    /// place on the timeline.
-    fn num_skipped_packets(&self) -> u64 {
-        0
+    /// The damage found so far, in timeline order; complete once `read_mono` returned `false`.
+    fn damage(&self) -> &[Damage] {
+        &[]
+    }
+}
+
+/// Something wrong with the audio a file delivered. Positions are mono samples on the timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Damage {
+    /// Audio from `start` to `end` was lost and became silence of the same length, so the audio
+    /// after it keeps its time.
+    Lost {
+        start: u64,
+        end: u64,
+        /// Packets in the span that the codec rejected.
+        num_bad_packets: u64,
+        /// True if the demuxer skipped unreadable data here (the timestamps jumped).
+        is_skipped: bool,
+    },
+    /// A packet's timestamp went back into audio already handed out; its first `len` samples,
+    /// from `start` on, were dropped.
+    Overlap { start: u64, len: u64 },
+    /// The file ends at `end`, before the `expected` samples its header states (`None`: an Ogg
+    /// stream without its last page, whose full length nothing states).
+    CutOff { end: u64, expected: Option<u64> },
+}
+
+impl Damage {
+    /// One line for the user, times in seconds at `sample_rate`.
+    pub fn describe(&self, sample_rate: u32) -> String {
+        let seconds = |samples: u64| samples as f64 / f64::from(sample_rate);
+        match *self {
+            Self::Lost {
+                start,
+                end,
+                num_bad_packets,
+                is_skipped,
+            } => {
+                let mut causes = Vec::new();
+                if num_bad_packets > 0 {
+                    causes.push(format!("{num_bad_packets} undecodable packets"));
+                }
+                if is_skipped {
+                    causes.push("unreadable data skipped".to_owned());
+                }
+                format!(
+                    "audio from {:.3} s to {:.3} s is damaged ({}) and became {:.3} s of silence",
+                    seconds(start),
+                    seconds(end),
+                    causes.join(", "),
+                    seconds(end - start)
+                )
+            }
+            Self::Overlap { start, len } => format!(
+                "at {:.3} s a packet's timestamp overlaps the audio before it: its first {:.3} s \
+                 were dropped",
+                seconds(start),
+                seconds(len)
+            ),
+            Self::CutOff {
+                end,
+                expected: Some(expected),
+            } => format!(
+                "the file ends at {:.3} s but its header says {:.3} s (cut off)",
+                seconds(end),
+                seconds(expected)
+            ),
+            Self::CutOff {
+                end,
+                expected: None,
+            } => format!(
+                "the file ends at {:.3} s without its last Ogg page (cut off)",
+                seconds(end)
+            ),
+        }
     }
 }
 
@@ -104,10 +187,19 @@ pub struct FileSource {
     interleaved: Option<SampleBuffer<f32>>,
     /// Mono samples that `open` decoded to learn the format; the first `read_mono` hands them out.
     pending: Vec<f32>,
-    /// Packets the codec rejected (each replaced by silence); reported through `MonoSource`.
-    num_skipped_packets: u64,
+    /// The track's first timestamp: packet timestamps count from here.
+    start_ts: u64,
+    /// True for an Ogg file, whose header states its length only through its last page.
+    is_ogg: bool,
+    /// Mono samples decoded so far, silence included: the timeline position of the next sample.
+    num_timeline_samples: u64,
+    /// Packets the codec rejected (each replaced by silence).
+    num_bad_packets: u64,
     /// Packets decoded to samples; `open` reads until the first one.
     num_decoded_packets: u64,
+    /// True once the stream's end was reached and checked against the header.
+    is_finished: bool,
+    damage: Vec<Damage>,
 }
 
 impl FileSource {
@@ -132,21 +224,19 @@ impl FileSource {
         let head = read_head(&mut file).map_err(io_error)?;
         check_signature(path, &head)?;
 
-        let stream = MediaSourceStream::new(Box::new(file), Default::default());
-        // Gapless trims the MP3 encoder's delay and padding, so audio stays on the timeline.
-        let format_options = FormatOptions {
-            enable_gapless: true,
-            ..Default::default()
-        };
-        let format = symphonia::default::get_probe()
-            .format(
-                &Hint::new(),
-                stream,
-                &format_options,
-                &MetadataOptions::default(),
-            )
-            .map_err(|error| header_error(path, error))?
-            .format;
+        let is_ogg = head.starts_with(b"OggS");
+        let format = match probe(Box::new(file)) {
+            // symphonia's Ogg reader reads the last page for the length, and fails on a file cut
+            // off inside it: read such a file front to back, without the length.
+            Err(SymphoniaError::IoError(error))
+                if is_ogg && error.kind() == io::ErrorKind::UnexpectedEof =>
+            {
+                let file = File::open(path).map_err(io_error)?;
+                probe(Box::new(ReadOnlySource::new(file)))
+            }
+            probed => probed,
+        }
+        .map_err(|error| header_error(path, error))?;
         let track = format
             .tracks()
             .iter()
@@ -162,6 +252,7 @@ impl FileSource {
                     "no decoder for codec {codec} (PCM, FLAC, MP3 and Vorbis are supported)"
                 ),
             })?;
+        let start_ts = params.start_ts;
         let info = AudioInfo {
             // Zero until known: `next_chunk` fills them from the first decoded packet.
             sample_rate: params.sample_rate.unwrap_or(0),
@@ -177,15 +268,20 @@ impl FileSource {
             decoder,
             interleaved: None,
             pending: Vec::new(),
-            num_skipped_packets: 0,
+            start_ts,
+            is_ogg,
+            num_timeline_samples: 0,
+            num_bad_packets: 0,
             num_decoded_packets: 0,
+            is_finished: false,
+            damage: Vec::new(),
         };
         if source.info.sample_rate != 0 {
             check_sample_rate(path, source.info.sample_rate)?;
         }
         let mut first = Vec::new();
         while source.num_decoded_packets == 0 {
-            if source.num_skipped_packets > MAX_LEADING_SKIPS {
+            if source.num_bad_packets > MAX_LEADING_SKIPS {
                 return Err(DecodeError::Corrupt {
                     path: source.path,
                     reason: format!("its first {MAX_LEADING_SKIPS} audio packets are undecodable"),
@@ -194,7 +290,7 @@ impl FileSource {
             if source.next_chunk(&mut first)? {
                 continue;
             }
-            return Err(match source.num_skipped_packets {
+            return Err(match source.num_bad_packets {
                 0 => DecodeError::Empty(source.path),
                 n => DecodeError::Corrupt {
                     path: source.path,
@@ -206,16 +302,20 @@ impl FileSource {
         Ok(source)
     }
 
-    /// Decodes packets until one yields samples, mixes them to mono and appends them to `out`.
-    /// A packet the codec rejects is counted and replaced by silence of its stated duration; the
-    /// end of the stream returns `false`.
+    /// Decodes packets until one yields samples, mixes them to mono and appends them to `out`,
+    /// each at its true timeline position (see the module's notes on damage). The end of the
+    /// stream returns `false`.
     fn next_chunk(&mut self, out: &mut Vec<f32>) -> Result<bool, DecodeError> {
+        if self.is_finished {
+            return Ok(false);
+        }
         loop {
             let packet = match self.format.next_packet() {
                 Ok(packet) => packet,
                 Err(SymphoniaError::IoError(error))
                     if error.kind() == io::ErrorKind::UnexpectedEof =>
                 {
+                    self.finish();
                     return Ok(false);
                 }
                 Err(error) => return Err(stream_error(&self.path, error)),
@@ -223,23 +323,38 @@ impl FileSource {
             if packet.track_id() != self.track_id {
                 continue;
             }
+            let position = packet.ts.saturating_sub(self.start_ts);
+            let num_before = out.len();
+            self.fill_gap(position, packet.dur, out);
+            // Samples of this packet that lie behind the audio already handed out.
+            let num_overlapping = self.num_timeline_samples.saturating_sub(position);
             let decoded = match self.decoder.decode(&packet) {
                 Ok(decoded) => decoded,
                 Err(SymphoniaError::DecodeError(_) | SymphoniaError::IoError(_)) => {
                     // Silence in its place keeps every later sample, and so every later frame,
                     // at its time on the timeline.
-                    self.num_skipped_packets += 1;
-                    let trim = u64::from(packet.trim_start) + u64::from(packet.trim_end);
-                    let num_lost = packet.dur.saturating_sub(trim).min(MAX_LOST_PACKET_LEN);
-                    if num_lost == 0 {
-                        continue;
+                    self.num_bad_packets += 1;
+                    let num_lost = packet
+                        .dur
+                        .saturating_sub(num_overlapping)
+                        .min(MAX_LOST_PACKET_LEN);
+                    if num_lost > 0 {
+                        let start = self.num_timeline_samples;
+                        self.record_lost(start, start + num_lost, 1, false);
+                        out.resize(out.len() + num_lost as usize, 0.0);
+                        self.num_timeline_samples += num_lost;
                     }
-                    out.resize(out.len() + num_lost as usize, 0.0);
-                    return Ok(true);
+                    if out.len() > num_before {
+                        return Ok(true);
+                    }
+                    continue;
                 }
                 Err(error) => return Err(stream_error(&self.path, error)),
             };
             if decoded.frames() == 0 {
+                if out.len() > num_before {
+                    return Ok(true);
+                }
                 continue;
             }
             let spec = *decoded.spec();
@@ -268,14 +383,95 @@ impl FileSource {
             };
             interleaved.copy_interleaved_ref(decoded);
             self.num_decoded_packets += 1;
+            let num_frames = (interleaved.samples().len() / num_channels) as u64;
+            let num_dropped = num_overlapping.min(num_frames);
+            if num_dropped > 0 {
+                self.damage.push(Damage::Overlap {
+                    start: position,
+                    len: num_dropped,
+                });
+            }
             out.extend(
-                interleaved
-                    .samples()
+                interleaved.samples()[num_dropped as usize * num_channels..]
                     .chunks_exact(num_channels)
                     .map(|frame| mix_to_mono(frame.iter().copied())),
             );
-            return Ok(true);
+            self.num_timeline_samples += num_frames - num_dropped;
+            if out.len() > num_before {
+                return Ok(true);
+            }
         }
+    }
+
+    /// Appends silence from the timeline's end up to `position`, where the next packet (of
+    /// `num_samples` samples) starts, if the stream skipped ahead. A jump beyond the length the
+    /// header states (or, where it states none, longer than `MAX_UNSTATED_GAP_S`) is a damaged
+    /// timestamp, not lost audio, and is left alone.
+    fn fill_gap(&mut self, position: u64, num_samples: u64, out: &mut Vec<f32>) {
+        let start = self.num_timeline_samples;
+        if position <= start {
+            return;
+        }
+        let is_plausible = match self.info.num_samples {
+            Some(total) => position.saturating_add(num_samples) <= total,
+            None => {
+                position - start <= MAX_UNSTATED_GAP_S * u64::from(self.info.sample_rate.max(1))
+            }
+        };
+        if !is_plausible {
+            return;
+        }
+        self.record_lost(start, position, 0, true);
+        out.resize(out.len() + (position - start) as usize, 0.0);
+        self.num_timeline_samples = position;
+    }
+
+    /// Records lost audio from `start` to `end`, joined to the span before when they touch.
+    fn record_lost(&mut self, start: u64, end: u64, num_bad_packets: u64, is_skipped: bool) {
+        if let Some(Damage::Lost {
+            end: last_end,
+            num_bad_packets: last_bad_packets,
+            is_skipped: last_is_skipped,
+            ..
+        }) = self.damage.last_mut()
+            && *last_end == start
+        {
+            *last_end = end;
+            *last_bad_packets += num_bad_packets;
+            *last_is_skipped |= is_skipped;
+            return;
+        }
+        self.damage.push(Damage::Lost {
+            start,
+            end,
+            num_bad_packets,
+            is_skipped,
+        });
+    }
+
+    /// At the end of the stream: records a file that ends before the length its header states.
+    fn finish(&mut self) {
+        self.is_finished = true;
+        let end = self.num_timeline_samples;
+        let expected = self.info.num_samples;
+        let is_cut_off = match expected {
+            Some(expected) => end < expected,
+            // The Ogg reader finds the length in the last page; no last page, no end.
+            None => self.is_ogg,
+        };
+        if is_cut_off {
+            self.damage.push(Damage::CutOff { end, expected });
+        }
+    }
+
+    /// Decodes the rest of the file, counting its samples; the damage is then complete. Returns
+    /// the timeline's length in samples (silence for lost audio included).
+    pub fn decode_to_end(&mut self) -> Result<u64, DecodeError> {
+        let mut chunk = Vec::new();
+        while self.read_mono(&mut chunk)? {
+            chunk.clear();
+        }
+        Ok(self.num_timeline_samples)
     }
 }
 
@@ -292,9 +488,26 @@ impl MonoSource for FileSource {
         self.next_chunk(out)
     }
 
-    fn num_skipped_packets(&self) -> u64 {
-        self.num_skipped_packets
+    fn damage(&self) -> &[Damage] {
+        &self.damage
     }
+}
+
+/// Finds the container format of `source` and reads its header.
+fn probe(source: Box<dyn MediaSource>) -> Result<Box<dyn FormatReader>, SymphoniaError> {
+    // Gapless trims the MP3 encoder's delay and padding, so audio stays on the timeline.
+    let format_options = FormatOptions {
+        enable_gapless: true,
+        ..Default::default()
+    };
+    let stream = MediaSourceStream::new(source, Default::default());
+    let probed = symphonia::default::get_probe().format(
+        &Hint::new(),
+        stream,
+        &format_options,
+        &MetadataOptions::default(),
+    )?;
+    Ok(probed.format)
 }
 
 /// The decoder's short name (`pcm_s16le`, `flac`, `mp3`, `vorbis`), or a readable name for the

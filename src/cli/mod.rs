@@ -1,8 +1,9 @@
 //! CLI: `spectral-diffusion render` and `info`. Argument parsing, progress and exit codes; the
 //! work itself is [`pipeline::render`] over the same engine the plugin runs.
 //!
-//! Exit codes: 0 ok, 1 bad input, 2 usage, 3 I/O (DESIGN.md §9). Every failure is one line on
-//! stderr.
+//! Exit codes: 0 ok, 1 bad input (damaged audio too, with `--strict` or `info --verify`), 2 usage,
+//! 3 I/O (DESIGN.md §9). Every failure is one line on stderr; each damaged span of audio is one
+//! `warning:` line before it.
 
 pub mod decode;
 pub mod demo;
@@ -21,7 +22,7 @@ use crate::analysis::{AnalysisSettings, Preset, WindowKind};
 use crate::clock::FrameRate;
 use crate::export::{CsvFormat, ExportSettings, Source};
 use crate::render::{Palette, PieShape, RenderSettings, Renderer, View};
-use decode::{DecodeError, FileSource, MonoSource};
+use decode::{Damage, DecodeError, FileSource, MonoSource};
 use demo::DemoSource;
 use pipeline::{PipelineError, RenderJob};
 
@@ -97,6 +98,10 @@ struct RenderArgs {
     /// No progress bar
     #[arg(long, short)]
     quiet: bool,
+    /// Damaged audio is an error: decode the whole file first and, if any of it is damaged or
+    /// missing, exit 1 without touching the output folder
+    #[arg(long)]
+    strict: bool,
     #[command(flatten)]
     look: LookArgs,
 }
@@ -173,6 +178,9 @@ struct InfoArgs {
     /// Frame rate to count frames at
     #[arg(long, default_value = "24")]
     fps: FrameRate,
+    /// Decode the whole file: report its real duration and any damage (exit 1 if damaged)
+    #[arg(long)]
+    verify: bool,
 }
 
 /// A failure with its exit code; printed as one line.
@@ -193,6 +201,29 @@ impl Failure {
             message: error.to_string(),
             exit_code: EXIT_USAGE,
         }
+    }
+
+    /// Damaged audio where the user asked for none (`--strict`, `info --verify`).
+    fn damaged(path: &Path, damage: &[Damage], consequence: &str) -> Self {
+        Self {
+            message: format!(
+                "{}: damaged audio ({} damaged spans){consequence}",
+                path.display(),
+                damage.len()
+            ),
+            exit_code: EXIT_BAD_INPUT,
+        }
+    }
+}
+
+/// One `warning:` line on stderr per damaged span.
+fn print_damage(path: &Path, damage: &[Damage], sample_rate: u32) {
+    for damage in damage {
+        eprintln!(
+            "warning: {}: {}",
+            path.display(),
+            damage.describe(sample_rate)
+        );
     }
 }
 
@@ -269,6 +300,19 @@ fn run_render(args: &RenderArgs) -> Result<(), Failure> {
         tilt_db_per_octave: args.tilt,
         ..AnalysisSettings::default()
     };
+    if let (true, Some(path)) = (args.strict, &args.input) {
+        // Verify before the output folder is touched, so damaged input leaves nothing behind.
+        let mut source = FileSource::open(path)?;
+        source.decode_to_end()?;
+        if !source.damage().is_empty() {
+            print_damage(path, source.damage(), source.info().sample_rate);
+            return Err(Failure::damaged(
+                path,
+                source.damage(),
+                "; --strict renders nothing",
+            ));
+        }
+    }
     let (mut source, source_info, default_out): (Box<dyn MonoSource>, Source, PathBuf) =
         match &args.input {
             Some(path) => (
@@ -309,9 +353,18 @@ fn run_render(args: &RenderArgs) -> Result<(), Failure> {
     let num_frames = pipeline::render(source.as_mut(), &job, &|_| progress.inc(1))?;
     progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
+    let damage = source.damage();
+    if let Some(path) = &args.input {
+        print_damage(path, damage, source.info().sample_rate);
+    }
     if !args.quiet {
+        let warnings = match damage.len() {
+            0 => String::new(),
+            1 => ", 1 warning".to_owned(),
+            n => format!(", {n} warnings"),
+        };
         eprintln!(
-            "wrote {num_frames} frames to {} in {seconds:.2} s ({:.0} frames/s)",
+            "wrote {num_frames} frames to {} in {seconds:.2} s ({:.0} frames/s){warnings}",
             job.export.out_dir.display(),
             num_frames as f64 / seconds
         );
@@ -382,28 +435,39 @@ fn progress_bar(expected_frames: Option<u64>, is_quiet: bool) -> ProgressBar {
 
 fn run_info(args: &InfoArgs) -> Result<(), Failure> {
     let mut source = FileSource::open(&args.input)?;
-    let info = source.info().clone();
-    // Containers that do not state their length (some MP3s, Ogg) are counted by decoding.
-    let num_samples = match info.num_samples {
-        Some(samples) => samples,
-        None => {
-            let (mut total, mut chunk) = (0u64, Vec::new());
-            while source.read_mono(&mut chunk)? {
-                total += chunk.len() as u64;
-                chunk.clear();
-            }
-            total
-        }
+    let header_samples = source.info().num_samples;
+    // Containers that do not state their length (some MP3s, cut-off Ogg) are counted by decoding.
+    let num_samples = match header_samples {
+        Some(samples) if !args.verify => samples,
+        _ => source.decode_to_end()?,
+    };
+    let info = source.info();
+    let seconds = |samples: u64| samples as f64 / f64::from(info.sample_rate);
+    let origin = match (args.verify, header_samples) {
+        (false, Some(_)) => "from the header".to_owned(),
+        (_, None) => "decoded; the header states none".to_owned(),
+        (true, Some(samples)) if samples == num_samples => "decoded, as the header says".to_owned(),
+        (true, Some(samples)) => format!("decoded; the header says {:.3} s", seconds(samples)),
     };
     let num_frames = args.fps.num_frames(num_samples, info.sample_rate);
     println!("file:        {}", args.input.display());
     println!("codec:       {}", info.codec);
-    println!(
-        "duration:    {:.3} s",
-        num_samples as f64 / f64::from(info.sample_rate)
-    );
+    println!("duration:    {:.3} s ({origin})", seconds(num_samples));
     println!("sample rate: {} Hz", info.sample_rate);
     println!("channels:    {}", info.num_channels);
     println!("frames:      {num_frames} at {} fps", args.fps);
+    let damage = source.damage();
+    if args.verify || header_samples.is_none() {
+        match damage.len() {
+            0 => println!("damage:      none"),
+            n => println!("damage:      {n} damaged spans"),
+        }
+        for damage in damage {
+            println!("  - {}", damage.describe(info.sample_rate));
+        }
+    }
+    if args.verify && !damage.is_empty() {
+        return Err(Failure::damaged(&args.input, damage, ""));
+    }
     Ok(())
 }

@@ -156,12 +156,11 @@ pub fn render(
     if num_frames == 0 {
         return Err(PipelineError::NoAudio);
     }
-    let warnings = match source.num_skipped_packets() {
-        0 => Vec::new(),
-        skipped => vec![format!(
-            "{skipped} damaged audio packets could not be decoded and were rendered as silence"
-        )],
-    };
+    let warnings = source
+        .damage()
+        .iter()
+        .map(|damage| damage.describe(sample_rate))
+        .collect();
     let mut writer = writer.into_inner().expect("workers have finished");
     writer.finish_take(&TakeStats {
         frames_dropped: 0,
