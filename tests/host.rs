@@ -211,13 +211,51 @@ fn bounce_matches_render_at_other_rates_and_presets() {
     }
 }
 
-/// Audio comes out bit for bit, NaN, infinities and denormals included, stereo and mono, armed.
-#[test]
-fn pass_through_is_bit_exact() {
-    let mut audio = song(48_000, 2.0);
-    for (i, x) in audio[0].iter_mut().enumerate().step_by(997).skip(1) {
-        *x = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e-40, -0.0][i % 5];
+/// Bit for bit, `expected` for each sample of `input` (`out` as the plugin returned it).
+fn assert_output(out: &[Vec<f32>], input: &[Vec<f32>], expected: impl Fn(f32) -> f32, what: &str) {
+    for (o, i) in out.iter().zip(input) {
+        assert_eq!(o.len(), i.len(), "{what}");
+        for (idx, (a, b)) in o.iter().zip(i).enumerate() {
+            let b = expected(*b);
+            assert_eq!(
+                a.to_bits(),
+                b.to_bits(),
+                "{what}: sample {idx}: {a:e} vs {b:e}"
+            );
+        }
     }
+}
+
+/// Audio comes out bit for bit, NaN, infinities and signed zeros included, stereo and mono,
+/// armed; subnormals come out as zeros of their sign.
+#[test]
+fn pass_through_is_bit_exact_and_flushes_subnormals() {
+    let mut audio = song(48_000, 2.0);
+    let specials = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1e-40,
+        -0.0,
+        -f32::from_bits(1),
+        f32::MIN_POSITIVE,
+        -f32::MIN_POSITIVE,
+    ];
+    for (i, x) in audio[0].iter_mut().enumerate().step_by(997).skip(1) {
+        *x = specials[i % specials.len()];
+    }
+    // A whole block of subnormals, as the VST3 validator's fuzzer sends.
+    for (i, x) in audio[1][20_000..24_096].iter_mut().enumerate() {
+        *x = f32::from_bits(1 + i as u32 * 2000) * if i % 2 == 0 { 1.0 } else { -1.0 };
+    }
+    assert!(audio[1][20_000..24_096].iter().all(|x| x.is_subnormal()));
+    let flushed = |x: f32| {
+        if x.is_subnormal() {
+            0.0f32.copysign(x)
+        } else {
+            x
+        }
+    };
     for num_channels in [2usize, 1] {
         let input: Vec<Vec<f32>> = audio[..num_channels].to_vec();
         for block in [1usize, 512, 4096] {
@@ -227,12 +265,8 @@ fn pass_through_is_bit_exact() {
             plugin.activate(48_000.0, 4096, num_channels);
             let out = bounce(&mut plugin, &input, &mut || block);
             plugin.deactivate();
-            for (o, i) in out.iter().zip(&input) {
-                assert!(
-                    o.iter().zip(i).all(|(a, b)| a.to_bits() == b.to_bits()),
-                    "{num_channels} channels, blocks of {block}"
-                );
-            }
+            let what = format!("{num_channels} channels, blocks of {block}");
+            assert_output(&out, &input, flushed, &what);
             // Non-finite input never reaches a file.
             let (_, rows) = read_csv(&dir.path().join(TRACK).join("spectrum.csv"));
             assert_eq!(rows.len(), 48);
