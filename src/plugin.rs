@@ -259,16 +259,16 @@ impl Plugin for SpectralDiffusion {
             PluginApi::Vst3 => "VST3 host",
             PluginApi::Standalone => "standalone",
         };
-        match self.build_engine(sample_rate, buffer_config, host) {
-            Ok(()) => {
-                context.set_latency_samples(0);
-                true
-            }
-            Err(error) => {
-                nice_error!("Spectral Diffusion cannot start: {error}");
-                false
-            }
+        // Never refuse an activation: a host offers the rates it has. Without an engine the
+        // plugin passes audio through, and the editor's recorder panel says why.
+        if let Err(error) = self.build_engine(sample_rate, buffer_config, host) {
+            let message = format!("Recorder and analyzer off: {error}. Audio passes through.");
+            nice_error!("{message}");
+            self.status.reset();
+            self.status.set_error(message);
         }
+        context.set_latency_samples(0);
+        true
     }
 
     fn reset(&mut self) {

@@ -540,3 +540,25 @@ fn unwritable_folder_keeps_audio_flowing() {
     }
     assert!(blocker.is_file());
 }
+
+/// A host may offer any sample rate (the validators try 1234.57 Hz): activation succeeds, audio
+/// passes through bit for bit, and the recorder, outside the rates the analysis supports, writes
+/// nothing.
+#[test]
+fn any_sample_rate_activates_and_passes_audio() {
+    for sample_rate in [1234.57, 1_234_567.8] {
+        let audio = song(48_000, 1.0);
+        for offline in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut plugin = TestPlugin::new();
+            plugin.arm_into(dir.path(), TRACK);
+            plugin.set_offline(offline);
+            plugin.activate(sample_rate, 4096, 2);
+            let out = bounce(&mut plugin, &audio, &mut || 1000);
+            plugin.deactivate();
+            let what = format!("{sample_rate} Hz, offline {offline}");
+            assert_output(&out, &audio, |x| x, &what);
+            assert!(!dir.path().join(TRACK).exists(), "{what}: nothing recorded");
+        }
+    }
+}
