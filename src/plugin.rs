@@ -37,7 +37,7 @@ use crate::clock::{FrameClock, FrameRate};
 use crate::handoff::{FrameProducer, RecorderStatus, SpectrumInput, SpectrumOutput};
 
 use self::monitor::{Monitor, MonitorSettings};
-use self::params::{GUIDE_BINS, PluginParams};
+use self::params::PluginParams;
 use self::recorder::{QueueMode, Recorder, TransportInfo};
 use crate::export::writer_thread::{self, WriterConfig};
 
@@ -134,7 +134,7 @@ impl SpectralDiffusion {
         let analyzer = Analyzer::new(&settings, sample_rate).map_err(|e| e.to_string())?;
         let clock = FrameClock::new(fps, sample_rate, analyzer.placement());
         let num_queue_frames = env_usize(ENV_QUEUE_FRAMES).unwrap_or(DEFAULT_QUEUE_FRAMES);
-        let (producer, consumer) = FrameProducer::new(num_queue_frames.max(1), GUIDE_BINS);
+        let (producer, consumer) = FrameProducer::new(num_queue_frames.max(1), analyzer.num_bins());
         self.status.reset();
         let writer = writer_thread::spawn(
             consumer,

@@ -562,3 +562,59 @@ fn any_sample_rate_activates_and_passes_audio() {
         }
     }
 }
+
+/// The files a bounce of `audio` in blocks of `block` (the host's maximum) writes: `spectrum.csv`
+/// and every PNG, by name.
+fn bounce_files(audio: &[Vec<f32>], block: usize) -> Vec<(String, Vec<u8>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plugin = TestPlugin::new();
+    plugin.arm_into(dir.path(), TRACK);
+    plugin.configure(
+        &[
+            ("write-images", json!({"bool": true})),
+            ("image-size", json!({"i32": 64})),
+        ],
+        &[],
+    );
+    plugin.set_offline(true);
+    plugin.activate(48_000.0, block, 2);
+    let out = bounce(&mut plugin, audio, &mut || block);
+    plugin.deactivate();
+    assert_eq!(out, audio, "blocks of {block}: pass-through");
+    let out_dir = dir.path().join(TRACK);
+    let mut names: Vec<String> = std::fs::read_dir(out_dir.join("frames"))
+        .unwrap()
+        .map(|e| format!("frames/{}", e.unwrap().file_name().to_str().unwrap()))
+        .collect();
+    names.sort();
+    names.push("spectrum.csv".into());
+    names
+        .into_iter()
+        .map(|name| {
+            let bytes = std::fs::read(out_dir.join(&name)).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// A host may send blocks far longer than 65 536 samples: one block of 131 072 samples writes
+/// the very files (CSV and PNG bytes) that 64-sample blocks write.
+#[test]
+fn one_huge_block_equals_small_blocks() {
+    const HUGE: usize = 131_072;
+    let audio: Vec<Vec<f32>> = song(48_000, 3.0)
+        .into_iter()
+        .map(|channel| channel[..HUGE].to_vec())
+        .collect();
+    let huge = bounce_files(&audio, HUGE);
+    let small = bounce_files(&audio, 64);
+    // 2.73 s at 24 fps: frames 0..=65, each starting inside the audio.
+    assert_eq!(huge.len(), 66 + 1, "66 frames and the CSV");
+    assert_eq!(
+        huge.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+        small.iter().map(|(name, _)| name).collect::<Vec<_>>()
+    );
+    for ((name, a), (_, b)) in huge.iter().zip(&small) {
+        assert!(a == b, "{name} differs");
+    }
+}

@@ -75,7 +75,9 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Allocates the ring and window buffers. `max_block_size` is the host's largest block.
+    /// Allocates the ring and window buffers. `max_block_size` is the host's largest block,
+    /// whatever its size: the ring holds two of them, as it must for any block to give the frames
+    /// small blocks give (about 8 bytes per sample of the largest block, as the host's own buffers).
     pub fn new(
         clock: FrameClock,
         analyzer: Analyzer,
@@ -86,7 +88,7 @@ impl Recorder {
     ) -> Self {
         let max_window_len = clock.max_window_len();
         debug_assert!(max_window_len <= analyzer.max_input_len());
-        let max_chunk = max_block_size.clamp(1, 1 << 16);
+        let max_chunk = max_block_size.max(1);
         Self {
             clock,
             analyzer,
