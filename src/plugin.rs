@@ -23,6 +23,7 @@
 
 pub mod monitor;
 pub mod params;
+pub mod preview;
 pub mod recorder;
 
 use std::num::NonZeroU32;
@@ -38,6 +39,7 @@ use crate::handoff::{FrameProducer, RecorderStatus, SpectrumInput, SpectrumOutpu
 
 use self::monitor::{Monitor, MonitorSettings};
 use self::params::PluginParams;
+use self::preview::LivePreview;
 use self::recorder::{QueueMode, Recorder, TransportInfo};
 use crate::export::writer_thread::{self, WriterConfig};
 
@@ -77,6 +79,8 @@ pub struct SpectralDiffusion {
 /// The audio thread's state for one activation.
 struct Engine {
     recorder: Recorder,
+    /// The Guide tab's frames outside takes (editor open only).
+    preview: LivePreview,
     monitor: Monitor,
     /// The mono tap of one block (up to the host's maximum block size).
     mono: Vec<f32>,
@@ -157,6 +161,7 @@ impl SpectralDiffusion {
             ProcessMode::Realtime | ProcessMode::Buffered => QueueMode::Drop,
         };
         let max_block = config.max_buffer_size.max(1) as usize;
+        let preview = LivePreview::new(&clock, max_block);
         let recorder = Recorder::new(
             clock,
             analyzer,
@@ -168,6 +173,7 @@ impl SpectralDiffusion {
         let monitor = Monitor::new(sample_rate).map_err(|e| e.to_string())?;
         self.engine = Some(Engine {
             recorder,
+            preview,
             monitor,
             mono: vec![0.0; max_block],
             guide: (settings, fps),
@@ -303,7 +309,9 @@ impl Plugin for SpectralDiffusion {
         }
 
         let is_armed = params.armed.value();
-        if is_armed || engine.recorder.is_in_take() {
+        let is_editor_open = params.editor_state.is_open();
+        let is_recording = is_armed || engine.recorder.is_in_take();
+        if is_recording || is_editor_open {
             let transport = context.transport();
             let pos_samples = transport.pos_samples();
             let is_playing = transport.playing;
@@ -314,17 +322,26 @@ impl Plugin for SpectralDiffusion {
                 for (i, dst) in engine.mono[..len].iter_mut().enumerate() {
                     *dst = mix_to_mono(channels.iter().map(|c| c[offset + i]));
                 }
-                let info = TransportInfo {
-                    is_playing,
-                    pos_samples: pos_samples.map(|p| p + offset as i64),
-                };
-                let preview = params
-                    .editor_state
-                    .is_open()
-                    .then_some(&mut self.guide_input);
-                engine
-                    .recorder
-                    .process_block(&engine.mono[..len], info, is_armed, preview);
+                let mono = &engine.mono[..len];
+                let pos_samples = pos_samples.map(|p| p + offset as i64);
+                if is_recording {
+                    let info = TransportInfo {
+                        is_playing,
+                        pos_samples,
+                    };
+                    let preview = is_editor_open.then_some(&mut self.guide_input);
+                    engine.recorder.process_block(mono, info, is_armed, preview);
+                }
+                if is_editor_open {
+                    // Outside takes the Guide tab shows the live input through the take's own
+                    // analysis; during one, the recorder publishes its frames itself.
+                    let output = (!engine.recorder.is_in_take()).then_some(&mut self.guide_input);
+                    let (analyzer, clock) = engine.recorder.analysis_mut();
+                    let position = pos_samples.filter(|_| is_playing);
+                    engine
+                        .preview
+                        .process_block(mono, position, analyzer, clock, output);
+                }
                 offset += len;
             }
         }

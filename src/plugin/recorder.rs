@@ -117,6 +117,11 @@ impl Recorder {
         &self.clock
     }
 
+    /// The take's analyzer and clock, for the guide preview outside takes (`plugin::preview`).
+    pub fn analysis_mut(&mut self) -> (&mut Analyzer, &FrameClock) {
+        (&mut self.analyzer, &self.clock)
+    }
+
     pub fn is_in_take(&self) -> bool {
         self.is_in_take
     }
@@ -357,6 +362,7 @@ impl Recorder {
             let sample_rate = self.analyzer.sample_rate();
             preview.publish(|spectrum| {
                 spectrum.kind = SpectrumKind::Guide;
+                spectrum.preset = self.analyzer.settings().preset;
                 spectrum.sample_rate_hz = sample_rate as f32;
                 spectrum.frame_idx = frame_idx;
                 spectrum.num_bins = num_bins;
