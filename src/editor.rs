@@ -20,8 +20,7 @@ use nice_plug::prelude::ParamSetter;
 use nice_plug_egui::{EguiEditor, EguiNiceSettings, NiceEguiApp, RepaintNotifier, baseview};
 
 use crate::analysis::{Preset, unit_values};
-use crate::handoff::{RecorderStatus, SpectrumKind, SpectrumOutput};
-use crate::plugin::EditorData;
+use crate::handoff::{EditorData, RecorderStatus, SpectrumKind, SpectrumOutput};
 use crate::plugin::params::{GUIDE_BINS, PluginParams};
 use crate::render::{NoiseSettings, PieShape, PostChain, RenderSettings, View as RenderView};
 

@@ -142,6 +142,19 @@ impl SpectrumOutput {
     }
 }
 
+/// The GUI's ends of the audio thread's hand-offs, made with the plugin and moved into the editor
+/// once. Lives here, beside the hand-offs it bundles, so the editor and the plugin both depend on
+/// `handoff` and not on each other.
+pub struct EditorData {
+    /// The live analyzer's latest spectrum (dB; see [`SpectrumKind::MonitorDb`]).
+    pub spectrum: SpectrumOutput,
+    /// The guide's latest frame: the recorder's during a take ([`SpectrumKind::Guide`], exactly
+    /// as queued for the writer), the live preview's otherwise ([`SpectrumKind::GuidePreview`]).
+    pub guide: SpectrumOutput,
+    /// Take state, frame index, frames written / queued / dropped, last error.
+    pub status: std::sync::Arc<RecorderStatus>,
+}
+
 /// Where a take's timeline positions came from (written in the manifest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -15,7 +15,8 @@
 //! pub type PluginEditor = nice_plug_egui::EguiEditor<App>; // or any `nice_plug::prelude::Editor`
 //! pub fn create(params: Arc<PluginParams>, data: EditorData) -> Option<PluginEditor>;
 //! ```
-//! [`EditorData`] carries the GUI ends of the hand-offs. The editor reads parameters through
+//! [`EditorData`] (in `handoff`, so that neither module imports the other for it) carries the
+//! GUI ends of the hand-offs. The editor reads parameters through
 //! `params` (and sets them with its `ParamSetter`); it writes the persisted `output_folder`,
 //! `track_name` (from `NiceEguiApp::track_info_changed`) and `editor_size` fields directly; its
 //! open/closed state is `params.editor_state` (the audio thread runs the live analyzer only while
@@ -35,7 +36,7 @@ use nice_plug::prelude::*;
 
 use crate::analysis::{AnalysisSettings, Analyzer, mix_to_mono};
 use crate::clock::{FrameClock, FrameRate};
-use crate::handoff::{FrameProducer, RecorderStatus, SpectrumInput, SpectrumOutput};
+use crate::handoff::{EditorData, FrameProducer, RecorderStatus, SpectrumInput};
 
 use self::monitor::{Monitor, MonitorSettings};
 use self::params::PluginParams;
@@ -52,16 +53,6 @@ pub const DEFAULT_QUEUE_FRAMES: usize = 32_768;
 pub const ENV_QUEUE_FRAMES: &str = "SPECTRAL_DIFFUSION_QUEUE_FRAMES";
 pub const ENV_WRITER_DELAY_MS: &str = "SPECTRAL_DIFFUSION_WRITER_DELAY_MS";
 pub const ENV_FORCE_MONITOR: &str = "SPECTRAL_DIFFUSION_FORCE_MONITOR";
-
-/// The GUI's ends of the audio thread's hand-offs, moved into the editor once.
-pub struct EditorData {
-    /// The live analyzer's latest spectrum (dB; see `handoff::SpectrumKind::MonitorDb`).
-    pub spectrum: SpectrumOutput,
-    /// The recorder's latest frame, exactly as queued for the writer (for the guide preview).
-    pub guide: SpectrumOutput,
-    /// Take state, frame index, frames written / queued / dropped, last error.
-    pub status: Arc<RecorderStatus>,
-}
 
 pub struct SpectralDiffusion {
     params: Arc<PluginParams>,
