@@ -15,7 +15,8 @@
 //! pub type PluginEditor = nice_plug_egui::EguiEditor<App>; // or any `nice_plug::prelude::Editor`
 //! pub fn create(params: Arc<PluginParams>, data: EditorData) -> Option<PluginEditor>;
 //! ```
-//! [`EditorData`] carries the GUI ends of the hand-offs. The editor reads parameters through
+//! [`EditorData`] (in `handoff`, so that neither module imports the other for it) carries the
+//! GUI ends of the hand-offs. The editor reads parameters through
 //! `params` (and sets them with its `ParamSetter`); it writes the persisted `output_folder`,
 //! `track_name` (from `NiceEguiApp::track_info_changed`) and `editor_size` fields directly; its
 //! open/closed state is `params.editor_state` (the audio thread runs the live analyzer only while
@@ -23,6 +24,7 @@
 
 pub mod monitor;
 pub mod params;
+pub mod preview;
 pub mod recorder;
 
 use std::num::NonZeroU32;
@@ -34,10 +36,11 @@ use nice_plug::prelude::*;
 
 use crate::analysis::{AnalysisSettings, Analyzer, mix_to_mono};
 use crate::clock::{FrameClock, FrameRate};
-use crate::handoff::{FrameProducer, RecorderStatus, SpectrumInput, SpectrumOutput};
+use crate::handoff::{EditorData, FrameProducer, RecorderStatus, SpectrumInput};
 
 use self::monitor::{Monitor, MonitorSettings};
-use self::params::{GUIDE_BINS, PluginParams};
+use self::params::PluginParams;
+use self::preview::LivePreview;
 use self::recorder::{QueueMode, Recorder, TransportInfo};
 use crate::export::writer_thread::{self, WriterConfig};
 
@@ -50,16 +53,6 @@ pub const DEFAULT_QUEUE_FRAMES: usize = 32_768;
 pub const ENV_QUEUE_FRAMES: &str = "SPECTRAL_DIFFUSION_QUEUE_FRAMES";
 pub const ENV_WRITER_DELAY_MS: &str = "SPECTRAL_DIFFUSION_WRITER_DELAY_MS";
 pub const ENV_FORCE_MONITOR: &str = "SPECTRAL_DIFFUSION_FORCE_MONITOR";
-
-/// The GUI's ends of the audio thread's hand-offs, moved into the editor once.
-pub struct EditorData {
-    /// The live analyzer's latest spectrum (dB; see `handoff::SpectrumKind::MonitorDb`).
-    pub spectrum: SpectrumOutput,
-    /// The recorder's latest frame, exactly as queued for the writer (for the guide preview).
-    pub guide: SpectrumOutput,
-    /// Take state, frame index, frames written / queued / dropped, last error.
-    pub status: Arc<RecorderStatus>,
-}
 
 pub struct SpectralDiffusion {
     params: Arc<PluginParams>,
@@ -77,6 +70,8 @@ pub struct SpectralDiffusion {
 /// The audio thread's state for one activation.
 struct Engine {
     recorder: Recorder,
+    /// The Guide tab's frames outside takes (editor open only).
+    preview: LivePreview,
     monitor: Monitor,
     /// The mono tap of one block (up to the host's maximum block size).
     mono: Vec<f32>,
@@ -134,7 +129,7 @@ impl SpectralDiffusion {
         let analyzer = Analyzer::new(&settings, sample_rate).map_err(|e| e.to_string())?;
         let clock = FrameClock::new(fps, sample_rate, analyzer.placement());
         let num_queue_frames = env_usize(ENV_QUEUE_FRAMES).unwrap_or(DEFAULT_QUEUE_FRAMES);
-        let (producer, consumer) = FrameProducer::new(num_queue_frames.max(1), GUIDE_BINS);
+        let (producer, consumer) = FrameProducer::new(num_queue_frames.max(1), analyzer.num_bins());
         self.status.reset();
         let writer = writer_thread::spawn(
             consumer,
@@ -157,6 +152,7 @@ impl SpectralDiffusion {
             ProcessMode::Realtime | ProcessMode::Buffered => QueueMode::Drop,
         };
         let max_block = config.max_buffer_size.max(1) as usize;
+        let preview = LivePreview::new(&clock, max_block);
         let recorder = Recorder::new(
             clock,
             analyzer,
@@ -168,6 +164,7 @@ impl SpectralDiffusion {
         let monitor = Monitor::new(sample_rate).map_err(|e| e.to_string())?;
         self.engine = Some(Engine {
             recorder,
+            preview,
             monitor,
             mono: vec![0.0; max_block],
             guide: (settings, fps),
@@ -187,6 +184,18 @@ impl SpectralDiffusion {
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }
+    }
+}
+
+/// Replaces every subnormal sample with a zero of the same sign; every other value (zeros, normal
+/// numbers, infinities, NaN) keeps its bits. Branch-free, so the loop vectorizes.
+fn flush_subnormals(samples: &mut [f32]) {
+    const SIGN: u32 = 0x8000_0000;
+    const EXPONENT: u32 = 0x7f80_0000;
+    for x in samples {
+        let bits = x.to_bits();
+        let is_zero_exponent = bits & EXPONENT == 0;
+        *x = f32::from_bits(if is_zero_exponent { bits & SIGN } else { bits });
     }
 }
 
@@ -247,16 +256,16 @@ impl Plugin for SpectralDiffusion {
             PluginApi::Vst3 => "VST3 host",
             PluginApi::Standalone => "standalone",
         };
-        match self.build_engine(sample_rate, buffer_config, host) {
-            Ok(()) => {
-                context.set_latency_samples(0);
-                true
-            }
-            Err(error) => {
-                nice_error!("Spectral Diffusion cannot start: {error}");
-                false
-            }
+        // Never refuse an activation: a host offers the rates it has. Without an engine the
+        // plugin passes audio through, and the editor's recorder panel says why.
+        if let Err(error) = self.build_engine(sample_rate, buffer_config, host) {
+            let message = format!("Recorder and analyzer off: {error}. Audio passes through.");
+            nice_error!("{message}");
+            self.status.reset();
+            self.status.set_error(message);
         }
+        context.set_latency_samples(0);
+        true
     }
 
     fn reset(&mut self) {
@@ -275,19 +284,25 @@ impl Plugin for SpectralDiffusion {
         _aux: &mut AuxiliaryBuffers,
         context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
+        let num_samples = buffer.samples();
+        // The buffer is processed in place: leaving it alone is the bit-exact pass-through, but
+        // for subnormals, which would cost the plugins after us dearly.
+        let channels = buffer.as_slice();
+        for channel in channels.iter_mut() {
+            flush_subnormals(channel);
+        }
         let Some(engine) = self.engine.as_mut() else {
             return ProcessStatus::Normal;
         };
         let params = &*self.params;
-        let num_samples = buffer.samples();
-        // The buffer is processed in place: leaving it alone is the bit-exact pass-through.
-        let channels = buffer.as_slice();
         if channels.is_empty() || num_samples == 0 {
             return ProcessStatus::Normal;
         }
 
         let is_armed = params.armed.value();
-        if is_armed || engine.recorder.is_in_take() {
+        let is_editor_open = params.editor_state.is_open();
+        let is_recording = is_armed || engine.recorder.is_in_take();
+        if is_recording || is_editor_open {
             let transport = context.transport();
             let pos_samples = transport.pos_samples();
             let is_playing = transport.playing;
@@ -298,17 +313,26 @@ impl Plugin for SpectralDiffusion {
                 for (i, dst) in engine.mono[..len].iter_mut().enumerate() {
                     *dst = mix_to_mono(channels.iter().map(|c| c[offset + i]));
                 }
-                let info = TransportInfo {
-                    is_playing,
-                    pos_samples: pos_samples.map(|p| p + offset as i64),
-                };
-                let preview = params
-                    .editor_state
-                    .is_open()
-                    .then_some(&mut self.guide_input);
-                engine
-                    .recorder
-                    .process_block(&engine.mono[..len], info, is_armed, preview);
+                let mono = &engine.mono[..len];
+                let pos_samples = pos_samples.map(|p| p + offset as i64);
+                if is_recording {
+                    let info = TransportInfo {
+                        is_playing,
+                        pos_samples,
+                    };
+                    let preview = is_editor_open.then_some(&mut self.guide_input);
+                    engine.recorder.process_block(mono, info, is_armed, preview);
+                }
+                if is_editor_open {
+                    // Outside takes the Guide tab shows the live input through the take's own
+                    // analysis; during one, the recorder publishes its frames itself.
+                    let output = (!engine.recorder.is_in_take()).then_some(&mut self.guide_input);
+                    let (analyzer, clock) = engine.recorder.analysis_mut();
+                    let position = pos_samples.filter(|_| is_playing);
+                    engine
+                        .preview
+                        .process_block(mono, position, analyzer, clock, output);
+                }
                 offset += len;
             }
         }

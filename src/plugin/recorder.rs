@@ -75,7 +75,9 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Allocates the ring and window buffers. `max_block_size` is the host's largest block.
+    /// Allocates the ring and window buffers. `max_block_size` is the host's largest block,
+    /// whatever its size: the ring holds two of them, as it must for any block to give the frames
+    /// small blocks give (about 8 bytes per sample of the largest block, as the host's own buffers).
     pub fn new(
         clock: FrameClock,
         analyzer: Analyzer,
@@ -86,7 +88,7 @@ impl Recorder {
     ) -> Self {
         let max_window_len = clock.max_window_len();
         debug_assert!(max_window_len <= analyzer.max_input_len());
-        let max_chunk = max_block_size.clamp(1, 1 << 16);
+        let max_chunk = max_block_size.max(1);
         Self {
             clock,
             analyzer,
@@ -113,6 +115,11 @@ impl Recorder {
 
     pub fn clock(&self) -> &FrameClock {
         &self.clock
+    }
+
+    /// The take's analyzer and clock, for the guide preview outside takes (`plugin::preview`).
+    pub fn analysis_mut(&mut self) -> (&mut Analyzer, &FrameClock) {
+        (&mut self.analyzer, &self.clock)
     }
 
     pub fn is_in_take(&self) -> bool {
@@ -355,6 +362,7 @@ impl Recorder {
             let sample_rate = self.analyzer.sample_rate();
             preview.publish(|spectrum| {
                 spectrum.kind = SpectrumKind::Guide;
+                spectrum.preset = self.analyzer.settings().preset;
                 spectrum.sample_rate_hz = sample_rate as f32;
                 spectrum.frame_idx = frame_idx;
                 spectrum.num_bins = num_bins;
