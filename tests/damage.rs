@@ -218,7 +218,7 @@ fn info_verify_reports_damage() {
     let output = cli(&["info", path_arg(&flac), "--verify"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(text.contains("damage:      1 damaged spans"), "{text}");
+    assert!(text.contains("damage:      1 damaged span"), "{text}");
     assert!(text.contains("became"), "{text}");
     assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
 }

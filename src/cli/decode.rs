@@ -126,7 +126,7 @@ impl Damage {
                 end,
                 expected: Some(expected),
             } => format!(
-                "the file ends at {:.3} s but its header says {:.3} s (cut off)",
+                "the audio ends at {:.3} s but the header says {:.3} s (cut off, or MP3 frames lost)",
                 seconds(end),
                 seconds(expected)
             ),

@@ -207,12 +207,20 @@ impl Failure {
     fn damaged(path: &Path, damage: &[Damage], consequence: &str) -> Self {
         Self {
             message: format!(
-                "{}: damaged audio ({} damaged spans){consequence}",
+                "{}: damaged audio ({}){consequence}",
                 path.display(),
-                damage.len()
+                num_spans(damage.len())
             ),
             exit_code: EXIT_BAD_INPUT,
         }
+    }
+}
+
+/// "1 damaged span", "3 damaged spans".
+fn num_spans(n: usize) -> String {
+    match n {
+        1 => "1 damaged span".to_owned(),
+        n => format!("{n} damaged spans"),
     }
 }
 
@@ -460,7 +468,7 @@ fn run_info(args: &InfoArgs) -> Result<(), Failure> {
     if args.verify || header_samples.is_none() {
         match damage.len() {
             0 => println!("damage:      none"),
-            n => println!("damage:      {n} damaged spans"),
+            n => println!("damage:      {}", num_spans(n)),
         }
         for damage in damage {
             println!("  - {}", damage.describe(info.sample_rate));
