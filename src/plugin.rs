@@ -24,32 +24,27 @@
 pub mod monitor;
 pub mod params;
 pub mod recorder;
+pub mod session;
+mod writer;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nice_plug::prelude::*;
 
-use crate::analysis::{AnalysisSettings, Analyzer, mix_to_mono};
-use crate::clock::{FrameClock, FrameRate};
+use crate::analysis::mix_to_mono;
 use crate::handoff::{FrameProducer, RecorderStatus, SpectrumInput, SpectrumOutput};
 
 use self::monitor::{Monitor, MonitorSettings};
-use self::params::{GUIDE_BINS, PluginParams};
-use self::recorder::{QueueMode, Recorder, TransportInfo};
-use crate::export::writer_thread::{self, WriterConfig};
+use self::params::PluginParams;
+use self::recorder::{GuideKit, QueueMode, Recorder, RecorderNeeds, TransportInfo};
+use self::session::{AudioLink, Lent, Session};
 
-/// Frames the recorder queue holds: about 22 minutes at 24 fps, 9 at 60 fps (32 MiB of spectra).
-/// Enough for a "real-time" export that runs far faster than real time (Ardour 7, Bitwig) to lose
-/// nothing while the writer catches up.
-pub const DEFAULT_QUEUE_FRAMES: usize = 32_768;
-
-/// Test and support hooks, read at activation (process-wide: tests that set them run serially).
-pub const ENV_QUEUE_FRAMES: &str = "SPECTRAL_DIFFUSION_QUEUE_FRAMES";
-pub const ENV_WRITER_DELAY_MS: &str = "SPECTRAL_DIFFUSION_WRITER_DELAY_MS";
-pub const ENV_FORCE_MONITOR: &str = "SPECTRAL_DIFFUSION_FORCE_MONITOR";
+/// How long an activation waits for the writer thread to make the frame pool of an armed
+/// recorder, so that a bounce right after it records from its first block. Past that, the audio
+/// thread picks the pool up when it arrives (the recorder says "preparing" meanwhile).
+const POOL_WAIT: Duration = Duration::from_millis(500);
 
 /// The GUI's ends of the audio thread's hand-offs, moved into the editor once.
 pub struct EditorData {
@@ -63,7 +58,6 @@ pub struct EditorData {
 
 pub struct SpectralDiffusion {
     params: Arc<PluginParams>,
-    status: Arc<RecorderStatus>,
     /// The audio thread's ends of the GUI hand-offs; they outlive activations.
     spectrum_input: SpectrumInput,
     guide_input: SpectrumInput,
@@ -71,39 +65,47 @@ pub struct SpectralDiffusion {
     editor_data: Option<EditorData>,
     /// Everything built at activation.
     engine: Option<Engine>,
-    writer: Option<JoinHandle<()>>,
+    /// The audio thread's ends of the session's hand-offs; outlive activations.
+    link: AudioLink,
+    /// The armed recorder's frame pool between activations, so that the next activation carries
+    /// on with the same queue while the writer drains it.
+    parked_pool: Option<FrameProducer>,
+    /// The writer thread and the folder state; outlives activations. Declared last: it is
+    /// dropped after everything that feeds its queue, and then waits for the writer.
+    session: Session,
 }
 
 /// The audio thread's state for one activation.
 struct Engine {
     recorder: Recorder,
-    monitor: Monitor,
+    /// The live analyzer, lent by the session while the editor is open.
+    monitor: Option<Box<Monitor>>,
     /// The mono tap of one block (up to the host's maximum block size).
     mono: Vec<f32>,
-    /// The guide settings the recorder was built with; a change asks the host for a restart.
-    guide: (AnalysisSettings, FrameRate),
-    has_requested_restart: bool,
-    is_monitor_forced: bool,
+    sample_rate: u32,
 }
 
 impl Default for SpectralDiffusion {
     fn default() -> Self {
+        let params = Arc::new(PluginParams::default());
         let status = Arc::new(RecorderStatus::default());
         status.reset();
+        let (session, link) = Session::new(Arc::clone(&status), params.folder_fields());
         let (spectrum_input, spectrum) = SpectrumInput::new();
         let (guide_input, guide) = SpectrumInput::new();
         Self {
-            params: Arc::new(PluginParams::default()),
+            params,
             editor_data: Some(EditorData {
                 spectrum,
                 guide,
-                status: Arc::clone(&status),
+                status,
             }),
-            status,
             spectrum_input,
             guide_input,
             engine: None,
-            writer: None,
+            link,
+            parked_pool: None,
+            session,
         }
     }
 }
@@ -114,7 +116,7 @@ impl SpectralDiffusion {
     }
 
     pub fn status(&self) -> Arc<RecorderStatus> {
-        Arc::clone(&self.status)
+        Arc::clone(self.session.status())
     }
 
     /// The GUI's ends of the hand-offs; `Some` once per instance (the editor takes them).
@@ -122,81 +124,82 @@ impl SpectralDiffusion {
         self.editor_data.take()
     }
 
-    /// Builds the recorder, the monitor and the writer thread for `sample_rate`.
-    fn build_engine(
-        &mut self,
-        sample_rate: u32,
-        config: &BufferConfig,
-        host: &str,
-    ) -> Result<(), String> {
-        let settings = self.params.guide_analysis_settings();
-        let fps = self.params.frame_rate();
-        let analyzer = Analyzer::new(&settings, sample_rate).map_err(|e| e.to_string())?;
-        let clock = FrameClock::new(fps, sample_rate, analyzer.placement());
-        let num_queue_frames = env_usize(ENV_QUEUE_FRAMES).unwrap_or(DEFAULT_QUEUE_FRAMES);
-        let (producer, consumer) = FrameProducer::new(num_queue_frames.max(1), GUIDE_BINS);
-        self.status.reset();
-        let writer = writer_thread::spawn(
-            consumer,
-            WriterConfig {
-                params: Arc::clone(&self.params),
-                status: Arc::clone(&self.status),
-                analysis: settings.clone(),
-                sample_rate,
-                fps,
-                bin_freqs_hz: analyzer.bin_map().centre_freqs_hz.clone(),
-                host: host.to_owned(),
-                delay_per_frame: Duration::from_millis(
-                    env_usize(ENV_WRITER_DELAY_MS).unwrap_or(0) as u64
-                ),
-            },
-        )
-        .map_err(|e| format!("cannot start the writer thread: {e}"))?;
+    fn queue_frames(&self) -> usize {
+        self.params.queue_frames.value().max(1) as usize
+    }
+
+    /// Builds the engine for `sample_rate`. What an armed recorder and an open editor need is
+    /// made here, on the main thread; an armed recorder carries on with the parked pool, or gets
+    /// a new one from the writer (waiting at most [`POOL_WAIT`]). An idle instance allocates
+    /// nothing but the mono tap.
+    fn build_engine(&mut self, sample_rate: u32, config: &BufferConfig) -> Result<(), String> {
         let queue_mode = match config.process_mode {
             ProcessMode::Offline => QueueMode::Wait,
             ProcessMode::Realtime | ProcessMode::Buffered => QueueMode::Drop,
         };
         let max_block = config.max_buffer_size.max(1) as usize;
+        let is_armed = self.params.armed.value();
+        let mut pool = self.parked_pool.take().filter(|_| is_armed);
+        let mut kit = None;
+        if is_armed {
+            kit = Some(Box::new(
+                GuideKit::new(sample_rate, max_block).map_err(|e| e.to_string())?,
+            ));
+            if pool.is_none() && self.link.is_available() {
+                let needs = RecorderNeeds {
+                    guide_kit: false,
+                    pool: true,
+                };
+                self.link
+                    .request_recorder(needs, sample_rate, max_block, self.queue_frames());
+                let deadline = Instant::now() + POOL_WAIT;
+                while pool.is_none() && Instant::now() < deadline {
+                    pool = self.link.receive_pool();
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
         let recorder = Recorder::new(
-            clock,
-            analyzer,
-            producer,
-            Arc::clone(&self.status),
-            queue_mode,
+            sample_rate,
             max_block,
+            kit,
+            pool,
+            Arc::clone(self.session.status()),
+            queue_mode,
         );
-        let monitor = Monitor::new(sample_rate).map_err(|e| e.to_string())?;
+        let monitor = if self.params.editor_state.is_open() {
+            Some(Box::new(
+                Monitor::new(sample_rate).map_err(|e| e.to_string())?,
+            ))
+        } else {
+            None
+        };
         self.engine = Some(Engine {
             recorder,
             monitor,
             mono: vec![0.0; max_block],
-            guide: (settings, fps),
-            has_requested_restart: false,
-            is_monitor_forced: env_usize(ENV_FORCE_MONITOR).is_some_and(|v| v != 0),
+            sample_rate,
         });
-        self.writer = Some(writer);
         Ok(())
     }
 
-    /// Ends a running take, stops the writer thread once it has written everything, and drops the
-    /// engine. Main thread.
+    /// Ends a running take and parks the frame pool for the next activation (or lets it go, if
+    /// disarmed). Returns at once: the writer finishes the queue in the background. Main thread.
     fn shut_down(&mut self) {
         if let Some(mut engine) = self.engine.take() {
             engine.recorder.finish();
-        }
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
+            self.parked_pool = engine
+                .recorder
+                .take_pool()
+                .filter(|_| self.params.armed.value());
         }
     }
-}
-
-fn env_usize(name: &str) -> Option<usize> {
-    std::env::var(name).ok()?.trim().parse().ok()
 }
 
 impl Drop for SpectralDiffusion {
     fn drop(&mut self) {
         self.shut_down();
+        self.parked_pool = None;
     }
 }
 
@@ -242,12 +245,12 @@ impl Plugin for SpectralDiffusion {
         // Hosts may activate again without deactivating (nice-plug does on state loads).
         self.shut_down();
         let sample_rate = buffer_config.sample_rate.round() as u32;
-        let host = match context.plugin_api() {
+        self.session.set_host(match context.plugin_api() {
             PluginApi::Clap => "CLAP host",
             PluginApi::Vst3 => "VST3 host",
             PluginApi::Standalone => "standalone",
-        };
-        match self.build_engine(sample_rate, buffer_config, host) {
+        });
+        match self.build_engine(sample_rate, buffer_config) {
             Ok(()) => {
                 context.set_latency_samples(0);
                 true
@@ -260,8 +263,8 @@ impl Plugin for SpectralDiffusion {
     }
 
     fn reset(&mut self) {
-        if let Some(engine) = self.engine.as_mut() {
-            engine.monitor.reset();
+        if let Some(monitor) = self.engine.as_mut().and_then(|e| e.monitor.as_mut()) {
+            monitor.reset();
         }
     }
 
@@ -287,6 +290,11 @@ impl Plugin for SpectralDiffusion {
         }
 
         let is_armed = params.armed.value();
+        engine.recorder.update_memory(
+            &mut self.link,
+            is_armed,
+            params.queue_frames.value().max(1) as usize,
+        );
         if is_armed || engine.recorder.is_in_take() {
             let transport = context.transport();
             let pos_samples = transport.pos_samples();
@@ -306,23 +314,33 @@ impl Plugin for SpectralDiffusion {
                     .editor_state
                     .is_open()
                     .then_some(&mut self.guide_input);
-                engine
-                    .recorder
-                    .process_block(&engine.mono[..len], info, is_armed, preview);
+                let sample_rate = engine.sample_rate;
+                engine.recorder.process_block(
+                    &engine.mono[..len],
+                    info,
+                    is_armed,
+                    preview,
+                    &|| params.take_settings(sample_rate),
+                );
                 offset += len;
             }
         }
 
-        if !engine.recorder.is_in_take() && !engine.has_requested_restart {
-            let current = (params.guide_analysis_settings(), params.frame_rate());
-            if current != engine.guide {
-                // The recorder's analyzer and clock are built at activation (they allocate).
-                engine.has_requested_restart = true;
-                context.request_restart();
+        let is_editor_open = params.editor_state.is_open();
+        if is_editor_open && engine.monitor.is_none() {
+            match self.link.receive_monitor() {
+                Some(monitor) if monitor.sample_rate() == engine.sample_rate => {
+                    engine.monitor = Some(monitor);
+                }
+                Some(stale) => self.link.give_back(Lent::Monitor(stale)),
+                None => self.link.request_monitor(engine.sample_rate),
             }
+        } else if !is_editor_open && let Some(monitor) = engine.monitor.take() {
+            self.link.give_back(Lent::Monitor(monitor));
         }
-
-        if (engine.is_monitor_forced || params.editor_state.is_open()) && !params.freeze.value() {
+        if let Some(monitor) = engine.monitor.as_mut()
+            && !params.freeze.value()
+        {
             let settings = MonitorSettings {
                 fft_size: params.fft_size.value(),
                 hop_fraction: params.overlap.value().hop_fraction(),
@@ -333,12 +351,7 @@ impl Plugin for SpectralDiffusion {
                 is_peak_hold: params.peak_hold.value(),
                 peak_fall_db_per_s: params.peak_fall_db_per_s.value(),
             };
-            engine.monitor.process_block(
-                channels,
-                num_samples,
-                &settings,
-                &mut self.spectrum_input,
-            );
+            monitor.process_block(channels, num_samples, &settings, &mut self.spectrum_input);
         }
         ProcessStatus::Normal
     }

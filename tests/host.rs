@@ -97,7 +97,7 @@ fn bounce_matches_render_at_every_block_size() {
         let dir = tempfile::tempdir().unwrap();
         let mut plugin = offline_plugin(dir.path(), 48_000.0, &[]);
         let out = bounce(&mut plugin, &audio, &mut sizes);
-        plugin.deactivate();
+        drop(plugin);
         assert_eq!(out, audio, "blocks of {name}: pass-through");
         eprintln!("blocks of {name}: checking frames");
         assert_frames_equal(&dir.path().join(TRACK), &expected);
@@ -145,7 +145,7 @@ fn bounce_writes_the_files_render_writes() {
         );
         let mut rng = Rng(3);
         bounce(&mut plugin, &audio, &mut || 1 + rng.below(1024) as usize);
-        plugin.deactivate();
+        drop(plugin);
 
         let plugin_out = dir.path().join(TRACK);
         let read = |dir: &Path, name: &str| std::fs::read(dir.join(name)).unwrap();
@@ -205,7 +205,7 @@ fn bounce_matches_render_at_other_rates_and_presets() {
         );
         let mut rng = Rng(u64::from(sample_rate));
         bounce(&mut plugin, &audio, &mut || 1 + rng.below(2048) as usize);
-        plugin.deactivate();
+        drop(plugin);
         eprintln!("{sample_rate} Hz, {fps_id} fps, {preset}");
         assert_frames_equal(&dir.path().join(TRACK), &expected);
     }
@@ -226,7 +226,7 @@ fn pass_through_is_bit_exact() {
             plugin.arm_into(dir.path(), TRACK);
             plugin.activate(48_000.0, 4096, num_channels);
             let out = bounce(&mut plugin, &input, &mut || block);
-            plugin.deactivate();
+            drop(plugin);
             for (o, i) in out.iter().zip(&input) {
                 assert!(
                     o.iter().zip(i).all(|(a, b)| a.to_bits() == b.to_bits()),
@@ -252,7 +252,7 @@ fn record(
     let mut plugin = offline_plugin(dir.path(), 48_000.0, &[]);
     plugin.play(audio, &mut || block, transport);
     stop(&mut plugin, 2, end);
-    plugin.deactivate();
+    drop(plugin);
     let rows = read_csv(&dir.path().join(TRACK).join("spectrum.csv")).1;
     (dir, rows)
 }
@@ -448,7 +448,7 @@ fn reactivation_at_another_rate_resets_cleanly() {
     plugin.activate(44_100.0, 1024, 2);
     let audio = song(44_100, 3.0);
     bounce(&mut plugin, &audio, &mut || 1000);
-    plugin.deactivate();
+    drop(plugin);
     let expected = reference_frames(
         &audio,
         44_100,
@@ -501,7 +501,7 @@ fn unwritable_folder_keeps_audio_flowing() {
         plugin.set_offline(offline);
         plugin.activate(48_000.0, 512, 2);
         let out = bounce(&mut plugin, &audio, &mut || 512);
-        plugin.deactivate();
+        drop(plugin);
         assert_eq!(out, audio);
     }
     assert!(blocker.is_file());
