@@ -7,7 +7,9 @@ mod editor_support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use egui::vec2;
-use spectral_diffusion::editor::{EditorState, SpectraIn, Tab};
+use spectral_diffusion::analysis::Preset;
+use spectral_diffusion::editor::guide::unit_bins_from_db;
+use spectral_diffusion::editor::{EditorState, GuideFrame, SpectraIn, Tab};
 use spectral_diffusion::handoff::RecorderStatus;
 use spectral_diffusion::plugin::params::PluginParams;
 
@@ -29,6 +31,7 @@ fn repaint(c: &mut Criterion) {
         state.tab = tab;
         let mut headless = Headless::new();
         let mut levels_db = base_db.clone();
+        let mut guide_values = Vec::new();
         let mut time_s = 0.0;
         c.bench_function(&format!("editor_repaint_{name}_800x500"), |b| {
             b.iter(|| {
@@ -36,10 +39,17 @@ fn repaint(c: &mut Criterion) {
                 for (i, level_db) in levels_db.iter_mut().enumerate() {
                     *level_db = base_db[i] + 6.0 * ((i as f64 * 0.05 + time_s * 7.0).sin() as f32);
                 }
+                // The guide frame changes with the spectrum, as the live preview's would.
+                unit_bins_from_db(&levels_db, 256, -90.0, &mut guide_values);
                 let input = SpectraIn {
                     freqs_hz: &freqs_hz,
                     levels_db: Some(&levels_db),
-                    recorded: None,
+                    guide: Some(GuideFrame {
+                        frame_idx: (time_s * 24.0) as u64,
+                        preset: Preset::Default,
+                        values: &guide_values,
+                        is_recorded: false,
+                    }),
                 };
                 headless.run(vec2(800.0, 500.0), 1.0, None, time_s, &mut |ui| {
                     state.ui(ui, &params, &setter, &status, &input);

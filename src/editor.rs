@@ -19,8 +19,8 @@ use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::ParamSetter;
 use nice_plug_egui::{EguiEditor, EguiNiceSettings, NiceEguiApp, RepaintNotifier, baseview};
 
-use crate::handoff::{RecorderStatus, SpectrumKind, SpectrumOutput};
-use crate::plugin::EditorData;
+use crate::analysis::{Preset, unit_values};
+use crate::handoff::{EditorData, RecorderStatus, SpectrumKind, SpectrumOutput};
 use crate::plugin::params::{GUIDE_BINS, PluginParams};
 use crate::render::{NoiseSettings, PieShape, PostChain, RenderSettings, View as RenderView};
 
@@ -66,7 +66,7 @@ pub enum Tab {
     Analyzer,
     Pie,
     Polar,
-    /// The exact frame the writer would write now.
+    /// The guide frame: the one the recorder writes, or would write next.
     Guide,
 }
 
@@ -75,7 +75,7 @@ pub struct EditorApp {
     params: Arc<PluginParams>,
     /// The live analyzer's spectrum (dB).
     spectrum: SpectrumOutput,
-    /// The recorder's frames while a take rolls (the writer's exact values).
+    /// The guide's frames: the recorder's during a take, the live preview's otherwise.
     guide_spectrum: SpectrumOutput,
     status: Arc<RecorderStatus>,
     /// The host's context, from `build`; needed to set parameters.
@@ -95,11 +95,12 @@ pub struct EditorState {
     /// A copy of the newest spectrum, kept while frozen or when nothing new arrived.
     freqs_hz: Vec<f32>,
     levels_db: Vec<f32>,
-    /// The values the guide preview renders, 0..1, and the frame index they belong to.
+    /// The live pie and polar views' values, 0..1, reduced from the live spectrum.
     unit_bins: Vec<f32>,
-    guide_frame_idx: u64,
-    /// Whether `unit_bins` came from the recorder (exact) rather than from the live analyzer.
-    is_guide_from_recorder: bool,
+    /// The guide's newest frame mapped to 0..1 as the writer maps it, its index, and whether
+    /// the recorder queued it; `None` until one arrives.
+    guide_unit_bins: Vec<f32>,
+    guide_frame: Option<(u64, bool)>,
     guide_view: RenderedView,
     pie_view: RenderedView,
     polar_view: RenderedView,
@@ -153,12 +154,20 @@ impl NiceEguiApp for EditorApp {
         };
         let setter = gui_context.param_setter();
         let live = self.spectrum.read();
-        let recorded = self.guide_spectrum.read();
+        let guide = self.guide_spectrum.read();
+        let is_guide = matches!(guide.kind, SpectrumKind::Guide | SpectrumKind::GuidePreview);
         let input = SpectraIn {
             freqs_hz: live.freqs_hz(),
             levels_db: (live.kind == SpectrumKind::MonitorDb).then(|| live.values()),
-            recorded: (recorded.kind == SpectrumKind::Guide && recorded.frame_idx >= 0)
-                .then(|| (recorded.frame_idx as u64, recorded.values())),
+            guide: u64::try_from(guide.frame_idx)
+                .ok()
+                .filter(|_| is_guide)
+                .map(|frame_idx| GuideFrame {
+                    frame_idx,
+                    preset: guide.preset,
+                    values: guide.values(),
+                    is_recorded: guide.kind == SpectrumKind::Guide,
+                }),
         };
         self.state
             .ui(ui, &self.params, &setter, &self.status, &input);
@@ -191,8 +200,22 @@ pub struct SpectraIn<'a> {
     pub freqs_hz: &'a [f32],
     /// The live spectrum in dB, `None` until the analyzer has published one.
     pub levels_db: Option<&'a [f32]>,
-    /// The recorder's latest frame (index, unit values) while a take rolls.
-    pub recorded: Option<(u64, &'a [f32])>,
+    /// The guide's newest frame, `None` until the audio thread has published one.
+    pub guide: Option<GuideFrame<'a>>,
+}
+
+/// One guide frame as the audio thread published it (`handoff::SpectrumKind::Guide` or
+/// `GuidePreview`).
+#[derive(Debug, Clone, Copy)]
+pub struct GuideFrame<'a> {
+    /// The timeline frame index (per-frame noise depends on it).
+    pub frame_idx: u64,
+    /// The preset the values come from: how they map to 0..1, exactly as the writer maps them.
+    pub preset: Preset,
+    /// The analyzer's values, as the writer receives them.
+    pub values: &'a [f32],
+    /// Whether the recorder queued this frame (a take rolls) rather than previewed live input.
+    pub is_recorded: bool,
 }
 
 impl EditorState {
@@ -247,8 +270,8 @@ impl EditorState {
         egui::CentralPanel::default().show(ui, |ui| self.central_view(ui, params));
     }
 
-    /// Copies the newest live spectrum (unless frozen), runs the peak hold, and picks the bins
-    /// for the guide: the recorder's own while a take rolls, else the live spectrum reduced.
+    /// Copies the newest live spectrum (unless frozen), runs the peak hold, reduces it for the
+    /// live pie and polar views, and maps the guide's newest frame to 0..1 as the writer does.
     fn update_spectrum(&mut self, time_s: f64, params: &PluginParams, input: &SpectraIn<'_>) {
         let dt_s = self.last_time_s.map_or(0.0, |last| (time_s - last) as f32);
         self.last_time_s = Some(time_s);
@@ -266,23 +289,16 @@ impl EditorState {
                 params.peak_fall_db_per_s.value(),
             );
         }
-        match input.recorded {
-            Some((frame_idx, values)) => {
-                self.unit_bins.clear();
-                self.unit_bins.extend_from_slice(values);
-                self.guide_frame_idx = frame_idx;
-                self.is_guide_from_recorder = true;
-            }
-            None => {
-                unit_bins_from_db(
-                    &self.levels_db,
-                    GUIDE_BINS,
-                    params.floor_db.value(),
-                    &mut self.unit_bins,
-                );
-                self.guide_frame_idx = 0;
-                self.is_guide_from_recorder = false;
-            }
+        unit_bins_from_db(
+            &self.levels_db,
+            GUIDE_BINS,
+            params.floor_db.value(),
+            &mut self.unit_bins,
+        );
+        if let Some(frame) = input.guide {
+            self.guide_unit_bins.resize(frame.values.len(), 0.0);
+            unit_values(frame.preset, frame.values, &mut self.guide_unit_bins);
+            self.guide_frame = Some((frame.frame_idx, frame.is_recorded));
         }
     }
 
@@ -323,29 +339,27 @@ impl EditorState {
                 view.show(ui);
             }
             Tab::Guide => {
+                let Some((frame_idx, is_recorded)) = self.guide_frame else {
+                    ui.label("Waiting for audio: the guide frame appears once input arrives.");
+                    return;
+                };
                 let settings = params.render_settings();
                 self.guide_view.update(
                     ui.ctx(),
                     "guide",
                     &settings,
-                    self.guide_frame_idx,
-                    &self.unit_bins,
+                    frame_idx,
+                    &self.guide_unit_bins,
                 );
-                let source = if self.is_guide_from_recorder {
-                    format!("frame {} as written", self.guide_frame_idx)
+                let source = if is_recorded {
+                    format!("frame {frame_idx} as written")
                 } else {
-                    "live input, as the next take would write it".to_owned()
+                    format!("live input: frame {frame_idx} as a take would write it")
                 };
                 ui.label(RichText::new(source).small().weak());
                 self.guide_view.show(ui);
             }
         }
-    }
-
-    /// The frame index and 0..1 bins the guide preview last rendered, so tests can render them
-    /// independently and compare bytes.
-    pub fn guide_bins(&self) -> (u64, &[f32]) {
-        (self.guide_frame_idx, &self.unit_bins)
     }
 }
 

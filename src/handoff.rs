@@ -15,7 +15,7 @@ use std::thread::Thread;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::AnalysisSettings;
+use crate::analysis::{AnalysisSettings, Preset};
 use crate::clock::FrameRate;
 use crate::render::RenderSettings;
 
@@ -33,8 +33,12 @@ pub enum SpectrumKind {
     /// slope and smoothing applied, no floor and no display range applied (the editor's job).
     MonitorDb,
     /// The recorder's last frame, exactly the values the writer receives for `frame_idx`
-    /// (`Default` preset: 0..1; `Seed` preset: the post's raw `|rfft|` amplitudes).
+    /// (`Default` preset: 0..1; `Seed` preset: the post's raw `|rfft|` amplitudes; `preset` says
+    /// which, and so how the writer maps them to 0..1).
     Guide,
+    /// Outside takes: the recorder's analysis of the live input, the values it would queue for
+    /// `frame_idx` (as `Guide`), see `plugin::preview`.
+    GuidePreview,
 }
 
 /// One published spectrum. Only the first `num_bins` entries of each vector are valid; the vectors
@@ -46,6 +50,9 @@ pub struct Spectrum {
     pub generation: u64,
     /// What `values` holds; written by the audio thread.
     pub kind: SpectrumKind,
+    /// `Guide` and `GuidePreview`: the analysis preset the values come from; written by the audio
+    /// thread, read by the editor to map them to 0..1 as the writer does.
+    pub preset: Preset,
     /// The sample rate the analysis ran at, in Hz.
     pub sample_rate_hz: f32,
     /// `Guide`: the timeline frame index these values belong to; `MonitorDb`: -1.
@@ -66,6 +73,7 @@ impl Default for Spectrum {
         Self {
             generation: 0,
             kind: SpectrumKind::Empty,
+            preset: Preset::Default,
             sample_rate_hz: 0.0,
             frame_idx: -1,
             num_bins: 0,
@@ -136,6 +144,19 @@ impl SpectrumOutput {
     pub fn has_new(&self) -> bool {
         self.output.updated()
     }
+}
+
+/// The GUI's ends of the audio thread's hand-offs, made with the plugin and moved into the editor
+/// once. Lives here, beside the hand-offs it bundles, so the editor and the plugin both depend on
+/// `handoff` and not on each other.
+pub struct EditorData {
+    /// The live analyzer's latest spectrum (dB; see [`SpectrumKind::MonitorDb`]).
+    pub spectrum: SpectrumOutput,
+    /// The guide's latest frame: the recorder's during a take ([`SpectrumKind::Guide`], exactly
+    /// as queued for the writer), the live preview's otherwise ([`SpectrumKind::GuidePreview`]).
+    pub guide: SpectrumOutput,
+    /// Take state, frame index, frames written / queued / dropped, last error.
+    pub status: std::sync::Arc<RecorderStatus>,
 }
 
 /// Where a take's timeline positions came from (written in the manifest).

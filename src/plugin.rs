@@ -15,7 +15,8 @@
 //! pub type PluginEditor = nice_plug_egui::EguiEditor<App>; // or any `nice_plug::prelude::Editor`
 //! pub fn create(params: Arc<PluginParams>, data: EditorData) -> Option<PluginEditor>;
 //! ```
-//! [`EditorData`] carries the GUI ends of the hand-offs. The editor reads parameters through
+//! [`EditorData`] (in `handoff`, so that neither module imports the other for it) carries the
+//! GUI ends of the hand-offs. The editor reads parameters through
 //! `params` (and sets them with its `ParamSetter`); it writes the persisted `output_folder`,
 //! `track_name` (from `NiceEguiApp::track_info_changed`) and `editor_size` fields directly; its
 //! open/closed state is `params.editor_state` (the audio thread runs the live analyzer only while
@@ -23,6 +24,7 @@
 
 pub mod monitor;
 pub mod params;
+pub mod preview;
 pub mod recorder;
 pub mod session;
 mod writer;
@@ -33,8 +35,8 @@ use std::time::{Duration, Instant};
 
 use nice_plug::prelude::*;
 
-use crate::analysis::mix_to_mono;
-use crate::handoff::{FrameProducer, RecorderStatus, SpectrumInput, SpectrumOutput};
+use crate::analysis::{AnalysisSettings, mix_to_mono};
+use crate::handoff::{EditorData, FrameProducer, RecorderStatus, SpectrumInput};
 
 use self::monitor::{Monitor, MonitorSettings};
 use self::params::PluginParams;
@@ -45,16 +47,6 @@ use self::session::{AudioLink, Lent, Session};
 /// recorder, so that a bounce right after it records from its first block. Past that, the audio
 /// thread picks the pool up when it arrives (the recorder says "preparing" meanwhile).
 const POOL_WAIT: Duration = Duration::from_millis(500);
-
-/// The GUI's ends of the audio thread's hand-offs, moved into the editor once.
-pub struct EditorData {
-    /// The live analyzer's latest spectrum (dB; see `handoff::SpectrumKind::MonitorDb`).
-    pub spectrum: SpectrumOutput,
-    /// The recorder's latest frame, exactly as queued for the writer (for the guide preview).
-    pub guide: SpectrumOutput,
-    /// Take state, frame index, frames written / queued / dropped, last error.
-    pub status: Arc<RecorderStatus>,
-}
 
 pub struct SpectralDiffusion {
     params: Arc<PluginParams>,
@@ -133,18 +125,25 @@ impl SpectralDiffusion {
     /// a new one from the writer (waiting at most [`POOL_WAIT`]). An idle instance allocates
     /// nothing but the mono tap.
     fn build_engine(&mut self, sample_rate: u32, config: &BufferConfig) -> Result<(), String> {
+        // Outside the rates the analysis supports, no engine: audio passes through.
+        AnalysisSettings::default()
+            .validate(sample_rate)
+            .map_err(|e| e.to_string())?;
         let queue_mode = match config.process_mode {
             ProcessMode::Offline => QueueMode::Wait,
             ProcessMode::Realtime | ProcessMode::Buffered => QueueMode::Drop,
         };
         let max_block = config.max_buffer_size.max(1) as usize;
         let is_armed = self.params.armed.value();
+        let is_editor_open = self.params.editor_state.is_open();
         let mut pool = self.parked_pool.take().filter(|_| is_armed);
         let mut kit = None;
-        if is_armed {
+        if is_armed || is_editor_open {
             kit = Some(Box::new(
                 GuideKit::new(sample_rate, max_block).map_err(|e| e.to_string())?,
             ));
+        }
+        if is_armed {
             if pool.is_none() && self.link.is_available() {
                 let needs = RecorderNeeds {
                     guide_kit: false,
@@ -167,7 +166,7 @@ impl SpectralDiffusion {
             Arc::clone(self.session.status()),
             queue_mode,
         );
-        let monitor = if self.params.editor_state.is_open() {
+        let monitor = if is_editor_open {
             Some(Box::new(
                 Monitor::new(sample_rate).map_err(|e| e.to_string())?,
             ))
@@ -193,6 +192,18 @@ impl SpectralDiffusion {
                 .take_pool()
                 .filter(|_| self.params.armed.value());
         }
+    }
+}
+
+/// Replaces every subnormal sample with a zero of the same sign; every other value (zeros, normal
+/// numbers, infinities, NaN) keeps its bits. Branch-free, so the loop vectorizes.
+fn flush_subnormals(samples: &mut [f32]) {
+    const SIGN: u32 = 0x8000_0000;
+    const EXPONENT: u32 = 0x7f80_0000;
+    for x in samples {
+        let bits = x.to_bits();
+        let is_zero_exponent = bits & EXPONENT == 0;
+        *x = f32::from_bits(if is_zero_exponent { bits & SIGN } else { bits });
     }
 }
 
@@ -250,16 +261,17 @@ impl Plugin for SpectralDiffusion {
             PluginApi::Vst3 => "VST3 host",
             PluginApi::Standalone => "standalone",
         });
-        match self.build_engine(sample_rate, buffer_config) {
-            Ok(()) => {
-                context.set_latency_samples(0);
-                true
-            }
-            Err(error) => {
-                nice_error!("Spectral Diffusion cannot start: {error}");
-                false
-            }
+        // Never refuse an activation: a host offers the rates it has. Without an engine the
+        // plugin passes audio through, and the editor's recorder panel says why.
+        if let Err(error) = self.build_engine(sample_rate, buffer_config) {
+            let message = format!("Recorder and analyzer off: {error}. Audio passes through.");
+            nice_error!("{message}");
+            let status = self.session.status();
+            status.reset();
+            status.set_error(message);
         }
+        context.set_latency_samples(0);
+        true
     }
 
     fn reset(&mut self) {
@@ -278,24 +290,31 @@ impl Plugin for SpectralDiffusion {
         _aux: &mut AuxiliaryBuffers,
         context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
+        let num_samples = buffer.samples();
+        // The buffer is processed in place: leaving it alone is the bit-exact pass-through, but
+        // for subnormals, which would cost the plugins after us dearly.
+        let channels = buffer.as_slice();
+        for channel in channels.iter_mut() {
+            flush_subnormals(channel);
+        }
         let Some(engine) = self.engine.as_mut() else {
             return ProcessStatus::Normal;
         };
         let params = &*self.params;
-        let num_samples = buffer.samples();
-        // The buffer is processed in place: leaving it alone is the bit-exact pass-through.
-        let channels = buffer.as_slice();
         if channels.is_empty() || num_samples == 0 {
             return ProcessStatus::Normal;
         }
 
         let is_armed = params.armed.value();
+        let is_editor_open = params.editor_state.is_open();
         engine.recorder.update_memory(
             &mut self.link,
             is_armed,
+            is_editor_open,
             params.queue_frames.value().max(1) as usize,
         );
-        if is_armed || engine.recorder.is_in_take() {
+        let is_recording = is_armed || engine.recorder.is_in_take();
+        if is_recording || is_editor_open {
             let transport = context.transport();
             let pos_samples = transport.pos_samples();
             let is_playing = transport.playing;
@@ -306,27 +325,36 @@ impl Plugin for SpectralDiffusion {
                 for (i, dst) in engine.mono[..len].iter_mut().enumerate() {
                     *dst = mix_to_mono(channels.iter().map(|c| c[offset + i]));
                 }
-                let info = TransportInfo {
-                    is_playing,
-                    pos_samples: pos_samples.map(|p| p + offset as i64),
-                };
-                let preview = params
-                    .editor_state
-                    .is_open()
-                    .then_some(&mut self.guide_input);
+                let mono = &engine.mono[..len];
+                let pos_samples = pos_samples.map(|p| p + offset as i64);
                 let sample_rate = engine.sample_rate;
-                engine.recorder.process_block(
-                    &engine.mono[..len],
-                    info,
-                    is_armed,
-                    preview,
-                    &|| params.take_settings(sample_rate),
-                );
+                if is_recording {
+                    let info = TransportInfo {
+                        is_playing,
+                        pos_samples,
+                    };
+                    let preview = is_editor_open.then_some(&mut self.guide_input);
+                    engine
+                        .recorder
+                        .process_block(mono, info, is_armed, preview, &|| {
+                            params.take_settings(sample_rate)
+                        });
+                }
+                if is_editor_open {
+                    // Outside takes the Guide tab shows the live input through the next take's
+                    // analysis; during one, the recorder publishes its frames itself.
+                    let output = (!engine.recorder.is_in_take()).then_some(&mut self.guide_input);
+                    engine.recorder.process_preview(
+                        mono,
+                        pos_samples.filter(|_| is_playing),
+                        &params.take_settings(sample_rate),
+                        output,
+                    );
+                }
                 offset += len;
             }
         }
 
-        let is_editor_open = params.editor_state.is_open();
         if is_editor_open && engine.monitor.is_none() {
             match self.link.receive_monitor() {
                 Some(monitor) if monitor.sample_rate() == engine.sample_rate => {

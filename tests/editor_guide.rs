@@ -1,29 +1,81 @@
-//! The guide preview is the writer's frame: the texture the editor shows holds exactly the bytes
-//! `render::Renderer` produces for the same bins and `params.render_settings()`, the settings the
-//! plugin's writer thread renders with.
+//! The guide preview is the written frame. A take is recorded through a real CLAP host; for the
+//! bins the recorder produced for frame `k` (read back from its `spectrum.csv`), the editor's Guide
+//! tab shows exactly the pixels of the PNG the writer wrote for frame `k`. Both presets: the `seed`
+//! preset's values are raw amplitudes that the editor must map to 0..1 as the writer does.
 
 mod editor_support;
+mod plugin_host;
 
-use egui::{Color32, vec2};
-use spectral_diffusion::editor::guide::to_color_image;
-use spectral_diffusion::editor::{EditorState, SpectraIn, Tab};
+use std::path::{Path, PathBuf};
+
+use egui::{Color32, ColorImage, vec2};
+use serde_json::json;
+use spectral_diffusion::editor::{EditorState, GuideFrame, SpectraIn, Tab};
 use spectral_diffusion::handoff::RecorderStatus;
-use spectral_diffusion::plugin::params::PluginParams;
-use spectral_diffusion::render::{ColorType, Renderer};
+use spectral_diffusion::plugin::params::{PluginParams, PresetParam, ViewParam};
 
-use editor_support::{Headless, direct_gui_context, synthetic_spectrum};
+use editor_support::{Headless, direct_gui_context};
+use plugin_host::{TestPlugin, Transport, read_csv, song};
 
-/// Runs the editor on the guide tab and returns the shown texture's pixels and the expected
-/// frame rendered independently from the bins the editor says it used.
-fn preview_and_expected(
-    params: &PluginParams,
-    recorded: Option<(u64, &[f32])>,
-) -> (Vec<Color32>, Vec<Color32>, ColorType) {
-    let (freqs_hz, levels_db) = synthetic_spectrum(512);
+const TRACK: &str = "guide";
+
+/// One case: the preset and the look, set alike in the plugin (state JSON) and the editor.
+struct Case {
+    preset: PresetParam,
+    preset_id: &'static str,
+    view: ViewParam,
+    view_id: &'static str,
+    desaturate: bool,
+}
+
+/// Records 2 s offline with images (noise per frame, so the frame index matters) and returns the
+/// take's folder.
+fn record_take(folder: &Path, case: &Case) -> PathBuf {
+    let mut plugin = TestPlugin::new();
+    plugin.arm_into(folder, TRACK);
+    plugin.configure(
+        &[
+            ("write-images", json!({"bool": true})),
+            ("image-size", json!({"i32": 96})),
+            ("preset", json!({"string": case.preset_id})),
+            ("view", json!({"string": case.view_id})),
+            ("desaturate", json!({"bool": case.desaturate})),
+            ("noise-per-frame", json!({"bool": true})),
+        ],
+        &[],
+    );
+    plugin.set_offline(true);
+    plugin.activate(48_000.0, 1024, 2);
+    let audio = song(48_000, 2.0);
+    plugin.play(&audio, &mut || 1024, &mut |pos| {
+        Transport::playing_at(pos as i64)
+    });
+    let silence = [vec![0.0f32; 16], vec![0.0f32; 16]];
+    for _ in 0..2 {
+        plugin.process(&[&silence[0], &silence[1]], Transport::stopped_at(96_000));
+    }
+    plugin.deactivate();
+    folder.join(TRACK)
+}
+
+fn editor_params(case: &Case) -> PluginParams {
+    let params = PluginParams::default();
+    let gui_context = direct_gui_context();
+    let setter = gui_context.param_setter();
+    setter.set_parameter(&params.image_size, 96);
+    setter.set_parameter(&params.preset, case.preset);
+    setter.set_parameter(&params.view, case.view);
+    setter.set_parameter(&params.desaturate, case.desaturate);
+    setter.set_parameter(&params.noise_per_frame, true);
+    params
+}
+
+/// The texture the Guide tab uploads for `frame`.
+fn shown_preview(params: &PluginParams, frame: GuideFrame<'_>) -> ColorImage {
     let input = SpectraIn {
-        freqs_hz: &freqs_hz,
-        levels_db: Some(&levels_db),
-        recorded,
+        freqs_hz: &[],
+        levels_db: None,
+        guide: Some(frame),
     };
     let status = RecorderStatus::default();
     let gui_context = direct_gui_context();
@@ -36,44 +88,82 @@ fn preview_and_expected(
     });
     let textures = headless.user_textures();
     assert_eq!(textures.len(), 1, "the guide tab uploads one image");
-    let shown = textures[0].pixels.clone();
-
-    let (frame_idx, bins) = state.guide_bins();
-    let mut renderer = Renderer::new(&params.render_settings()).unwrap();
-    let image = renderer.render(frame_idx, bins);
-    (shown, to_color_image(image).pixels, image.color)
+    textures[0].clone()
 }
 
-/// With the live input, the preview equals a fresh Renderer's frame for the same bins (RGB path).
-#[test]
-fn guide_preview_equals_renderer_bytes() {
-    let params = PluginParams::default();
-    let gui_context = direct_gui_context();
-    gui_context
-        .param_setter()
-        .set_parameter(&params.desaturate, false);
-    let (shown, expected, color) = preview_and_expected(&params, None);
-    assert_eq!(color, ColorType::Rgb);
-    assert!(shown == expected, "preview differs from the rendered frame");
-}
-
-/// While a take rolls the preview shows the recorder's own frame, index included (per-frame noise
-/// depends on it), through the grey post chain.
-#[test]
-fn guide_preview_of_a_recorded_frame_equals_renderer_bytes() {
-    let params = PluginParams::default();
-    let gui_context = direct_gui_context();
-    let setter = gui_context.param_setter();
-    for param in [
-        &params.desaturate,
-        &params.noise_per_frame,
-        &params.autocontrast,
-    ] {
-        setter.set_parameter(param, true);
+/// A PNG the writer wrote, decoded independently of the renderer.
+fn decode_png(path: &Path) -> ColorImage {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    let size = [info.width as usize, info.height as usize];
+    match info.color_type {
+        png::ColorType::Grayscale => ColorImage::from_gray(size, &pixels[..info.buffer_size()]),
+        png::ColorType::Rgb => ColorImage::from_rgb(size, &pixels[..info.buffer_size()]),
+        other => panic!("unexpected PNG colour type {other:?}"),
     }
-    assert!(params.desaturate.value());
-    let recorded: Vec<f32> = (0..256).map(|i| (i as f32 / 255.0).powi(2)).collect();
-    let (shown, expected, color) = preview_and_expected(&params, Some((77, &recorded)));
-    assert_eq!(color, ColorType::Grey);
-    assert!(shown == expected, "preview differs from the rendered frame");
+}
+
+/// For frames the recorder produced, in both presets, grey and colour, the preview's pixels are
+/// the written PNG's.
+#[test]
+fn guide_preview_equals_the_written_frame() {
+    let cases = [
+        Case {
+            preset: PresetParam::Default,
+            preset_id: "default",
+            view: ViewParam::Pie,
+            view_id: "pie",
+            desaturate: false,
+        },
+        Case {
+            preset: PresetParam::Seed,
+            preset_id: "seed",
+            view: ViewParam::Polar,
+            view_id: "polar",
+            desaturate: true,
+        },
+    ];
+    for case in &cases {
+        let dir = tempfile::tempdir().unwrap();
+        let out_dir = record_take(dir.path(), case);
+        let (_, rows) = read_csv(&out_dir.join("spectrum.csv"));
+        assert_eq!(rows.len(), 48, "{}: 2 s at 24 fps", case.preset_id);
+        let params = editor_params(case);
+        for frame_idx in [0u64, 17, 47] {
+            let (row_idx, values) = &rows[frame_idx as usize];
+            assert_eq!(*row_idx, frame_idx);
+            if case.preset == PresetParam::Seed {
+                // Raw amplitudes: shown as 0..1 they would saturate.
+                assert!(values.iter().any(|&v| v > 1.0), "seed values are raw");
+            }
+            let shown = shown_preview(
+                &params,
+                GuideFrame {
+                    frame_idx,
+                    preset: case.preset.preset(),
+                    values,
+                    is_recorded: true,
+                },
+            );
+            let written = decode_png(&out_dir.join(format!("frames/{frame_idx:06}.png")));
+            assert_eq!(shown.size, written.size);
+            let num_different = shown
+                .pixels
+                .iter()
+                .zip(&written.pixels)
+                .filter(|(a, b)| a != b)
+                .count();
+            assert_eq!(
+                num_different, 0,
+                "{} frame {frame_idx}: preview differs from the PNG",
+                case.preset_id
+            );
+            assert!(
+                shown.pixels.iter().any(|&p| p != Color32::BLACK),
+                "not blank"
+            );
+        }
+    }
 }

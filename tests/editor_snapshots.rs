@@ -60,7 +60,9 @@ fn analyzer_hover_readout_matches_snapshot() {
     );
 }
 
-use spectral_diffusion::editor::{EditorState, SpectraIn, Tab};
+use spectral_diffusion::analysis::Preset;
+use spectral_diffusion::editor::guide::unit_bins_from_db;
+use spectral_diffusion::editor::{EditorState, GuideFrame, SpectraIn, Tab};
 use spectral_diffusion::handoff::RecorderStatus;
 use spectral_diffusion::plugin::params::PluginParams;
 
@@ -87,10 +89,18 @@ fn snapshot_editor(name: &str, tab: Tab, pixels_per_point: f32, error: Option<&s
         status.set_error(error.to_owned());
     }
     let (freqs_hz, levels_db) = synthetic_spectrum(512);
+    // The live preview's frame 0, drawn from the same spectrum.
+    let mut guide_values = Vec::new();
+    unit_bins_from_db(&levels_db, 256, -90.0, &mut guide_values);
     let input = SpectraIn {
         freqs_hz: &freqs_hz,
         levels_db: Some(&levels_db),
-        recorded: None,
+        guide: Some(GuideFrame {
+            frame_idx: 0,
+            preset: Preset::Default,
+            values: &guide_values,
+            is_recorded: false,
+        }),
     };
     let gui_context = editor_support::direct_gui_context();
     let setter = gui_context.param_setter();

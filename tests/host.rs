@@ -211,13 +211,51 @@ fn bounce_matches_render_at_other_rates_and_presets() {
     }
 }
 
-/// Audio comes out bit for bit, NaN, infinities and denormals included, stereo and mono, armed.
-#[test]
-fn pass_through_is_bit_exact() {
-    let mut audio = song(48_000, 2.0);
-    for (i, x) in audio[0].iter_mut().enumerate().step_by(997).skip(1) {
-        *x = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e-40, -0.0][i % 5];
+/// Bit for bit, `expected` for each sample of `input` (`out` as the plugin returned it).
+fn assert_output(out: &[Vec<f32>], input: &[Vec<f32>], expected: impl Fn(f32) -> f32, what: &str) {
+    for (o, i) in out.iter().zip(input) {
+        assert_eq!(o.len(), i.len(), "{what}");
+        for (idx, (a, b)) in o.iter().zip(i).enumerate() {
+            let b = expected(*b);
+            assert_eq!(
+                a.to_bits(),
+                b.to_bits(),
+                "{what}: sample {idx}: {a:e} vs {b:e}"
+            );
+        }
     }
+}
+
+/// Audio comes out bit for bit, NaN, infinities and signed zeros included, stereo and mono,
+/// armed; subnormals come out as zeros of their sign.
+#[test]
+fn pass_through_is_bit_exact_and_flushes_subnormals() {
+    let mut audio = song(48_000, 2.0);
+    let specials = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1e-40,
+        -0.0,
+        -f32::from_bits(1),
+        f32::MIN_POSITIVE,
+        -f32::MIN_POSITIVE,
+    ];
+    for (i, x) in audio[0].iter_mut().enumerate().step_by(997).skip(1) {
+        *x = specials[i % specials.len()];
+    }
+    // A whole block of subnormals, as the VST3 validator's fuzzer sends.
+    for (i, x) in audio[1][20_000..24_096].iter_mut().enumerate() {
+        *x = f32::from_bits(1 + i as u32 * 2000) * if i % 2 == 0 { 1.0 } else { -1.0 };
+    }
+    assert!(audio[1][20_000..24_096].iter().all(|x| x.is_subnormal()));
+    let flushed = |x: f32| {
+        if x.is_subnormal() {
+            0.0f32.copysign(x)
+        } else {
+            x
+        }
+    };
     for num_channels in [2usize, 1] {
         let input: Vec<Vec<f32>> = audio[..num_channels].to_vec();
         for block in [1usize, 512, 4096] {
@@ -227,12 +265,8 @@ fn pass_through_is_bit_exact() {
             plugin.activate(48_000.0, 4096, num_channels);
             let out = bounce(&mut plugin, &input, &mut || block);
             drop(plugin);
-            for (o, i) in out.iter().zip(&input) {
-                assert!(
-                    o.iter().zip(i).all(|(a, b)| a.to_bits() == b.to_bits()),
-                    "{num_channels} channels, blocks of {block}"
-                );
-            }
+            let what = format!("{num_channels} channels, blocks of {block}");
+            assert_output(&out, &input, flushed, &what);
             // Non-finite input never reaches a file.
             let (_, rows) = read_csv(&dir.path().join(TRACK).join("spectrum.csv"));
             assert_eq!(rows.len(), 48);
@@ -505,4 +539,82 @@ fn unwritable_folder_keeps_audio_flowing() {
         assert_eq!(out, audio);
     }
     assert!(blocker.is_file());
+}
+
+/// A host may offer any sample rate (the validators try 1234.57 Hz): activation succeeds, audio
+/// passes through bit for bit, and the recorder, outside the rates the analysis supports, writes
+/// nothing.
+#[test]
+fn any_sample_rate_activates_and_passes_audio() {
+    for sample_rate in [1234.57, 1_234_567.8] {
+        let audio = song(48_000, 1.0);
+        for offline in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut plugin = TestPlugin::new();
+            plugin.arm_into(dir.path(), TRACK);
+            plugin.set_offline(offline);
+            plugin.activate(sample_rate, 4096, 2);
+            let out = bounce(&mut plugin, &audio, &mut || 1000);
+            drop(plugin);
+            let what = format!("{sample_rate} Hz, offline {offline}");
+            assert_output(&out, &audio, |x| x, &what);
+            assert!(!dir.path().join(TRACK).exists(), "{what}: nothing recorded");
+        }
+    }
+}
+
+/// The files a bounce of `audio` in blocks of `block` (the host's maximum) writes: `spectrum.csv`
+/// and every PNG, by name.
+fn bounce_files(audio: &[Vec<f32>], block: usize) -> Vec<(String, Vec<u8>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plugin = TestPlugin::new();
+    plugin.arm_into(dir.path(), TRACK);
+    plugin.configure(
+        &[
+            ("write-images", json!({"bool": true})),
+            ("image-size", json!({"i32": 64})),
+        ],
+        &[],
+    );
+    plugin.set_offline(true);
+    plugin.activate(48_000.0, block, 2);
+    let out = bounce(&mut plugin, audio, &mut || block);
+    drop(plugin);
+    assert_eq!(out, audio, "blocks of {block}: pass-through");
+    let out_dir = dir.path().join(TRACK);
+    let mut names: Vec<String> = std::fs::read_dir(out_dir.join("frames"))
+        .unwrap()
+        .map(|e| format!("frames/{}", e.unwrap().file_name().to_str().unwrap()))
+        .collect();
+    names.sort();
+    names.push("spectrum.csv".into());
+    names
+        .into_iter()
+        .map(|name| {
+            let bytes = std::fs::read(out_dir.join(&name)).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// A host may send blocks far longer than 65 536 samples: one block of 131 072 samples writes
+/// the very files (CSV and PNG bytes) that 64-sample blocks write.
+#[test]
+fn one_huge_block_equals_small_blocks() {
+    const HUGE: usize = 131_072;
+    let audio: Vec<Vec<f32>> = song(48_000, 3.0)
+        .into_iter()
+        .map(|channel| channel[..HUGE].to_vec())
+        .collect();
+    let huge = bounce_files(&audio, HUGE);
+    let small = bounce_files(&audio, 64);
+    // 2.73 s at 24 fps: frames 0..=65, each starting inside the audio.
+    assert_eq!(huge.len(), 66 + 1, "66 frames and the CSV");
+    assert_eq!(
+        huge.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+        small.iter().map(|(name, _)| name).collect::<Vec<_>>()
+    );
+    for ((name, a), (_, b)) in huge.iter().zip(&small) {
+        assert!(a == b, "{name} differs");
+    }
 }

@@ -23,6 +23,7 @@ use crate::handoff::{
 };
 
 use super::params::{FftSizeParam, GUIDE_BINS};
+use super::preview::LivePreview;
 use super::session::{AudioLink, Lent};
 
 /// A host position within this many samples of where we expect it is read as "no jump": hosts
@@ -62,6 +63,8 @@ pub struct GuideKit {
     ring: Vec<f32>,
     /// A frame's window, linearized for the analyzer.
     window: Vec<f32>,
+    /// The Guide tab's frames outside takes, through the same analyzers.
+    preview: LivePreview,
 }
 
 impl GuideKit {
@@ -83,6 +86,7 @@ impl GuideKit {
             analyzers,
             ring: vec![0.0; max_window_len + 2 * max_chunk],
             window: vec![0.0; max_window_len],
+            preview: LivePreview::new(max_window_len, max_chunk),
         })
     }
 
@@ -92,9 +96,11 @@ impl GuideKit {
     }
 }
 
-/// The recorder cuts longer blocks into chunks of at most this many samples.
+/// The longest block the recorder takes: the host's largest, whatever its size. The ring holds
+/// two of them, as it must for any block to give the frames small blocks give (about 8 bytes per
+/// sample of the largest block, as the host's own buffers).
 fn max_chunk(max_block_size: usize) -> usize {
-    max_block_size.clamp(1, 1 << 16)
+    max_block_size.max(1)
 }
 
 /// The memory the recorder needs from the writer thread.
@@ -143,7 +149,7 @@ pub struct Recorder {
 impl Recorder {
     /// A recorder for one activation. `kit` must fit (see [`GuideKit::fits`]); `producer` is a
     /// pool kept from an earlier activation. Without them, the recorder asks the writer thread
-    /// when armed ([`Recorder::update_memory`]).
+    /// when armed or when the editor is open ([`Recorder::update_memory`]).
     pub fn new(
         sample_rate: u32,
         max_block_size: usize,
@@ -186,6 +192,27 @@ impl Recorder {
         }
     }
 
+    /// Feeds the Guide tab's preview (`plugin::preview`) one block of the mono tap: outside
+    /// takes, the analysis the next take would start with (`settings`) publishes to `output`;
+    /// during one, the preview only keeps its history (the recorder publishes its frames).
+    /// Allocation-free; nothing without a kit.
+    pub fn process_preview(
+        &mut self,
+        mono: &[f32],
+        pos_samples: Option<i64>,
+        settings: &TakeSettings,
+        output: Option<&mut SpectrumInput>,
+    ) {
+        if !self.is_in_take && !self.select_analysis(settings) {
+            return;
+        }
+        if let Some(kit) = self.kit.as_deref_mut() {
+            let analyzer = &mut kit.analyzers[self.analyzer_idx];
+            kit.preview
+                .process_block(mono, pos_samples, analyzer, &self.clock, output);
+        }
+    }
+
     pub fn is_in_take(&self) -> bool {
         self.is_in_take
     }
@@ -200,16 +227,23 @@ impl Recorder {
     /// the writer to make them; otherwise it is wait-free and a take that starts before they
     /// arrive is not recorded (the status says "preparing"). Dropping the producer frees nothing
     /// (see [`FrameProducer`]); the kit goes back to the writer thread to be freed.
-    pub fn update_memory(&mut self, link: &mut AudioLink, is_armed: bool, num_frames: usize) {
-        if !is_armed {
-            if !self.is_in_take {
-                self.producer = None;
-                if let Some(kit) = self.kit.take() {
-                    link.give_back(Lent::Guide(kit));
-                }
-                // Memory asked for before disarming: let it go too.
-                link.discard_recorder_arrivals();
+    /// `needs_kit`: armed, or the editor shows the guide preview.
+    pub fn update_memory(
+        &mut self,
+        link: &mut AudioLink,
+        is_armed: bool,
+        needs_kit: bool,
+        num_frames: usize,
+    ) {
+        if !is_armed && !self.is_in_take {
+            self.producer = None;
+            if !needs_kit && let Some(kit) = self.kit.take() {
+                link.give_back(Lent::Guide(kit));
             }
+            // Memory asked for before disarming: let it go too.
+            link.discard_recorder_arrivals(needs_kit && self.kit.is_none());
+        }
+        if !(is_armed || needs_kit) {
             return;
         }
         loop {
@@ -225,19 +259,19 @@ impl Recorder {
                     link.give_back(Lent::Guide(kit));
                 }
             }
-            if self.producer.is_none() {
+            if is_armed && self.producer.is_none() {
                 self.producer = link.receive_pool();
             }
             let needs = RecorderNeeds {
                 guide_kit: self.kit.is_none(),
-                pool: self.producer.is_none(),
+                pool: is_armed && self.producer.is_none(),
             };
             let has_error = self.status.has_error.load(Ordering::Acquire);
             if !(needs.guide_kit || needs.pool) || !link.is_available() || has_error {
                 return;
             }
             link.request_recorder(needs, self.sample_rate, self.max_chunk, num_frames);
-            if self.queue_mode != QueueMode::Wait {
+            if self.queue_mode != QueueMode::Wait || !is_armed {
                 return;
             }
             std::thread::sleep(Duration::from_micros(100));
@@ -537,6 +571,7 @@ impl Recorder {
             let sample_rate = self.sample_rate;
             preview.publish(|spectrum| {
                 spectrum.kind = SpectrumKind::Guide;
+                spectrum.preset = analyzer.settings().preset;
                 spectrum.sample_rate_hz = sample_rate as f32;
                 spectrum.frame_idx = frame_idx;
                 spectrum.num_bins = num_bins;

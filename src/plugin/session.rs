@@ -257,9 +257,10 @@ impl AudioLink {
         }
     }
 
-    /// Audio thread: lets go of a kit or pool that arrived after the recorder was disarmed.
-    pub fn discard_recorder_arrivals(&mut self) {
-        if let Some(kit) = self.receive_guide() {
+    /// Audio thread: lets go of a pool that arrived after the recorder was disarmed, and of a kit
+    /// unless `keep_kit` (the caller picks it up).
+    pub fn discard_recorder_arrivals(&mut self, keep_kit: bool) {
+        if !keep_kit && let Some(kit) = self.receive_guide() {
             self.give_back(Lent::Guide(kit));
         }
         // Dropping a producer frees nothing (see `FrameProducer`).
