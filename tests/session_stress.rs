@@ -101,7 +101,7 @@ impl Harness {
     /// One block at the current position, rolling or not.
     fn block(&mut self, is_playing: bool) {
         let recorder = self.recorder.as_mut().unwrap();
-        recorder.update_memory(&mut self.link, self.is_armed, 64);
+        recorder.update_memory(&mut self.link, self.is_armed, false, 64);
         let start = self.pos.rem_euclid(self.audio.len() as i64 - BLOCK as i64) as usize;
         let settings = self.settings.clone();
         recorder.process_block(
