@@ -207,6 +207,9 @@ pub struct TakeSettings {
     pub render: RenderSettings,
     /// `false` writes only `spectrum.csv` and `manifest.json`.
     pub write_images: bool,
+    /// Where the take goes (set by the recorder from its activation's snapshot; cloning the
+    /// `Arc` on the audio thread only counts a reference).
+    pub folder: Option<std::sync::Arc<crate::plugin::params::FolderSnapshot>>,
 }
 
 /// What the audio thread tells the writer thread, in order.

@@ -165,6 +165,7 @@ impl SpectralDiffusion {
             pool,
             Arc::clone(self.session.status()),
             queue_mode,
+            Some(Arc::new(self.params.folder_fields().snapshot())),
         );
         let monitor = if is_editor_open {
             Some(Box::new(

@@ -86,6 +86,7 @@ impl Harness {
             pool,
             Arc::clone(&self.status),
             QueueMode::Wait,
+            None,
         ));
     }
 

@@ -194,6 +194,7 @@ pub fn recorder_panel(
             && let Ok(mut folder) = params.output_folder.write()
         {
             folder.clone_from(folder_text);
+            params.folder_generation.fetch_add(1, Ordering::Release);
         }
         if ui
             .button("Reveal")

@@ -142,6 +142,9 @@ pub struct PluginParams {
     pub editor_size: RwLock<[u32; 2]>,
     /// Open/closed and size of the editor window; the audio thread reads `is_open()`.
     pub editor_state: Arc<EguiEditorState>,
+    /// Bumped by the editor after it changes `output_folder` or `track_name` (see
+    /// [`FolderSnapshot`]).
+    pub folder_generation: Arc<AtomicU64>,
 }
 
 impl Default for PluginParams {
@@ -278,6 +281,7 @@ impl Default for PluginParams {
             track_name: Arc::new(RwLock::new(String::new())),
             instance_id: Arc::new(RwLock::new(new_instance_id())),
             editor_size: RwLock::new(DEFAULT_EDITOR_SIZE),
+            folder_generation: Arc::new(AtomicU64::new(0)),
             editor_state: EguiEditorState::from_size(
                 nice_plug::editor::dpi::LogicalSize::new(
                     DEFAULT_EDITOR_SIZE[0] as f32,
@@ -348,6 +352,7 @@ impl PluginParams {
             analysis: self.guide_analysis_settings(),
             render: self.render_settings(),
             write_images: self.write_images.value(),
+            folder: None,
         }
     }
 
@@ -357,6 +362,7 @@ impl PluginParams {
             output_folder: Arc::clone(&self.output_folder),
             track_name: Arc::clone(&self.track_name),
             instance_id: Arc::clone(&self.instance_id),
+            generation: Arc::clone(&self.folder_generation),
         }
     }
 
@@ -374,9 +380,29 @@ pub struct FolderFields {
     pub output_folder: Arc<RwLock<String>>,
     pub track_name: Arc<RwLock<String>>,
     pub instance_id: Arc<RwLock<String>>,
+    pub generation: Arc<AtomicU64>,
+}
+
+/// Where a take goes, taken at activation (main thread) and carried by each take's settings, so
+/// a take lands where the folder pointed when it started, however far the writer lags. A change
+/// the editor makes while active bumps the generation; the writer then reads the fields afresh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FolderSnapshot {
+    pub generation: u64,
+    pub out_dir: PathBuf,
+    pub track: String,
 }
 
 impl FolderFields {
+    /// The folder now. Locks: never on the audio thread.
+    pub fn snapshot(&self) -> FolderSnapshot {
+        FolderSnapshot {
+            generation: self.generation.load(Ordering::Acquire),
+            out_dir: self.out_dir(),
+            track: read_string(&self.track_name),
+        }
+    }
+
     /// `<folder or ~/Spectral Diffusion>/<track name or instance id>/`: where this instance
     /// writes. Locks: never call it on the audio thread.
     pub fn out_dir(&self) -> PathBuf {

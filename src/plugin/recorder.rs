@@ -22,7 +22,7 @@ use crate::handoff::{
     SpectrumKind, TakeSettings, TakeState,
 };
 
-use super::params::{FftSizeParam, GUIDE_BINS};
+use super::params::{FftSizeParam, FolderSnapshot, GUIDE_BINS};
 use super::preview::LivePreview;
 use super::session::{AudioLink, Lent};
 
@@ -125,6 +125,9 @@ pub struct Recorder {
     max_chunk: usize,
     /// The frame pool's audio end; `None` while disarmed or while the writer prepares it.
     producer: Option<FrameProducer>,
+    /// The folder at activation, sent with every take (see `FolderSnapshot`). Held here until
+    /// the engine is dropped on the main thread, so the audio thread never frees it.
+    folder: Option<Arc<FolderSnapshot>>,
     /// A frame taken from the pool that could not be queued (events ring full); used first next time.
     spare: Option<RecordedFrame>,
     /// A take start/end event waiting for room in the queue.
@@ -157,6 +160,7 @@ impl Recorder {
         producer: Option<FrameProducer>,
         status: Arc<RecorderStatus>,
         queue_mode: QueueMode,
+        folder: Option<Arc<FolderSnapshot>>,
     ) -> Self {
         debug_assert!(
             kit.as_ref()
@@ -177,6 +181,7 @@ impl Recorder {
             ring_valid_from: 0,
             max_chunk: max_chunk(max_block_size),
             producer,
+            folder,
             spare: None,
             pending: None,
             status,
@@ -424,7 +429,8 @@ impl Recorder {
         true
     }
 
-    fn start_take(&mut self, start_pos: i64, has_position: bool, settings: TakeSettings) {
+    fn start_take(&mut self, start_pos: i64, has_position: bool, mut settings: TakeSettings) {
+        settings.folder.clone_from(&self.folder);
         if !self.select_analysis(&settings) {
             nice_plug::nice_debug_assert_failure!("guide settings without a planned analyzer");
             return;

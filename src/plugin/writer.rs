@@ -212,14 +212,15 @@ impl Writer {
         self.is_failed = false;
         self.is_in_take = true;
         self.position_source = position_source;
+        // The folder when the take started, unless the editor changed it since activation.
+        let generation = self.folder.generation.load(Ordering::Acquire);
+        let folder = match &settings.folder {
+            Some(snapshot) if snapshot.generation == generation => (**snapshot).clone(),
+            _ => self.folder.snapshot(),
+        };
         let key = OutputKey {
-            base_dir: self.folder.out_dir(),
-            track: self
-                .folder
-                .track_name
-                .read()
-                .map(|s| s.clone())
-                .unwrap_or_default(),
+            base_dir: folder.out_dir,
+            track: folder.track,
             settings,
         };
         let current = self.output.as_ref();
