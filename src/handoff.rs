@@ -306,6 +306,10 @@ impl FrameProducer {
 
     /// Sends an event and wakes the writer; gives the event back when the queue is full.
     /// Wait-free (the wake is an atomic swap, plus a futex wake when the writer sleeps).
+    #[expect(
+        clippy::result_large_err,
+        reason = "the event comes back by value: boxing it would allocate on the audio thread"
+    )]
     pub fn push(&mut self, event: RecorderEvent) -> Result<(), RecorderEvent> {
         let result = self
             .events

@@ -143,19 +143,17 @@ impl SpectralDiffusion {
                 GuideKit::new(sample_rate, max_block).map_err(|e| e.to_string())?,
             ));
         }
-        if is_armed {
-            if pool.is_none() && self.link.is_available() {
-                let needs = RecorderNeeds {
-                    guide_kit: false,
-                    pool: true,
-                };
-                self.link
-                    .request_recorder(needs, sample_rate, max_block, self.queue_frames());
-                let deadline = Instant::now() + POOL_WAIT;
-                while pool.is_none() && Instant::now() < deadline {
-                    pool = self.link.receive_pool();
-                    std::thread::sleep(Duration::from_millis(1));
-                }
+        if is_armed && pool.is_none() && self.link.is_available() {
+            let needs = RecorderNeeds {
+                guide_kit: false,
+                pool: true,
+            };
+            self.link
+                .request_recorder(needs, sample_rate, max_block, self.queue_frames());
+            let deadline = Instant::now() + POOL_WAIT;
+            while pool.is_none() && Instant::now() < deadline {
+                pool = self.link.receive_pool();
+                std::thread::sleep(Duration::from_millis(1));
             }
         }
         let recorder = Recorder::new(
