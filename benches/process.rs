@@ -2,16 +2,16 @@
 //! 60 s of stereo 48 kHz in 64-sample blocks. `cargo bench --bench process`.
 //!
 //! - `armed`: recorder armed and rolling (tap, frame clock, analysis, queue), GUI closed.
-//! - `monitor`: live analyzer running as if the editor were open, recorder disarmed.
 //! - `idle`: disarmed, GUI closed (pass-through only).
+//! - `monitor`: the live analyzer alone, as the audio thread runs it while the editor is open
+//!   (no test host can open the editor, so it is driven directly; add `idle` for the whole path).
+//! - `deactivate_full_queue`: `deactivate()` right after a real-time bounce filled the queue
+//!   (1024 frames, a writer drawing 512 px frames with the whole post chain), as a host does when
+//!   a CLAP bounce switches the render mode back.
+//! - `idle_memory`: resident memory per idle, activated instance (30 instances, `/proc` on Linux).
 //!
 //! The real-time budget of 60 s of audio is 60 s of one core: a 60 s run taking 0.3 s is 0.5 %.
 //! The writer thread (CSV only here) runs on another core and is not counted.
-//!
-//! Measured 2026-11-23 (`cargo bench --bench process --profile release`, 2 shared cores, busy):
-//! armed 109 ms per 60 s (0.18 % of one core, ~550x real time); monitor 178 ms (0.30 %, 60
-//! analyses a second of a 4096-point FFT into 512 bands); idle 5.7 ms (0.009 %, mostly host and
-//! wrapper overhead).
 
 #[path = "../tests/plugin_host/mod.rs"]
 mod plugin_host;
@@ -20,6 +20,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use plugin_host::{TestPlugin, Transport, song};
+use serde_json::json;
+use spectral_diffusion::handoff::SpectrumInput;
+use spectral_diffusion::plugin::monitor::{Monitor, MonitorSettings};
+use spectral_diffusion::plugin::params::{ChannelModeParam, FftSizeParam, WindowParam};
 
 const SAMPLE_RATE: u32 = 48_000;
 const BLOCK: usize = 64;
@@ -46,28 +50,26 @@ fn run(
     }
 }
 
+fn report(name: &str, elapsed: Duration, iters: u64) {
+    let per_run = elapsed.as_secs_f64() / iters as f64;
+    eprintln!(
+        "{name}: {:.1} ms per 60 s = {:.4} % of one core, {:.0}x real time",
+        per_run * 1000.0,
+        per_run / 60.0 * 100.0,
+        60.0 / per_run
+    );
+}
+
 fn process(c: &mut Criterion) {
     let audio = song(SAMPLE_RATE, 60.0);
     let dir = tempfile::tempdir().unwrap();
     let mut group = c.benchmark_group("process_60s_stereo_48k_64");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
-    for (name, armed, monitor) in [
-        ("armed", true, false),
-        ("monitor", false, true),
-        ("idle", false, false),
-    ] {
+    for (name, armed) in [("armed", true), ("idle", false)] {
         let mut plugin = TestPlugin::new();
         plugin.arm_into(dir.path(), name);
-        plugin.configure(&[("armed", serde_json::json!({"bool": armed}))], &[]);
-        // SAFETY: single-threaded bench setup; the plugin reads it once, at activation.
-        unsafe {
-            if monitor {
-                std::env::set_var("SPECTRAL_DIFFUSION_FORCE_MONITOR", "1");
-            } else {
-                std::env::remove_var("SPECTRAL_DIFFUSION_FORCE_MONITOR");
-            }
-        }
+        plugin.configure(&[("armed", json!({"bool": armed}))], &[]);
         plugin.set_offline(false);
         plugin.activate(f64::from(SAMPLE_RATE), BLOCK, 2);
         let mut buffers = vec![vec![0.0f32; BLOCK]; 2];
@@ -79,20 +81,127 @@ fn process(c: &mut Criterion) {
                     run(&mut plugin, &audio, &mut buffers, &mut scratch);
                 }
                 let elapsed = start.elapsed();
-                let per_run = elapsed.as_secs_f64() / iters as f64;
-                eprintln!(
-                    "{name}: {:.1} ms per 60 s = {:.3} % of one core, {:.0}x real time",
-                    per_run * 1000.0,
-                    per_run / 60.0 * 100.0,
-                    60.0 / per_run
-                );
+                report(name, elapsed, iters);
                 elapsed
             })
         });
-        plugin.deactivate();
     }
+
+    let mut monitor = Monitor::new(SAMPLE_RATE).unwrap();
+    let (mut input, _output) = SpectrumInput::new();
+    let settings = MonitorSettings {
+        fft_size: FftSizeParam::Auto,
+        hop_fraction: 0.5,
+        window: WindowParam::Hann,
+        channel_mode: ChannelModeParam::Sum,
+        slope_db_per_octave: 0.0,
+        decay_ms: 300.0,
+        is_peak_hold: true,
+        peak_fall_db_per_s: 12.0,
+    };
+    let mut block = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
+    group.bench_function("monitor", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                for offset in (0..audio[0].len()).step_by(BLOCK) {
+                    let len = BLOCK.min(audio[0].len() - offset);
+                    for (dst, src) in block.iter_mut().zip(&audio) {
+                        dst[..len].copy_from_slice(&src[offset..offset + len]);
+                    }
+                    let [left, right] = &mut block;
+                    let channels: [&mut [f32]; 2] = [&mut left[..], &mut right[..]];
+                    monitor.process_block(&channels, len, &settings, &mut input);
+                }
+            }
+            let elapsed = start.elapsed();
+            report("monitor", elapsed, iters);
+            elapsed
+        })
+    });
     group.finish();
 }
 
-criterion_group!(benches, process);
+/// `deactivate()` with a full queue: the time the host's main thread waits.
+fn deactivate(c: &mut Criterion) {
+    let audio = song(SAMPLE_RATE, 60.0);
+    let dir = tempfile::tempdir().unwrap();
+    let mut plugin = TestPlugin::new();
+    plugin.arm_into(dir.path(), "deactivate");
+    plugin.configure(
+        &[
+            ("queue-frames", json!({"i32": 1024})),
+            ("write-images", json!({"bool": true})),
+            ("image-size", json!({"i32": 512})),
+            ("equalize", json!({"bool": true})),
+        ],
+        &[],
+    );
+    plugin.set_offline(false);
+    let mut buffers = vec![vec![0.0f32; 4096]; 2];
+    let mut scratch = vec![vec![0.0f32; 4096]; 2];
+    let mut group = c.benchmark_group("session");
+    group.sample_size(10);
+    group.bench_function("deactivate_full_queue", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                plugin.activate(f64::from(SAMPLE_RATE), 4096, 2);
+                // 60 s at 24 fps is 1440 frames: more than the queue holds, far faster than the
+                // writer draws them.
+                for offset in (0..audio[0].len()).step_by(4096) {
+                    let len = 4096.min(audio[0].len() - offset);
+                    for (dst, src) in buffers.iter_mut().zip(&audio) {
+                        dst[..len].copy_from_slice(&src[offset..offset + len]);
+                    }
+                    let transport = Transport::playing_at(offset as i64);
+                    plugin.process_in_place(&mut buffers, &mut scratch, len, transport);
+                }
+                let start = Instant::now();
+                plugin.deactivate();
+                let elapsed = start.elapsed();
+                eprintln!(
+                    "deactivate with a full queue: {:.3} ms",
+                    elapsed.as_secs_f64() * 1000.0
+                );
+                total += elapsed;
+            }
+            total
+        })
+    });
+    group.finish();
+    eprintln!("waiting for the writer to drain the queue…");
+    drop(plugin);
+}
+
+/// Resident memory of idle instances (activated, disarmed, editor closed), per instance.
+fn idle_memory(_: &mut Criterion) {
+    let Some(before) = resident_bytes() else {
+        eprintln!("idle_memory: no /proc/self/statm here");
+        return;
+    };
+    const NUM_INSTANCES: usize = 30;
+    let mut plugins: Vec<TestPlugin> = (0..NUM_INSTANCES).map(|_| TestPlugin::new()).collect();
+    let silence = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
+    for plugin in &mut plugins {
+        plugin.activate(f64::from(SAMPLE_RATE), 1024, 2);
+        for _ in 0..100 {
+            plugin.process(&[&silence[0], &silence[1]], Transport::stopped_at(0));
+        }
+    }
+    let after = resident_bytes().unwrap_or(before);
+    eprintln!(
+        "idle_memory: {:.0} KiB resident per idle instance ({NUM_INSTANCES} instances)",
+        after.saturating_sub(before) as f64 / NUM_INSTANCES as f64 / 1024.0
+    );
+}
+
+/// This process's resident set, from `/proc/self/statm` (pages).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+criterion_group!(benches, process, deactivate, idle_memory);
 criterion_main!(benches);

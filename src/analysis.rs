@@ -183,6 +183,21 @@ enum BinSource {
 }
 
 impl BinMap {
+    /// The bins `settings` ask for at `sample_rate` (settings already validated).
+    pub fn for_settings(settings: &AnalysisSettings, sample_rate: u32) -> Self {
+        let fft_len = settings.fft_len(sample_rate);
+        match settings.preset {
+            Preset::Seed => Self::seed(fft_len, settings.num_bins, sample_rate),
+            Preset::Default => Self::log_bands(
+                fft_len,
+                settings.num_bins,
+                sample_rate,
+                f64::from(settings.min_freq_hz),
+                f64::from(settings.max_freq_hz),
+            ),
+        }
+    }
+
     /// The post's bins: `np.logspace(1, math.log(n / 2, 10), num).astype(int)`, replicated
     /// operation for operation (Python's two-argument `log` is `ln(x) / ln(base)`; numpy's
     /// `linspace` multiplies `arange` by the step, adds the start and pins the last value).
@@ -293,20 +308,10 @@ impl Analyzer {
         settings.validate(sample_rate)?;
         let fft_len = settings.fft_len(sample_rate);
         let fft = RealFftPlanner::<f64>::new().plan_fft_forward(fft_len);
-        let (bin_map, placement, window) = match settings.preset {
-            Preset::Seed => (
-                BinMap::seed(fft_len, settings.num_bins, sample_rate),
-                WindowPlacement::FrameStart { max_len: fft_len },
-                Vec::new(),
-            ),
+        let bin_map = BinMap::for_settings(settings, sample_rate);
+        let (placement, window) = match settings.preset {
+            Preset::Seed => (WindowPlacement::FrameStart { max_len: fft_len }, Vec::new()),
             Preset::Default => (
-                BinMap::log_bands(
-                    fft_len,
-                    settings.num_bins,
-                    sample_rate,
-                    f64::from(settings.min_freq_hz),
-                    f64::from(settings.max_freq_hz),
-                ),
                 WindowPlacement::FrameCentre { len: fft_len },
                 calibrated_window(settings.window, fft_len),
             ),
@@ -325,9 +330,7 @@ impl Analyzer {
             band_tilts_db: bin_map
                 .centre_freqs_hz
                 .iter()
-                .map(|&centre_hz| {
-                    f64::from(settings.tilt_db_per_octave) * (f64::from(centre_hz) / 1000.0).log2()
-                })
+                .map(|&centre_hz| band_tilt_db(settings.tilt_db_per_octave, centre_hz))
                 .collect(),
             bin_map,
             window,
@@ -337,6 +340,24 @@ impl Analyzer {
 
     pub fn settings(&self) -> &AnalysisSettings {
         &self.settings
+    }
+
+    /// Changes the `Default` preset's floor and tilt in place, as [`Analyzer::new`] would have set
+    /// them: the plugin switches them at a take's start without planning again. Allocation-free.
+    pub fn update_levels(&mut self, floor_db: f32, tilt_db_per_octave: f32) {
+        debug_assert!(floor_db.is_finite() && floor_db < 0.0 && tilt_db_per_octave.is_finite());
+        self.settings.floor_db = floor_db;
+        if self.settings.tilt_db_per_octave == tilt_db_per_octave {
+            return;
+        }
+        self.settings.tilt_db_per_octave = tilt_db_per_octave;
+        for (tilt_db, &centre_hz) in self
+            .band_tilts_db
+            .iter_mut()
+            .zip(&self.bin_map.centre_freqs_hz)
+        {
+            *tilt_db = band_tilt_db(tilt_db_per_octave, centre_hz);
+        }
     }
 
     pub fn sample_rate(&self) -> u32 {
@@ -460,6 +481,11 @@ impl Analyzer {
             .process_with_scratch(&mut self.fft_input, &mut self.spectrum, &mut self.scratch)
             .expect("buffers come from the plan itself");
     }
+}
+
+/// A band's tilt in dB: `tilt` dB per octave away from 1 kHz.
+fn band_tilt_db(tilt_db_per_octave: f32, centre_hz: f32) -> f64 {
+    f64::from(tilt_db_per_octave) * (f64::from(centre_hz) / 1000.0).log2()
 }
 
 /// Window coefficients scaled so that a full-scale sine's peak bin reads 1.0 (0 dB):
@@ -592,6 +618,27 @@ mod tests {
                 .sum();
             assert!((re - 1.0).abs() < 1e-9, "{kind:?}: {re}");
         }
+    }
+
+    /// Switching floor and tilt in place gives the bytes of an analyzer planned with them.
+    #[test]
+    fn updated_levels_equal_a_fresh_plan() {
+        let samples: Vec<f32> = (0..4096)
+            .map(|n| (n as f32 * 0.07).sin() * 0.3 + (n as f32 * 0.9).sin() * 0.01)
+            .collect();
+        let mut updated = Analyzer::new(&AnalysisSettings::default(), 48_000).unwrap();
+        updated.update_levels(-60.0, 4.5);
+        let settings = AnalysisSettings {
+            floor_db: -60.0,
+            tilt_db_per_octave: 4.5,
+            ..AnalysisSettings::default()
+        };
+        let mut fresh = Analyzer::new(&settings, 48_000).unwrap();
+        let (mut a, mut b) = (vec![0.0; 256], vec![0.0; 256]);
+        updated.analyze(&samples, &mut a);
+        fresh.analyze(&samples, &mut b);
+        assert_eq!(a, b);
+        assert_eq!(updated.settings(), &settings);
     }
 
     #[test]

@@ -190,6 +190,9 @@ impl NiceEguiApp for EditorApp {
     fn track_info_changed(&mut self, info: nice_plug::prelude::TrackInfo) {
         if let Ok(mut track_name) = self.params.track_name.write() {
             info.name().clone_into(&mut track_name);
+            self.params
+                .folder_generation
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
         }
     }
 }

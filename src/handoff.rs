@@ -5,15 +5,19 @@
 //!   one whenever it repaints. A generation counter says "new or not" without comparing bins.
 //! - [`FrameProducer`] / [`FrameConsumer`]: every recorded frame for the writer thread, over a
 //!   wait-free SPSC ring (`rtrb`) of preallocated frames. The writer hands emptied frames back
-//!   through a second ring, so the audio thread never allocates or frees.
+//!   through a second ring, so the audio thread never allocates or frees. Each push unparks the
+//!   writer thread, which sleeps (parked, no wake-ups) while there is nothing to write.
 //! - [`RecorderStatus`]: atomics the audio and writer threads update and the GUI reads.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::thread::Thread;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::Preset;
+use crate::analysis::{AnalysisSettings, Preset};
+use crate::clock::FrameRate;
+use crate::render::RenderSettings;
 
 /// The most bins a published spectrum carries; the buffers are this long from the start, so
 /// publishing never allocates.
@@ -176,9 +180,36 @@ pub struct RecordedFrame {
 }
 
 impl RecordedFrame {
+    /// An empty frame of `num_bins` bins. Allocates: never on the audio thread.
+    pub fn new(num_bins: usize) -> Self {
+        Self {
+            frame_idx: 0,
+            bins: vec![0.0; num_bins].into_boxed_slice(),
+            num_bins,
+        }
+    }
+
     pub fn bins(&self) -> &[f32] {
         &self.bins[..self.num_bins]
     }
+}
+
+/// What a take records with: snapshotted from the parameters by the audio thread when the take
+/// starts (reading atomics only) and sent to the writer in [`RecorderEvent::TakeStart`]. Plain
+/// data, so the writer never reads the plugin's parameters, and a setting changed during a take
+/// applies from the next one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TakeSettings {
+    pub sample_rate: u32,
+    pub fps: FrameRate,
+    pub analysis: AnalysisSettings,
+    /// How the writer draws the frames.
+    pub render: RenderSettings,
+    /// `false` writes only `spectrum.csv` and `manifest.json`.
+    pub write_images: bool,
+    /// Where the take goes (set by the recorder from its activation's snapshot; cloning the
+    /// `Arc` on the audio thread only counts a reference).
+    pub folder: Option<std::sync::Arc<crate::plugin::params::FolderSnapshot>>,
 }
 
 /// What the audio thread tells the writer thread, in order.
@@ -190,6 +221,7 @@ pub enum RecorderEvent {
         position_source: PositionSource,
         /// Where the take started on the timeline, in samples (negative during pre-roll).
         start_pos_samples: i64,
+        settings: TakeSettings,
     },
     Frame(RecordedFrame),
     /// The take ended (transport stopped, recorder disarmed, or plugin deactivated).
@@ -201,10 +233,25 @@ pub enum RecorderEvent {
     },
 }
 
-/// Audio thread end of the recorder queue.
+/// Audio thread end of the recorder queue. Dropping it never frees the pool: the writer's end
+/// outlives it (the writer drops its end only once this one is gone and the queue is empty), so
+/// the audio thread may drop it when the recorder is disarmed.
 pub struct FrameProducer {
     events: rtrb::Producer<RecorderEvent>,
     free: rtrb::Consumer<RecordedFrame>,
+    num_bins: usize,
+    /// Declared last: fields drop in order, so the writer is woken after the rings above have let
+    /// go, and sees this end gone.
+    writer: WriterWake,
+}
+
+/// Unparks the writer thread; on drop too.
+struct WriterWake(Thread);
+
+impl Drop for WriterWake {
+    fn drop(&mut self) {
+        self.0.unpark();
+    }
 }
 
 /// Writer thread end of the recorder queue.
@@ -213,29 +260,32 @@ pub struct FrameConsumer {
     free: rtrb::Producer<RecordedFrame>,
 }
 
-/// Queue slots reserved for take start/end events on top of the frame pool.
-const NUM_CONTROL_SLOTS: usize = 256;
+/// Queue slots reserved for take start/end events, and for the few frames a deactivation
+/// allocates when the pool is exhausted, on top of the frame pool.
+const NUM_CONTROL_SLOTS: usize = 1024;
 
 impl FrameProducer {
-    /// Makes both ends with `num_frames` preallocated frames of `num_bins` bins. Allocates
-    /// (about `num_frames * num_bins * 4` bytes): call it at activation, never on the audio thread.
-    pub fn new(num_frames: usize, num_bins: usize) -> (FrameProducer, FrameConsumer) {
+    /// Makes both ends with `num_frames` preallocated frames of `num_bins` bins; every push wakes
+    /// `writer`, the thread that owns the consumer. Allocates (about `num_frames * num_bins * 4`
+    /// bytes): never call it on the audio thread.
+    pub fn new(
+        num_frames: usize,
+        num_bins: usize,
+        writer: Thread,
+    ) -> (FrameProducer, FrameConsumer) {
         let (events_tx, events_rx) = rtrb::RingBuffer::new(num_frames + NUM_CONTROL_SLOTS);
         let (mut free_tx, free_rx) = rtrb::RingBuffer::new(num_frames);
         for _ in 0..num_frames {
-            let frame = RecordedFrame {
-                frame_idx: 0,
-                bins: vec![0.0; num_bins].into_boxed_slice(),
-                num_bins,
-            };
             free_tx
-                .push(frame)
+                .push(RecordedFrame::new(num_bins))
                 .expect("the free ring holds exactly the pool");
         }
         (
             FrameProducer {
                 events: events_tx,
                 free: free_rx,
+                num_bins,
+                writer: WriterWake(writer),
             },
             FrameConsumer {
                 events: events_rx,
@@ -244,16 +294,29 @@ impl FrameProducer {
         )
     }
 
+    /// Bins per frame of this pool.
+    pub fn num_bins(&self) -> usize {
+        self.num_bins
+    }
+
     /// Takes an empty frame from the pool, if the writer has handed one back. Wait-free.
     pub fn take_free_frame(&mut self) -> Option<RecordedFrame> {
         self.free.pop().ok()
     }
 
-    /// Sends an event; gives it back when the queue is full. Wait-free.
+    /// Sends an event and wakes the writer; gives the event back when the queue is full.
+    /// Wait-free (the wake is an atomic swap, plus a futex wake when the writer sleeps).
+    #[expect(
+        clippy::result_large_err,
+        reason = "the event comes back by value: boxing it would allocate on the audio thread"
+    )]
     pub fn push(&mut self, event: RecorderEvent) -> Result<(), RecorderEvent> {
-        self.events
+        let result = self
+            .events
             .push(event)
-            .map_err(|rtrb::PushError::Full(e)| e)
+            .map_err(|rtrb::PushError::Full(e)| e);
+        self.writer.0.unpark();
+        result
     }
 
     /// Frames currently waiting for the writer or being written (pool size minus free frames).
@@ -279,9 +342,14 @@ impl FrameConsumer {
         let _ = self.free.push(frame);
     }
 
-    /// Whether the audio side dropped its end (plugin deactivated) and nothing is left to read.
+    /// Whether the audio side dropped its end (recorder disarmed) and nothing is left to read.
     pub fn is_finished(&self) -> bool {
         self.events.is_abandoned() && self.events.is_empty()
+    }
+
+    /// Whether the audio side dropped its end.
+    pub fn is_abandoned(&self) -> bool {
+        self.events.is_abandoned()
     }
 }
 
@@ -297,6 +365,9 @@ pub enum TakeState {
     Writing = 2,
     /// The recorder stopped on an error (see [`RecorderStatus::last_error`]).
     Error = 3,
+    /// Armed, and the frame queue is still being prepared (off the audio thread): a transport
+    /// that rolls now is not recorded until it is ready.
+    Preparing = 4,
 }
 
 /// The recorder's state, shared by the audio thread (take state, frame index, queued, dropped),
@@ -307,15 +378,15 @@ pub enum TakeState {
 pub struct RecorderStatus {
     /// [`TakeState`] as `u8`; written by the audio thread (and the writer, for `Writing` → `Idle`).
     pub take_state: AtomicU8,
-    /// The current take's number, counting from 1 per activation; audio thread.
+    /// The current take's number, counting from 1 per instance; audio thread.
     pub take_idx: AtomicU32,
     /// The last frame index queued (the "current frame"), -1 before the first; audio thread.
     pub frame_idx: AtomicI64,
-    /// Frames queued for the writer since activation; audio thread.
+    /// Frames queued for the writer by this instance; audio thread.
     pub num_frames_queued: AtomicU64,
-    /// Frames that did not fit into the queue in real-time mode since activation; audio thread.
+    /// Frames that did not fit into the queue in real-time mode; audio thread.
     pub num_frames_dropped: AtomicU64,
-    /// Frames written to disk since activation; writer thread.
+    /// Frames written to disk by this instance; writer thread.
     pub num_frames_written: AtomicU64,
     /// Set by the writer thread when writing failed and the recorder stopped; cleared by the audio
     /// thread when the user disarms. `Release` after `last_error` is written.
@@ -323,8 +394,11 @@ pub struct RecorderStatus {
     /// The last error, one line for the user. Written by the writer thread, read by the GUI;
     /// never touched by the audio thread.
     pub last_error: Mutex<String>,
-    /// Where the writer writes, for the GUI (set by the writer thread at each take start).
+    /// Where the writer writes, for the GUI (set by the writer thread when it opens a folder).
     pub out_dir: Mutex<String>,
+    /// Something about the folder the user should know (a new numbered folder because the guide
+    /// settings changed), empty if nothing; set with `out_dir`.
+    pub folder_notice: Mutex<String>,
 }
 
 impl RecorderStatus {
@@ -333,6 +407,7 @@ impl RecorderStatus {
             1 => TakeState::Rolling,
             2 => TakeState::Writing,
             3 => TakeState::Error,
+            4 => TakeState::Preparing,
             _ => TakeState::Idle,
         }
     }
@@ -360,7 +435,17 @@ impl RecorderStatus {
         self.set_take_state(TakeState::Error);
     }
 
-    /// Clears every counter for a new activation.
+    /// Writer thread: the folder now written, and why it changed (empty: no notice).
+    pub fn set_out_dir(&self, dir: String, notice: String) {
+        if let Ok(mut text) = self.out_dir.lock() {
+            *text = dir;
+        }
+        if let Ok(mut text) = self.folder_notice.lock() {
+            *text = notice;
+        }
+    }
+
+    /// Clears every counter for a new instance.
     pub fn reset(&self) {
         self.set_take_state(TakeState::Idle);
         self.take_idx.store(0, Ordering::Relaxed);
@@ -379,7 +464,7 @@ mod tests {
     /// Frames go out and come back: the pool never grows or shrinks.
     #[test]
     fn frames_are_recycled() {
-        let (mut producer, mut consumer) = FrameProducer::new(4, 8);
+        let (mut producer, mut consumer) = FrameProducer::new(4, 8, std::thread::current());
         let mut frames: Vec<_> = (0..4)
             .map(|_| producer.take_free_frame().unwrap())
             .collect();

@@ -26,37 +26,30 @@ pub mod monitor;
 pub mod params;
 pub mod preview;
 pub mod recorder;
+pub mod session;
+mod writer;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nice_plug::prelude::*;
 
-use crate::analysis::{AnalysisSettings, Analyzer, mix_to_mono};
-use crate::clock::{FrameClock, FrameRate};
+use crate::analysis::{AnalysisSettings, mix_to_mono};
 use crate::handoff::{EditorData, FrameProducer, RecorderStatus, SpectrumInput};
 
 use self::monitor::{Monitor, MonitorSettings};
 use self::params::PluginParams;
-use self::preview::LivePreview;
-use self::recorder::{QueueMode, Recorder, TransportInfo};
-use crate::export::writer_thread::{self, WriterConfig};
+use self::recorder::{GuideKit, QueueMode, Recorder, RecorderNeeds, TransportInfo};
+use self::session::{AudioLink, Lent, Session};
 
-/// Frames the recorder queue holds: about 22 minutes at 24 fps, 9 at 60 fps (32 MiB of spectra).
-/// Enough for a "real-time" export that runs far faster than real time (Ardour 7, Bitwig) to lose
-/// nothing while the writer catches up.
-pub const DEFAULT_QUEUE_FRAMES: usize = 32_768;
-
-/// Test and support hooks, read at activation (process-wide: tests that set them run serially).
-pub const ENV_QUEUE_FRAMES: &str = "SPECTRAL_DIFFUSION_QUEUE_FRAMES";
-pub const ENV_WRITER_DELAY_MS: &str = "SPECTRAL_DIFFUSION_WRITER_DELAY_MS";
-pub const ENV_FORCE_MONITOR: &str = "SPECTRAL_DIFFUSION_FORCE_MONITOR";
+/// How long an activation waits for the writer thread to make the frame pool of an armed
+/// recorder, so that a bounce right after it records from its first block. Past that, the audio
+/// thread picks the pool up when it arrives (the recorder says "preparing" meanwhile).
+const POOL_WAIT: Duration = Duration::from_millis(500);
 
 pub struct SpectralDiffusion {
     params: Arc<PluginParams>,
-    status: Arc<RecorderStatus>,
     /// The audio thread's ends of the GUI hand-offs; they outlive activations.
     spectrum_input: SpectrumInput,
     guide_input: SpectrumInput,
@@ -64,41 +57,47 @@ pub struct SpectralDiffusion {
     editor_data: Option<EditorData>,
     /// Everything built at activation.
     engine: Option<Engine>,
-    writer: Option<JoinHandle<()>>,
+    /// The audio thread's ends of the session's hand-offs; outlive activations.
+    link: AudioLink,
+    /// The armed recorder's frame pool between activations, so that the next activation carries
+    /// on with the same queue while the writer drains it.
+    parked_pool: Option<FrameProducer>,
+    /// The writer thread and the folder state; outlives activations. Declared last: it is
+    /// dropped after everything that feeds its queue, and then waits for the writer.
+    session: Session,
 }
 
 /// The audio thread's state for one activation.
 struct Engine {
     recorder: Recorder,
-    /// The Guide tab's frames outside takes (editor open only).
-    preview: LivePreview,
-    monitor: Monitor,
+    /// The live analyzer, lent by the session while the editor is open.
+    monitor: Option<Box<Monitor>>,
     /// The mono tap of one block (up to the host's maximum block size).
     mono: Vec<f32>,
-    /// The guide settings the recorder was built with; a change asks the host for a restart.
-    guide: (AnalysisSettings, FrameRate),
-    has_requested_restart: bool,
-    is_monitor_forced: bool,
+    sample_rate: u32,
 }
 
 impl Default for SpectralDiffusion {
     fn default() -> Self {
+        let params = Arc::new(PluginParams::default());
         let status = Arc::new(RecorderStatus::default());
         status.reset();
+        let (session, link) = Session::new(Arc::clone(&status), params.folder_fields());
         let (spectrum_input, spectrum) = SpectrumInput::new();
         let (guide_input, guide) = SpectrumInput::new();
         Self {
-            params: Arc::new(PluginParams::default()),
+            params,
             editor_data: Some(EditorData {
                 spectrum,
                 guide,
-                status: Arc::clone(&status),
+                status,
             }),
-            status,
             spectrum_input,
             guide_input,
             engine: None,
-            writer: None,
+            link,
+            parked_pool: None,
+            session,
         }
     }
 }
@@ -109,7 +108,7 @@ impl SpectralDiffusion {
     }
 
     pub fn status(&self) -> Arc<RecorderStatus> {
-        Arc::clone(&self.status)
+        Arc::clone(self.session.status())
     }
 
     /// The GUI's ends of the hand-offs; `Some` once per instance (the editor takes them).
@@ -117,72 +116,80 @@ impl SpectralDiffusion {
         self.editor_data.take()
     }
 
-    /// Builds the recorder, the monitor and the writer thread for `sample_rate`.
-    fn build_engine(
-        &mut self,
-        sample_rate: u32,
-        config: &BufferConfig,
-        host: &str,
-    ) -> Result<(), String> {
-        let settings = self.params.guide_analysis_settings();
-        let fps = self.params.frame_rate();
-        let analyzer = Analyzer::new(&settings, sample_rate).map_err(|e| e.to_string())?;
-        let clock = FrameClock::new(fps, sample_rate, analyzer.placement());
-        let num_queue_frames = env_usize(ENV_QUEUE_FRAMES).unwrap_or(DEFAULT_QUEUE_FRAMES);
-        let (producer, consumer) = FrameProducer::new(num_queue_frames.max(1), analyzer.num_bins());
-        self.status.reset();
-        let writer = writer_thread::spawn(
-            consumer,
-            WriterConfig {
-                params: Arc::clone(&self.params),
-                status: Arc::clone(&self.status),
-                analysis: settings.clone(),
-                sample_rate,
-                fps,
-                bin_freqs_hz: analyzer.bin_map().centre_freqs_hz.clone(),
-                host: host.to_owned(),
-                delay_per_frame: Duration::from_millis(
-                    env_usize(ENV_WRITER_DELAY_MS).unwrap_or(0) as u64
-                ),
-            },
-        )
-        .map_err(|e| format!("cannot start the writer thread: {e}"))?;
+    fn queue_frames(&self) -> usize {
+        self.params.queue_frames.value().max(1) as usize
+    }
+
+    /// Builds the engine for `sample_rate`. What an armed recorder and an open editor need is
+    /// made here, on the main thread; an armed recorder carries on with the parked pool, or gets
+    /// a new one from the writer (waiting at most [`POOL_WAIT`]). An idle instance allocates
+    /// nothing but the mono tap.
+    fn build_engine(&mut self, sample_rate: u32, config: &BufferConfig) -> Result<(), String> {
+        // Outside the rates the analysis supports, no engine: audio passes through.
+        AnalysisSettings::default()
+            .validate(sample_rate)
+            .map_err(|e| e.to_string())?;
         let queue_mode = match config.process_mode {
             ProcessMode::Offline => QueueMode::Wait,
             ProcessMode::Realtime | ProcessMode::Buffered => QueueMode::Drop,
         };
         let max_block = config.max_buffer_size.max(1) as usize;
-        let preview = LivePreview::new(&clock, max_block);
+        let is_armed = self.params.armed.value();
+        let is_editor_open = self.params.editor_state.is_open();
+        let mut pool = self.parked_pool.take().filter(|_| is_armed);
+        let mut kit = None;
+        if is_armed || is_editor_open {
+            kit = Some(Box::new(
+                GuideKit::new(sample_rate, max_block).map_err(|e| e.to_string())?,
+            ));
+        }
+        if is_armed && pool.is_none() && self.link.is_available() {
+            let needs = RecorderNeeds {
+                guide_kit: false,
+                pool: true,
+            };
+            self.link
+                .request_recorder(needs, sample_rate, max_block, self.queue_frames());
+            let deadline = Instant::now() + POOL_WAIT;
+            while pool.is_none() && Instant::now() < deadline {
+                pool = self.link.receive_pool();
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
         let recorder = Recorder::new(
-            clock,
-            analyzer,
-            producer,
-            Arc::clone(&self.status),
-            queue_mode,
+            sample_rate,
             max_block,
+            kit,
+            pool,
+            Arc::clone(self.session.status()),
+            queue_mode,
+            Some(Arc::new(self.params.folder_fields().snapshot())),
         );
-        let monitor = Monitor::new(sample_rate).map_err(|e| e.to_string())?;
+        let monitor = if is_editor_open {
+            Some(Box::new(
+                Monitor::new(sample_rate).map_err(|e| e.to_string())?,
+            ))
+        } else {
+            None
+        };
         self.engine = Some(Engine {
             recorder,
-            preview,
             monitor,
             mono: vec![0.0; max_block],
-            guide: (settings, fps),
-            has_requested_restart: false,
-            is_monitor_forced: env_usize(ENV_FORCE_MONITOR).is_some_and(|v| v != 0),
+            sample_rate,
         });
-        self.writer = Some(writer);
         Ok(())
     }
 
-    /// Ends a running take, stops the writer thread once it has written everything, and drops the
-    /// engine. Main thread.
+    /// Ends a running take and parks the frame pool for the next activation (or lets it go, if
+    /// disarmed). Returns at once: the writer finishes the queue in the background. Main thread.
     fn shut_down(&mut self) {
         if let Some(mut engine) = self.engine.take() {
             engine.recorder.finish();
-        }
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
+            self.parked_pool = engine
+                .recorder
+                .take_pool()
+                .filter(|_| self.params.armed.value());
         }
     }
 }
@@ -199,13 +206,10 @@ fn flush_subnormals(samples: &mut [f32]) {
     }
 }
 
-fn env_usize(name: &str) -> Option<usize> {
-    std::env::var(name).ok()?.trim().parse().ok()
-}
-
 impl Drop for SpectralDiffusion {
     fn drop(&mut self) {
         self.shut_down();
+        self.parked_pool = None;
     }
 }
 
@@ -251,26 +255,27 @@ impl Plugin for SpectralDiffusion {
         // Hosts may activate again without deactivating (nice-plug does on state loads).
         self.shut_down();
         let sample_rate = buffer_config.sample_rate.round() as u32;
-        let host = match context.plugin_api() {
+        self.session.set_host(match context.plugin_api() {
             PluginApi::Clap => "CLAP host",
             PluginApi::Vst3 => "VST3 host",
             PluginApi::Standalone => "standalone",
-        };
+        });
         // Never refuse an activation: a host offers the rates it has. Without an engine the
         // plugin passes audio through, and the editor's recorder panel says why.
-        if let Err(error) = self.build_engine(sample_rate, buffer_config, host) {
+        if let Err(error) = self.build_engine(sample_rate, buffer_config) {
             let message = format!("Recorder and analyzer off: {error}. Audio passes through.");
             nice_error!("{message}");
-            self.status.reset();
-            self.status.set_error(message);
+            let status = self.session.status();
+            status.reset();
+            status.set_error(message);
         }
         context.set_latency_samples(0);
         true
     }
 
     fn reset(&mut self) {
-        if let Some(engine) = self.engine.as_mut() {
-            engine.monitor.reset();
+        if let Some(monitor) = self.engine.as_mut().and_then(|e| e.monitor.as_mut()) {
+            monitor.reset();
         }
     }
 
@@ -301,6 +306,12 @@ impl Plugin for SpectralDiffusion {
 
         let is_armed = params.armed.value();
         let is_editor_open = params.editor_state.is_open();
+        engine.recorder.update_memory(
+            &mut self.link,
+            is_armed,
+            is_editor_open,
+            params.queue_frames.value().max(1) as usize,
+        );
         let is_recording = is_armed || engine.recorder.is_in_take();
         if is_recording || is_editor_open {
             let transport = context.transport();
@@ -315,38 +326,48 @@ impl Plugin for SpectralDiffusion {
                 }
                 let mono = &engine.mono[..len];
                 let pos_samples = pos_samples.map(|p| p + offset as i64);
+                let sample_rate = engine.sample_rate;
                 if is_recording {
                     let info = TransportInfo {
                         is_playing,
                         pos_samples,
                     };
                     let preview = is_editor_open.then_some(&mut self.guide_input);
-                    engine.recorder.process_block(mono, info, is_armed, preview);
+                    engine
+                        .recorder
+                        .process_block(mono, info, is_armed, preview, &|| {
+                            params.take_settings(sample_rate)
+                        });
                 }
                 if is_editor_open {
-                    // Outside takes the Guide tab shows the live input through the take's own
+                    // Outside takes the Guide tab shows the live input through the next take's
                     // analysis; during one, the recorder publishes its frames itself.
                     let output = (!engine.recorder.is_in_take()).then_some(&mut self.guide_input);
-                    let (analyzer, clock) = engine.recorder.analysis_mut();
-                    let position = pos_samples.filter(|_| is_playing);
-                    engine
-                        .preview
-                        .process_block(mono, position, analyzer, clock, output);
+                    engine.recorder.process_preview(
+                        mono,
+                        pos_samples.filter(|_| is_playing),
+                        &params.take_settings(sample_rate),
+                        output,
+                    );
                 }
                 offset += len;
             }
         }
 
-        if !engine.recorder.is_in_take() && !engine.has_requested_restart {
-            let current = (params.guide_analysis_settings(), params.frame_rate());
-            if current != engine.guide {
-                // The recorder's analyzer and clock are built at activation (they allocate).
-                engine.has_requested_restart = true;
-                context.request_restart();
+        if is_editor_open && engine.monitor.is_none() {
+            match self.link.receive_monitor() {
+                Some(monitor) if monitor.sample_rate() == engine.sample_rate => {
+                    engine.monitor = Some(monitor);
+                }
+                Some(stale) => self.link.give_back(Lent::Monitor(stale)),
+                None => self.link.request_monitor(engine.sample_rate),
             }
+        } else if !is_editor_open && let Some(monitor) = engine.monitor.take() {
+            self.link.give_back(Lent::Monitor(monitor));
         }
-
-        if (engine.is_monitor_forced || params.editor_state.is_open()) && !params.freeze.value() {
+        if let Some(monitor) = engine.monitor.as_mut()
+            && !params.freeze.value()
+        {
             let settings = MonitorSettings {
                 fft_size: params.fft_size.value(),
                 hop_fraction: params.overlap.value().hop_fraction(),
@@ -357,12 +378,7 @@ impl Plugin for SpectralDiffusion {
                 is_peak_hold: params.peak_hold.value(),
                 peak_fall_db_per_s: params.peak_fall_db_per_s.value(),
             };
-            engine.monitor.process_block(
-                channels,
-                num_samples,
-                &settings,
-                &mut self.spectrum_input,
-            );
+            monitor.process_block(channels, num_samples, &settings, &mut self.spectrum_input);
         }
         ProcessStatus::Normal
     }

@@ -97,7 +97,7 @@ fn bounce_matches_render_at_every_block_size() {
         let dir = tempfile::tempdir().unwrap();
         let mut plugin = offline_plugin(dir.path(), 48_000.0, &[]);
         let out = bounce(&mut plugin, &audio, &mut sizes);
-        plugin.deactivate();
+        drop(plugin);
         assert_eq!(out, audio, "blocks of {name}: pass-through");
         eprintln!("blocks of {name}: checking frames");
         assert_frames_equal(&dir.path().join(TRACK), &expected);
@@ -145,7 +145,7 @@ fn bounce_writes_the_files_render_writes() {
         );
         let mut rng = Rng(3);
         bounce(&mut plugin, &audio, &mut || 1 + rng.below(1024) as usize);
-        plugin.deactivate();
+        drop(plugin);
 
         let plugin_out = dir.path().join(TRACK);
         let read = |dir: &Path, name: &str| std::fs::read(dir.join(name)).unwrap();
@@ -205,7 +205,7 @@ fn bounce_matches_render_at_other_rates_and_presets() {
         );
         let mut rng = Rng(u64::from(sample_rate));
         bounce(&mut plugin, &audio, &mut || 1 + rng.below(2048) as usize);
-        plugin.deactivate();
+        drop(plugin);
         eprintln!("{sample_rate} Hz, {fps_id} fps, {preset}");
         assert_frames_equal(&dir.path().join(TRACK), &expected);
     }
@@ -264,7 +264,7 @@ fn pass_through_is_bit_exact_and_flushes_subnormals() {
             plugin.arm_into(dir.path(), TRACK);
             plugin.activate(48_000.0, 4096, num_channels);
             let out = bounce(&mut plugin, &input, &mut || block);
-            plugin.deactivate();
+            drop(plugin);
             let what = format!("{num_channels} channels, blocks of {block}");
             assert_output(&out, &input, flushed, &what);
             // Non-finite input never reaches a file.
@@ -286,7 +286,7 @@ fn record(
     let mut plugin = offline_plugin(dir.path(), 48_000.0, &[]);
     plugin.play(audio, &mut || block, transport);
     stop(&mut plugin, 2, end);
-    plugin.deactivate();
+    drop(plugin);
     let rows = read_csv(&dir.path().join(TRACK).join("spectrum.csv")).1;
     (dir, rows)
 }
@@ -482,7 +482,7 @@ fn reactivation_at_another_rate_resets_cleanly() {
     plugin.activate(44_100.0, 1024, 2);
     let audio = song(44_100, 3.0);
     bounce(&mut plugin, &audio, &mut || 1000);
-    plugin.deactivate();
+    drop(plugin);
     let expected = reference_frames(
         &audio,
         44_100,
@@ -535,7 +535,7 @@ fn unwritable_folder_keeps_audio_flowing() {
         plugin.set_offline(offline);
         plugin.activate(48_000.0, 512, 2);
         let out = bounce(&mut plugin, &audio, &mut || 512);
-        plugin.deactivate();
+        drop(plugin);
         assert_eq!(out, audio);
     }
     assert!(blocker.is_file());
@@ -555,7 +555,7 @@ fn any_sample_rate_activates_and_passes_audio() {
             plugin.set_offline(offline);
             plugin.activate(sample_rate, 4096, 2);
             let out = bounce(&mut plugin, &audio, &mut || 1000);
-            plugin.deactivate();
+            drop(plugin);
             let what = format!("{sample_rate} Hz, offline {offline}");
             assert_output(&out, &audio, |x| x, &what);
             assert!(!dir.path().join(TRACK).exists(), "{what}: nothing recorded");
@@ -579,7 +579,7 @@ fn bounce_files(audio: &[Vec<f32>], block: usize) -> Vec<(String, Vec<u8>)> {
     plugin.set_offline(true);
     plugin.activate(48_000.0, block, 2);
     let out = bounce(&mut plugin, audio, &mut || block);
-    plugin.deactivate();
+    drop(plugin);
     assert_eq!(out, audio, "blocks of {block}: pass-through");
     let out_dir = dir.path().join(TRACK);
     let mut names: Vec<String> = std::fs::read_dir(out_dir.join("frames"))

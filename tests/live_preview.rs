@@ -25,7 +25,7 @@ fn preview_frames(
         .collect();
     let mut analyzer = Analyzer::new(settings, 48_000).unwrap();
     let clock = FrameClock::new(FrameRate::FPS_24, 48_000, analyzer.placement());
-    let mut preview = LivePreview::new(&clock, MAX_BLOCK);
+    let mut preview = LivePreview::new(clock.max_window_len(), MAX_BLOCK);
     let (mut input, mut output) = SpectrumInput::new();
     let mut rng = Rng(seed);
     let mut frames = Vec::new();
@@ -91,7 +91,7 @@ fn live_preview_follows_a_jump() {
         .collect();
     let mut analyzer = Analyzer::new(&settings, 48_000).unwrap();
     let clock = FrameClock::new(FrameRate::FPS_24, 48_000, analyzer.placement());
-    let mut preview = LivePreview::new(&clock, 512);
+    let mut preview = LivePreview::new(clock.max_window_len(), 512);
     let (mut input, mut output) = SpectrumInput::new();
     // Play 1 s from 2 s on the timeline, then jump back to 0 and play the same audio from there.
     let mut published = Vec::new();

@@ -194,13 +194,14 @@ pub fn recorder_panel(
             && let Ok(mut folder) = params.output_folder.write()
         {
             folder.clone_from(folder_text);
+            params.folder_generation.fetch_add(1, Ordering::Release);
         }
         if ui
             .button("Reveal")
             .on_hover_text("Open the folder this instance writes into")
             .clicked()
         {
-            reveal(&params.out_dir());
+            reveal(&last_dir(status).unwrap_or_else(|| params.out_dir()));
         }
     });
     ui.label(
@@ -208,6 +209,21 @@ pub fn recorder_panel(
             .small()
             .weak(),
     );
+    if let Some(dir) = last_dir(status).filter(|dir| *dir != params.out_dir()) {
+        ui.label(
+            RichText::new(format!("Last take went to {}", dir.display()))
+                .small()
+                .weak(),
+        );
+    }
+    let notice = status
+        .folder_notice
+        .lock()
+        .map(|s| s.clone())
+        .unwrap_or_default();
+    if !notice.is_empty() {
+        ui.label(RichText::new(notice).small().color(Color32::YELLOW));
+    }
 
     let take_state = status.take_state();
     ui.horizontal(|ui| {
@@ -218,6 +234,10 @@ pub fn recorder_panel(
             TakeState::Rolling => ("rolling", Color32::from_rgb(255, 80, 80)),
             TakeState::Writing => ("writing", Color32::from_rgb(120, 200, 255)),
             TakeState::Error => ("stopped", ERROR_RED),
+            TakeState::Preparing => (
+                "preparing the recorder's memory: not recording yet",
+                Color32::YELLOW,
+            ),
         };
         ui.label(RichText::new(text).color(color).strong());
     });
@@ -261,6 +281,13 @@ pub fn recorder_panel(
     if let Some(error) = status.error() {
         ui.label(RichText::new(error).color(ERROR_RED));
     }
+}
+
+/// The folder the writer last opened (a numbered one when another instance holds the folder or
+/// the guide settings changed), if any.
+fn last_dir(status: &RecorderStatus) -> Option<PathBuf> {
+    let dir = status.out_dir.lock().map(|s| s.clone()).unwrap_or_default();
+    (!dir.is_empty()).then(|| PathBuf::from(dir))
 }
 
 /// Opens the system file manager at `dir`, or at its nearest existing parent. Best effort: a

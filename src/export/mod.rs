@@ -9,9 +9,9 @@
 //! never leaves a half-written PNG or CSV behind. A [`FrameWriter`] owns the folder; the CLI adds
 //! one [`FrameEncoder`] per worker thread, so frames render in parallel with the same bytes.
 
+mod lock;
 mod manifest;
 mod table;
-pub mod writer_thread;
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::{AnalysisSettings, Preset, unit_values};
 use crate::clock::FrameRate;
 use crate::render::{ColorType, Image, RenderError, RenderSettings, Renderer};
+pub use lock::{FolderLock, LOCK_FILE};
 pub use manifest::Manifest;
 use table::SpectrumTable;
 

@@ -15,10 +15,15 @@ use nice_plug_egui::EguiEditorState;
 
 use crate::analysis::{AnalysisSettings, Preset, WindowKind};
 use crate::clock::FrameRate;
+use crate::handoff::TakeSettings;
 use crate::render::{NoiseSettings, Palette, PieShape, PostChain, RenderSettings, View};
 
 /// Bins per guide frame (the post's 256).
 pub const GUIDE_BINS: usize = 256;
+/// The recorder queue's default length: about 22 minutes at 24 fps, 9 at 60 fps (32 MiB of
+/// spectra). Enough for a "real-time" export that runs far faster than real time (Ardour 7,
+/// Bitwig) to lose nothing while the writer catches up.
+pub const DEFAULT_QUEUE_FRAMES: i32 = 32_768;
 /// The editor's default logical size.
 pub const DEFAULT_EDITOR_SIZE: [u32; 2] = [900, 600];
 
@@ -81,6 +86,11 @@ pub struct PluginParams {
     /// Record frames while the transport rolls.
     #[id = "armed"]
     pub armed: BoolParam,
+    /// How many frames the recorder may hold for the writer (about 1 KB each, allocated while
+    /// armed). A real-time export that outruns the writer by more drops frames (counted).
+    /// Applies when the recorder is next armed.
+    #[id = "queue-frames"]
+    pub queue_frames: IntParam,
 
     // ---- analyzer (live view only; never changes what is recorded) ----
     #[id = "fft"]
@@ -116,22 +126,25 @@ pub struct PluginParams {
 
     // ---- persisted, not automatable ----
     /// The folder chosen by the user; empty means `~/Spectral Diffusion/`. Written by the GUI,
-    /// read by the writer thread at each take start.
+    /// read by the writer thread at each take start (shared with it, see [`FolderFields`]).
     #[persist = "output-folder"]
-    pub output_folder: RwLock<String>,
+    pub output_folder: Arc<RwLock<String>>,
     /// The host's track name, when the editor learned it (`track_info_changed`); names the
     /// per-instance subfolder. Written by the GUI.
     #[persist = "track-name"]
-    pub track_name: RwLock<String>,
+    pub track_name: Arc<RwLock<String>>,
     /// Made once per new instance and kept in the state, so an instance keeps its folder.
     #[persist = "instance-id"]
-    pub instance_id: RwLock<String>,
+    pub instance_id: Arc<RwLock<String>>,
     /// The editor's logical size, for the editor to restore (nice-plug-egui 0.6's state has no
     /// serde support). Written by the GUI.
     #[persist = "editor-size"]
     pub editor_size: RwLock<[u32; 2]>,
     /// Open/closed and size of the editor window; the audio thread reads `is_open()`.
     pub editor_state: Arc<EguiEditorState>,
+    /// Bumped by the editor after it changes `output_folder` or `track_name` (see
+    /// [`FolderSnapshot`]).
+    pub folder_generation: Arc<AtomicU64>,
 }
 
 impl Default for PluginParams {
@@ -202,6 +215,16 @@ impl Default for PluginParams {
             ),
             noise_per_frame: BoolParam::new("Noise Per Frame", false),
             armed: BoolParam::new("Record Armed", false),
+            queue_frames: IntParam::new(
+                "Recorder Queue",
+                DEFAULT_QUEUE_FRAMES,
+                IntRange::Linear {
+                    min: 16,
+                    max: 131_072,
+                },
+            )
+            .with_unit(" frames")
+            .non_automatable(),
             fft_size: EnumParam::new("FFT Size", FftSizeParam::Auto),
             overlap: EnumParam::new("Overlap", OverlapParam::Half),
             window: EnumParam::new("Window", WindowParam::Hann),
@@ -254,10 +277,11 @@ impl Default for PluginParams {
             max_db: db("Max Level", 0.0, -40.0, 12.0),
             channel_mode: EnumParam::new("Channels", ChannelModeParam::Sum),
             freeze: BoolParam::new("Freeze", false),
-            output_folder: RwLock::new(String::new()),
-            track_name: RwLock::new(String::new()),
-            instance_id: RwLock::new(new_instance_id()),
+            output_folder: Arc::new(RwLock::new(String::new())),
+            track_name: Arc::new(RwLock::new(String::new())),
+            instance_id: Arc::new(RwLock::new(new_instance_id())),
             editor_size: RwLock::new(DEFAULT_EDITOR_SIZE),
+            folder_generation: Arc::new(AtomicU64::new(0)),
             editor_state: EguiEditorState::from_size(
                 nice_plug::editor::dpi::LogicalSize::new(
                     DEFAULT_EDITOR_SIZE[0] as f32,
@@ -319,8 +343,68 @@ impl PluginParams {
         self.fps.value().rate()
     }
 
-    /// `<folder or ~/Spectral Diffusion>/<track name or instance id>/`: where this instance writes.
-    /// Reads the persisted fields (locks): never call it on the audio thread.
+    /// The snapshot a take starts with (DESIGN.md §8). Reads atomics only: the audio thread calls
+    /// it at a take's start.
+    pub fn take_settings(&self, sample_rate: u32) -> TakeSettings {
+        TakeSettings {
+            sample_rate,
+            fps: self.frame_rate(),
+            analysis: self.guide_analysis_settings(),
+            render: self.render_settings(),
+            write_images: self.write_images.value(),
+            folder: None,
+        }
+    }
+
+    /// The persisted fields that name this instance's folder, shared with the writer thread.
+    pub fn folder_fields(&self) -> FolderFields {
+        FolderFields {
+            output_folder: Arc::clone(&self.output_folder),
+            track_name: Arc::clone(&self.track_name),
+            instance_id: Arc::clone(&self.instance_id),
+            generation: Arc::clone(&self.folder_generation),
+        }
+    }
+
+    /// The folder this instance writes into, before any suffix (see [`FolderFields::out_dir`]).
+    /// Locks: never call it on the audio thread.
+    pub fn out_dir(&self) -> PathBuf {
+        self.folder_fields().out_dir()
+    }
+}
+
+/// The persisted fields the output folder is made of. The GUI writes them; the writer thread
+/// reads them at each take's start.
+#[derive(Debug, Clone)]
+pub struct FolderFields {
+    pub output_folder: Arc<RwLock<String>>,
+    pub track_name: Arc<RwLock<String>>,
+    pub instance_id: Arc<RwLock<String>>,
+    pub generation: Arc<AtomicU64>,
+}
+
+/// Where a take goes, taken at activation (main thread) and carried by each take's settings, so
+/// a take lands where the folder pointed when it started, however far the writer lags. A change
+/// the editor makes while active bumps the generation; the writer then reads the fields afresh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FolderSnapshot {
+    pub generation: u64,
+    pub out_dir: PathBuf,
+    pub track: String,
+}
+
+impl FolderFields {
+    /// The folder now. Locks: never on the audio thread.
+    pub fn snapshot(&self) -> FolderSnapshot {
+        FolderSnapshot {
+            generation: self.generation.load(Ordering::Acquire),
+            out_dir: self.out_dir(),
+            track: read_string(&self.track_name),
+        }
+    }
+
+    /// `<folder or ~/Spectral Diffusion>/<track name or instance id>/`: where this instance
+    /// writes. Locks: never call it on the audio thread.
     pub fn out_dir(&self) -> PathBuf {
         let folder = read_string(&self.output_folder);
         let base = if folder.trim().is_empty() {
@@ -330,11 +414,16 @@ impl PluginParams {
         };
         let track = sanitize_folder_name(&read_string(&self.track_name));
         let leaf = if track.is_empty() {
-            sanitize_folder_name(&read_string(&self.instance_id))
+            self.instance_id()
         } else {
             track
         };
         base.join(leaf)
+    }
+
+    /// This instance's id, as safe for a file name.
+    pub fn instance_id(&self) -> String {
+        sanitize_folder_name(&read_string(&self.instance_id))
     }
 }
 

@@ -23,9 +23,9 @@ pub struct LivePreview {
 }
 
 impl LivePreview {
-    /// Allocates the history for `clock`'s windows and blocks of up to `max_block_size` samples.
-    pub fn new(clock: &FrameClock, max_block_size: usize) -> Self {
-        let max_window_len = clock.max_window_len();
+    /// Allocates the history for windows of up to `max_window_len` samples and blocks of up to
+    /// `max_block_size` samples.
+    pub fn new(max_window_len: usize, max_block_size: usize) -> Self {
         Self {
             ring: vec![0.0; max_window_len + max_block_size.max(1)],
             ring_end: 0,

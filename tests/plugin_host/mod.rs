@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clack_extensions::audio_ports_config::PluginAudioPortsConfig;
 use clack_extensions::render::{PluginRender, RenderMode};
 use clack_extensions::state::PluginState;
-use clack_host::events::event_types::{TransportEvent, TransportFlags};
-use clack_host::events::{EventFlags, EventHeader};
+use clack_host::events::event_types::{ParamValueEvent, TransportEvent, TransportFlags};
+use clack_host::events::{EventFlags, EventHeader, Pckn};
 use clack_host::prelude::*;
 use clack_host::utils::FixedPoint;
 
@@ -288,11 +288,32 @@ impl TestPlugin {
     /// Processes one block: `input[c]` in, returns the output channels. The outputs start at
     /// zero, so a plugin that wrote nothing cannot pass for a pass-through.
     pub fn process(&mut self, input: &[&[f32]], transport: Transport) -> Vec<Vec<f32>> {
+        self.process_with_params(input, transport, &[])
+    }
+
+    /// [`TestPlugin::process`] with parameter changes at the block's start, as host automation
+    /// sends them: `(id, value)` in nice-plug's CLAP values (a stepped parameter's step index, a
+    /// continuous one's normalized 0..1 value).
+    pub fn process_with_params(
+        &mut self,
+        input: &[&[f32]],
+        transport: Transport,
+        params: &[(&str, f64)],
+    ) -> Vec<Vec<f32>> {
         let num_samples = input[0].len();
         assert!(num_samples <= self.max_block);
         let mut inputs: Vec<Vec<f32>> = input.iter().map(|c| c.to_vec()).collect();
         let mut outputs = vec![vec![0.0; num_samples]; input.len()];
-        self.run_block(&mut inputs, &mut outputs, num_samples, transport);
+        let mut events = EventBuffer::with_capacity(params.len());
+        for &(id, value) in params {
+            events.push(&ParamValueEvent::new(
+                0,
+                ClapId::new(param_hash(id)),
+                Pckn::match_all(),
+                value,
+            ));
+        }
+        self.run_block(&mut inputs, &mut outputs, num_samples, transport, &events);
         outputs
     }
 
@@ -308,7 +329,13 @@ impl TestPlugin {
         for (s, b) in scratch.iter_mut().zip(buffers.iter()) {
             s[..num_samples].copy_from_slice(&b[..num_samples]);
         }
-        self.run_block(scratch, buffers, num_samples, transport);
+        self.run_block(
+            scratch,
+            buffers,
+            num_samples,
+            transport,
+            &EventBuffer::new(),
+        );
     }
 
     /// One `process()` call: `inputs[c][..num_samples]` in, `outputs[c][..num_samples]` out.
@@ -318,6 +345,7 @@ impl TestPlugin {
         outputs: &mut [Vec<f32>],
         num_samples: usize,
         transport: Transport,
+        events: &EventBuffer,
     ) {
         let processor = self.processor.as_mut().expect("active");
         let mut in_ports = AudioPorts::with_capacity(inputs.len(), 1);
@@ -341,7 +369,7 @@ impl TestPlugin {
             .process(
                 &in_audio,
                 &mut out_audio,
-                &InputEvents::empty(),
+                &events.as_input(),
                 &mut OutputEvents::void(),
                 None,
                 event.as_ref(),
@@ -373,10 +401,21 @@ impl TestPlugin {
     }
 }
 
+/// Dropping the plugin destroys the instance, which waits for its writer thread to write
+/// everything queued: read the output folder after the drop.
 impl Drop for TestPlugin {
     fn drop(&mut self) {
         self.deactivate();
     }
+}
+
+/// nice-plug's CLAP id for the parameter `id` (its `hash_param_id`: a Rabin hash with the top bit
+/// cleared).
+fn param_hash(id: &str) -> u32 {
+    let hash = id.bytes().fold(0u32, |hash, byte| {
+        hash.wrapping_mul(31).wrapping_add(u32::from(byte))
+    });
+    hash & !(1 << 31)
 }
 
 /// `spectrum.csv` parsed: (frame, values) rows in file order, plus the header.

@@ -1,0 +1,187 @@
+//! The recording session through a real CLAP host (clack-host): it outlives activations, never
+//! asks the host for a restart, and keeps its folder honest (DESIGN.md §7). The writer is made
+//! genuinely slow where it matters: 512 px frames with the whole post chain take it far longer
+//! than the host takes to play them.
+
+mod plugin_host;
+
+use std::path::Path;
+use std::time::Instant;
+
+use plugin_host::{TestPlugin, Transport, read_csv, song};
+use serde_json::json;
+
+const TRACK: &str = "Mix Bus";
+
+/// Plays `seconds` of the song from timeline position `start_pos` with the transport rolling,
+/// then two stopped blocks (the take ends).
+fn take(plugin: &mut TestPlugin, start_pos: i64, seconds: f64) {
+    let audio = song(48_000, seconds);
+    plugin.play(&audio, &mut || 512, &mut |pos| {
+        Transport::playing_at(start_pos + pos as i64)
+    });
+    stop(plugin, start_pos + audio[0].len() as i64);
+}
+
+fn stop(plugin: &mut TestPlugin, pos: i64) {
+    let silence = [vec![0.0f32; 16], vec![0.0f32; 16]];
+    for _ in 0..2 {
+        plugin.process(&[&silence[0], &silence[1]], Transport::stopped_at(pos));
+    }
+}
+
+fn manifest(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+fn frame_numbers(dir: &Path) -> Vec<u64> {
+    read_csv(&dir.join("spectrum.csv"))
+        .1
+        .iter()
+        .map(|(frame, _)| *frame)
+        .collect()
+}
+
+fn png_numbers(dir: &Path) -> Vec<u64> {
+    let mut numbers: Vec<u64> = std::fs::read_dir(dir.join("frames"))
+        .unwrap()
+        .map(|entry| {
+            let name = entry.unwrap().file_name();
+            let name = name.to_str().unwrap();
+            name.strip_suffix(".png").unwrap().parse().unwrap()
+        })
+        .collect();
+    numbers.sort_unstable();
+    numbers
+}
+
+/// Deactivating with a full queue returns without waiting for the writer, and loses nothing: a
+/// second activation while the writer still drains carries on into the same folder, and both
+/// takes end up in the CSV, the manifest and `frames/`.
+#[test]
+fn deactivate_with_a_full_queue_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plugin = TestPlugin::new();
+    plugin.arm_into(dir.path(), TRACK);
+    plugin.configure(
+        &[
+            ("queue-frames", json!({"i32": 32})),
+            ("write-images", json!({"bool": true})),
+            ("image-size", json!({"i32": 512})),
+            ("equalize", json!({"bool": true})),
+        ],
+        &[],
+    );
+    // Offline: the host waits for room, so the queue is full when the bounce ends.
+    plugin.set_offline(true);
+    plugin.activate(48_000.0, 512, 2);
+    take(&mut plugin, 0, 4.0);
+    let start = Instant::now();
+    plugin.deactivate();
+    eprintln!(
+        "deactivate with a full queue of 32 frames: {:.2} ms",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    plugin.activate(48_000.0, 512, 2);
+    take(&mut plugin, 6 * 48_000, 2.0);
+    drop(plugin);
+
+    let out = dir.path().join(TRACK);
+    let expected: Vec<u64> = (0..96).chain(144..192).collect();
+    assert_eq!(frame_numbers(&out), expected);
+    assert_eq!(png_numbers(&out), expected);
+    let manifest = manifest(&out);
+    assert_eq!(manifest["frames_written"], 144);
+    assert_eq!(manifest["frames_dropped"], 0);
+    assert_eq!(manifest["takes"].as_array().unwrap().len(), 2, "{manifest}");
+}
+
+/// Automating guide settings during a take (floor, tilt, frame rate, preset, view, post chain)
+/// never asks the host for a restart; the take goes on as it started, and the next take uses the
+/// new settings, in a new numbered folder beside the first.
+#[test]
+fn guide_setting_change_during_playback_causes_no_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plugin = TestPlugin::new();
+    plugin.arm_into(dir.path(), TRACK);
+    plugin.set_offline(true);
+    plugin.activate(48_000.0, 512, 2);
+    assert!(!plugin.restart_requested());
+
+    let audio = song(48_000, 2.0);
+    let mut block_idx = 0;
+    let half = audio[0].len() / 2;
+    let mut offset = 0;
+    while offset < audio[0].len() {
+        let len = 512.min(audio[0].len() - offset);
+        let block: Vec<&[f32]> = audio.iter().map(|c| &c[offset..offset + len]).collect();
+        // Mid-take automation, in nice-plug's CLAP values (step index or normalized value).
+        let changes: &[(&str, f64)] = if offset >= half && block_idx % 7 == 0 {
+            &[
+                ("floor-db", 0.25),
+                ("tilt", 0.75),
+                ("fps", 6.0),
+                ("preset", 1.0),
+                ("view", 2.0),
+                ("blur", 0.0),
+                ("invert", 1.0),
+            ]
+        } else {
+            &[]
+        };
+        plugin.process_with_params(&block, Transport::playing_at(offset as i64), changes);
+        offset += len;
+        block_idx += 1;
+    }
+    stop(&mut plugin, audio[0].len() as i64);
+    assert!(!plugin.restart_requested(), "a restart was requested");
+    take(&mut plugin, 10 * 48_000, 2.0);
+    assert!(!plugin.restart_requested(), "a restart was requested");
+    drop(plugin);
+
+    let first = dir.path().join(TRACK);
+    assert_eq!(frame_numbers(&first), (0..48).collect::<Vec<_>>());
+    let manifest_1 = manifest(&first);
+    assert_eq!(manifest_1["fps"]["num"], 24);
+    assert_eq!(manifest_1["analysis"]["preset"], "default");
+
+    let second = dir.path().join(format!("{TRACK}-2"));
+    assert_eq!(frame_numbers(&second), (300..360).collect::<Vec<_>>());
+    let manifest_2 = manifest(&second);
+    assert_eq!(manifest_2["fps"]["num"], 30);
+    assert_eq!(manifest_2["analysis"]["preset"], "seed");
+}
+
+/// Two instances on tracks of the same name never share a folder: the second writes beside the
+/// first, and each folder holds its own instance's take whole.
+#[test]
+fn two_instances_with_the_same_track_get_two_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plugins = [TestPlugin::new(), TestPlugin::new()];
+    for plugin in &mut plugins {
+        plugin.arm_into(dir.path(), TRACK);
+        plugin.set_offline(true);
+        plugin.activate(48_000.0, 512, 2);
+    }
+    let [first, second] = &mut plugins;
+    take(first, 0, 1.0);
+    take(second, 48_000, 2.0);
+    drop(plugins);
+
+    let mut folders: Vec<(String, Vec<u64>)> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            (name, frame_numbers(&path))
+        })
+        .collect();
+    folders.sort();
+    assert_eq!(
+        folders,
+        [
+            (TRACK.to_owned(), (0..24).collect()),
+            (format!("{TRACK}-2"), (24..72).collect()),
+        ]
+    );
+}
