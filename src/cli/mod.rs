@@ -291,6 +291,7 @@ fn run_render(args: &RenderArgs) -> Result<(), Failure> {
             out_dir: args.out.clone().unwrap_or(default_out),
             csv: args.csv,
             write_images: !args.csv_only,
+            is_forced: false,
         },
         num_workers,
     };

@@ -15,8 +15,8 @@ use super::decode::{DecodeError, MonoSource};
 use crate::analysis::{AnalysisError, AnalysisSettings, Analyzer};
 use crate::clock::{FrameClock, FrameRate};
 use crate::export::{
-    ExportError, ExportSettings, FrameEncoder, FrameWriter, JobInfo, PositionSource, Source,
-    TakeStats,
+    ExportError, ExportSettings, FrameEncoder, FrameWriter, JobInfo, OpenMode, PositionSource,
+    Source, TakeStats,
 };
 use crate::render::RenderSettings;
 
@@ -64,14 +64,14 @@ impl FrameWorker {
         writer: &Mutex<FrameWriter>,
     ) -> Result<(), ExportError> {
         self.analyzer.analyze(window, &mut self.bins);
+        // The PNG first, so the table never lists a frame whose PNG failed.
+        if let Some(encoder) = &mut self.encoder {
+            encoder.write_frame(frame_idx, &self.bins)?;
+        }
         writer
             .lock()
             .expect("a worker that panicked aborts the render")
-            .record_spectrum(frame_idx, &self.bins)?;
-        match &mut self.encoder {
-            Some(encoder) => encoder.write_frame(frame_idx, &self.bins),
-            None => Ok(()),
-        }
+            .record_spectrum(frame_idx, &self.bins)
     }
 }
 
@@ -93,7 +93,7 @@ pub fn render(
         render: job.render.clone(),
         bin_freqs_hz: analyzer.bin_map().centre_freqs_hz.clone(),
     };
-    let writer = FrameWriter::create(&job.export, job_info)?;
+    let writer = FrameWriter::open(&job.export, job_info, OpenMode::Replace)?;
     let workers = (0..job.num_workers.max(1))
         .map(|_| {
             Ok(FrameWorker {

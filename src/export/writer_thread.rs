@@ -15,7 +15,7 @@ use crate::handoff::{FrameConsumer, PositionSource, RecorderEvent, RecorderStatu
 use crate::plugin::params::PluginParams;
 use crate::render::RenderSettings;
 
-use super::{CsvFormat, ExportSettings, FrameWriter, JobInfo, Source, TakeStats};
+use super::{CsvFormat, ExportSettings, FrameWriter, JobInfo, OpenMode, Source, TakeStats};
 
 /// What the writer needs besides the queue. Built at activation.
 pub struct WriterConfig {
@@ -152,6 +152,7 @@ fn create_writer(
         out_dir: key.out_dir.clone(),
         csv: CsvFormat::Full,
         write_images: key.write_images,
+        is_forced: false,
     };
     let job = JobInfo {
         source: Source::Host {
@@ -164,7 +165,7 @@ fn create_writer(
         render: key.render.clone(),
         bin_freqs_hz: config.bin_freqs_hz.clone(),
     };
-    FrameWriter::create(&settings, job)
+    FrameWriter::open(&settings, job, OpenMode::Continue)
 }
 
 fn take_stats(num_frames_dropped: u64, position_source: PositionSource) -> TakeStats {
