@@ -2,8 +2,8 @@
 //! work itself is [`pipeline::render`] over the same engine the plugin runs.
 //!
 //! Exit codes: 0 ok, 1 bad input (damaged audio too, with `--strict` or `info --verify`), 2 usage,
-//! 3 I/O (DESIGN.md §9). Every failure is one line on stderr; each damaged span of audio is one
-//! `warning:` line before it.
+//! 3 I/O, 130 interrupted (DESIGN.md §9). Every failure is one line on stderr; each damaged span of
+//! audio is one `warning:` line before it.
 
 pub mod decode;
 pub mod demo;
@@ -12,6 +12,7 @@ pub mod pipeline;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -20,7 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::analysis::{AnalysisSettings, Preset, WindowKind};
 use crate::clock::FrameRate;
-use crate::export::{CsvFormat, ExportSettings, Source};
+use crate::export::{CsvFormat, ExportError, ExportSettings, OpenMode, Source};
 use crate::render::{Palette, PieShape, RenderSettings, Renderer, View};
 use decode::{Damage, DecodeError, FileSource, MonoSource};
 use demo::DemoSource;
@@ -92,6 +93,12 @@ struct RenderArgs {
     /// spectrum.csv layout: `full` (header, frame and time columns) or `seed` (the post's bare rows)
     #[arg(long, value_enum, default_value_t = CsvFormat::Full)]
     csv: CsvFormat,
+    /// Write into a non-empty folder that holds no render of ours, keeping its files
+    #[arg(long)]
+    force: bool,
+    /// Finish an interrupted render in --out (same input and settings), keeping its frames
+    #[arg(long)]
+    resume: bool,
     /// Threads that render frames, 1 to 256 [default: all cores]
     #[arg(long, short)]
     jobs: Option<usize>,
@@ -194,6 +201,8 @@ struct Failure {
 const EXIT_BAD_INPUT: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_IO: u8 = 3;
+/// 128 + SIGINT, as shells report a process that Ctrl-C ended.
+const EXIT_INTERRUPTED: u8 = 130;
 
 impl Failure {
     fn usage(error: impl std::fmt::Display) -> Self {
@@ -254,6 +263,16 @@ impl From<PipelineError> for Failure {
         match error {
             PipelineError::Decode(error) => error.into(),
             PipelineError::Analysis(error) => Self::usage(error),
+            PipelineError::Export(error @ ExportError::NotOurs { .. }) => Self {
+                message: format!(
+                    "{error}; choose an empty folder, or add --force to write beside its files"
+                ),
+                exit_code: EXIT_IO,
+            },
+            // Only a continued folder compares settings: `--resume` with other options.
+            PipelineError::Export(error @ ExportError::SettingsDiffer { .. }) => Self::usage(
+                format_args!("cannot resume: {error}; drop --resume to replace that render"),
+            ),
             PipelineError::Export(error) => Self {
                 message: error.to_string(),
                 exit_code: EXIT_IO,
@@ -261,6 +280,10 @@ impl From<PipelineError> for Failure {
             PipelineError::NoAudio => Self {
                 message: error.to_string(),
                 exit_code: EXIT_BAD_INPUT,
+            },
+            PipelineError::Interrupted { .. } => Self {
+                message: error.to_string(),
+                exit_code: EXIT_INTERRUPTED,
             },
         }
     }
@@ -287,6 +310,11 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // An interruption is the user's request, not an error.
+        Err(failure) if failure.exit_code == EXIT_INTERRUPTED => {
+            eprintln!("{failure}");
+            ExitCode::from(failure.exit_code)
+        }
         Err(failure) => {
             eprintln!("error: {failure}");
             ExitCode::from(failure.exit_code)
@@ -295,6 +323,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run_render(args: &RenderArgs) -> Result<(), Failure> {
+    let stop = stop_on_signals()?;
     let render = args.look.render_settings();
     // Check the look before decoding anything: a bad --size should not wait for a long file.
     Renderer::new(&render).map_err(Failure::usage)?;
@@ -348,6 +377,12 @@ fn run_render(args: &RenderArgs) -> Result<(), Failure> {
             out_dir: args.out.clone().unwrap_or(default_out),
             csv: args.csv,
             write_images: !args.csv_only,
+            is_forced: args.force,
+        },
+        mode: if args.resume {
+            OpenMode::Continue
+        } else {
+            OpenMode::Replace
         },
         num_workers,
     };
@@ -358,8 +393,9 @@ fn run_render(args: &RenderArgs) -> Result<(), Failure> {
         .map(|samples| job.fps.num_frames(samples, info.sample_rate));
     let progress = progress_bar(expected_frames, args.quiet);
     let started = Instant::now();
-    let num_frames = pipeline::render(source.as_mut(), &job, &|_| progress.inc(1))?;
+    let result = pipeline::render(source.as_mut(), &job, &stop, &|_| progress.inc(1));
     progress.finish_and_clear();
+    let summary = result?;
     let seconds = started.elapsed().as_secs_f64();
     let damage = source.damage();
     if let Some(path) = &args.input {
@@ -371,10 +407,15 @@ fn run_render(args: &RenderArgs) -> Result<(), Failure> {
             1 => ", 1 warning".to_owned(),
             n => format!(", {n} warnings"),
         };
+        let kept = match summary.num_frames - summary.num_rendered {
+            0 => String::new(),
+            kept => format!(", {kept} already there"),
+        };
         eprintln!(
-            "wrote {num_frames} frames to {} in {seconds:.2} s ({:.0} frames/s){warnings}",
+            "wrote {} frames to {} in {seconds:.2} s ({:.0} frames/s){kept}{warnings}",
+            summary.num_rendered,
             job.export.out_dir.display(),
-            num_frames as f64 / seconds
+            summary.num_rendered as f64 / seconds
         );
     }
     Ok(())
@@ -402,6 +443,19 @@ fn install_panic_hook() {
             one_line(message)
         );
     }));
+}
+
+/// A flag that SIGINT (Ctrl-C) and SIGTERM set instead of killing the process, so the render can
+/// stop between frames and leave its folder resumable.
+fn stop_on_signals() -> Result<Arc<AtomicBool>, Failure> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(|error| Failure {
+            message: format!("cannot handle signal {signal}: {error}"),
+            exit_code: EXIT_IO,
+        })?;
+    }
+    Ok(stop)
 }
 
 /// clap's message without its usage block and "--help" hint, folded into one line:

@@ -3,9 +3,12 @@
 //! Tools downstream (a ComfyUI workflow, a Deforum schedule script, Parseq) read it to learn the
 //! frame rate as an exact fraction, the frame range and the bins' frequencies without guessing.
 
-use serde::Serialize;
+use std::path::Path;
 
-use super::{ExportSettings, JobInfo, Source, TakeRecord};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{ExportError, ExportSettings, JobInfo, Source, TakeRecord};
 use crate::analysis::AnalysisSettings;
 use crate::render::{ColorType, RenderSettings};
 
@@ -26,8 +29,14 @@ pub struct Manifest<'a> {
     pub frames: Option<Frames<'a>>,
     pub first_frame: Option<u64>,
     pub last_frame: Option<u64>,
+    /// Every frame in the folder as inclusive `[first, last]` runs, so a reader (and a resumed
+    /// render) knows exactly which frames exist, gaps included.
+    pub frame_ranges: Vec<[u64; 2]>,
     /// Distinct frames in the folder (a frame recorded twice counts once).
     pub frames_written: u64,
+    /// `false` while a render is under way and after one was interrupted (`render --resume`
+    /// finishes it); `true` once the job's last take ended.
+    pub complete: bool,
     pub frames_dropped: u64,
     pub takes: &'a [TakeRecord],
     pub warnings: &'a [String],
@@ -72,15 +81,17 @@ pub struct Frames<'a> {
     pub render: &'a RenderSettings,
 }
 
+/// The counts and lists of a folder, besides the job that made it.
+pub struct FolderContents<'a> {
+    pub frame_ranges: Vec<[u64; 2]>,
+    pub frames_written: u64,
+    pub is_complete: bool,
+    pub takes: &'a [TakeRecord],
+    pub warnings: &'a [String],
+}
+
 impl<'a> Manifest<'a> {
-    pub fn new(
-        settings: &ExportSettings,
-        job: &'a JobInfo,
-        frame_range: Option<(u64, u64)>,
-        frames_written: u64,
-        takes: &'a [TakeRecord],
-        warnings: &'a [String],
-    ) -> Self {
+    pub fn new(settings: &ExportSettings, job: &'a JobInfo, contents: FolderContents<'a>) -> Self {
         let color = match job.render.color_type() {
             ColorType::Grey => "grey",
             ColorType::Rgb => "rgb",
@@ -114,12 +125,108 @@ impl<'a> Manifest<'a> {
                 color,
                 render: &job.render,
             }),
-            first_frame: frame_range.map(|(first, _)| first),
-            last_frame: frame_range.map(|(_, last)| last),
-            frames_written,
-            frames_dropped: takes.iter().map(|take| take.frames_dropped).sum(),
-            takes,
-            warnings,
+            first_frame: contents.frame_ranges.first().map(|range| range[0]),
+            last_frame: contents.frame_ranges.last().map(|range| range[1]),
+            frame_ranges: contents.frame_ranges,
+            frames_written: contents.frames_written,
+            complete: contents.is_complete,
+            frames_dropped: contents.takes.iter().map(|take| take.frames_dropped).sum(),
+            takes: contents.takes,
+            warnings: contents.warnings,
+        }
+    }
+
+    /// The fields that decide a frame's bytes, as they read back from the file (floats go through
+    /// text, so compare text with text).
+    fn settings_value(&self) -> Value {
+        let text = serde_json::to_string(self).expect("a manifest always serializes");
+        serde_json::from_str(&text).expect("serde_json reads what it wrote")
+    }
+}
+
+/// The manifest fields that must match for frames to be added to a folder: together they decide
+/// every byte of a frame and of its CSV row.
+const SETTINGS_FIELDS: [&str; 9] = [
+    "format_version",
+    "tool",
+    "source",
+    "sample_rate",
+    "fps",
+    "analysis",
+    "bin_freqs_hz",
+    "csv",
+    "frames",
+];
+
+/// A `manifest.json` of ours, read back from a folder.
+#[derive(Debug)]
+pub struct ManifestOnDisk {
+    /// The whole file, for comparing settings.
+    value: Value,
+    pub contents: ContentsOnDisk,
+}
+
+/// What a manifest says the folder holds.
+#[derive(Debug, Deserialize)]
+pub struct ContentsOnDisk {
+    /// Absent before `frame_ranges` existed: then the frames were `first_frame..=last_frame`.
+    #[serde(default)]
+    pub frame_ranges: Option<Vec<[u64; 2]>>,
+    pub first_frame: Option<u64>,
+    pub last_frame: Option<u64>,
+    /// Absent before `complete` existed, when only finished renders wrote a manifest.
+    #[serde(default = "is_true")]
+    pub complete: bool,
+    pub takes: Vec<TakeRecord>,
+    pub warnings: Vec<String>,
+}
+
+fn is_true() -> bool {
+    true
+}
+
+impl ManifestOnDisk {
+    /// Reads `path`; `Ok(None)` when it is missing or is not a manifest of ours (another tool's
+    /// `manifest.json`, or not JSON at all).
+    pub fn read(path: &Path) -> Result<Option<Self>, ExportError> {
+        let text = match std::fs::read(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(ExportError::io(path, source)),
+        };
+        let Ok(value) = serde_json::from_slice::<Value>(&text) else {
+            return Ok(None);
+        };
+        if value["tool"]["name"] != env!("CARGO_PKG_NAME") {
+            return Ok(None);
+        }
+        let contents =
+            ContentsOnDisk::deserialize(&value).map_err(|error| ExportError::Unreadable {
+                path: path.to_owned(),
+                reason: error.to_string(),
+            })?;
+        Ok(Some(Self { value, contents }))
+    }
+
+    /// The first settings field in which `manifest` differs from this one, if any.
+    pub fn differing_field(&self, manifest: &Manifest) -> Option<&'static str> {
+        let new = manifest.settings_value();
+        SETTINGS_FIELDS
+            .into_iter()
+            .find(|&field| self.value[field] != new[field])
+    }
+}
+
+impl ContentsOnDisk {
+    /// Every frame the manifest lists, ascending.
+    pub fn frame_indices(&self) -> Vec<u64> {
+        match (&self.frame_ranges, self.first_frame, self.last_frame) {
+            (Some(ranges), _, _) => ranges
+                .iter()
+                .flat_map(|&[first, last]| first..=last)
+                .collect(),
+            (None, Some(first), Some(last)) => (first..=last).collect(),
+            _ => Vec::new(),
         }
     }
 }

@@ -8,7 +8,14 @@
 //! Every file is written under a temporary name and renamed into place, so a crash or a full disk
 //! never leaves a half-written PNG or CSV behind. A [`FrameWriter`] owns the folder; the CLI adds
 //! one [`FrameEncoder`] per worker thread, so frames render in parallel with the same bytes.
+//!
+//! **A folder always tells the truth**: `frames/`, `spectrum.csv` and `manifest.json` list the same
+//! frames whenever the writer is between frames. A writer opens a folder in one of two
+//! [`OpenMode`]s: `Replace` removes an earlier render of ours (the CLI), `Continue` keeps its frames
+//! and adds to them (`render --resume`, the plugin's takes). Either refuses a folder that holds
+//! other files but no render of ours, unless [`ExportSettings::is_forced`].
 
+mod folder;
 mod lock;
 mod manifest;
 mod table;
@@ -22,9 +29,16 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::{AnalysisSettings, Preset, unit_values};
 use crate::clock::FrameRate;
 use crate::render::{ColorType, Image, RenderError, RenderSettings, Renderer};
+pub use folder::clear_folder;
 pub use lock::{FolderLock, LOCK_FILE};
 pub use manifest::Manifest;
+use manifest::{FolderContents, ManifestOnDisk};
 use table::SpectrumTable;
+
+const MANIFEST_NAME: &str = "manifest.json";
+const CSV_NAME: &str = "spectrum.csv";
+/// The spectrum table's scratch file while a writer is open (see [`table`]).
+const SPILL_NAME: &str = ".spectrum.bins.tmp";
 
 /// The layout of `spectrum.csv`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -43,6 +57,21 @@ pub struct ExportSettings {
     pub csv: CsvFormat,
     /// `false` writes only the CSV and manifest (`--csv-only`).
     pub write_images: bool,
+    /// Write into a folder that holds other files but no render of ours (`--force`): its files
+    /// stay, though numbered PNGs in its `frames/` are taken for ours and replaced.
+    pub is_forced: bool,
+}
+
+/// How [`FrameWriter::open`] treats a folder that already holds frames of ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Remove them and start afresh: a new render replaces the old one (the CLI's default).
+    Replace,
+    /// Keep them and add to them; a frame written again replaces its old PNG and row. Fails with
+    /// [`ExportError::SettingsDiffer`] when they were made with other settings. An interrupted
+    /// render (`"complete": false`) continues its last take (`render --resume`); otherwise each
+    /// [`FrameWriter::finish_take`] adds a take (the plugin).
+    Continue,
 }
 
 /// What the audio came from, as recorded in the manifest.
@@ -105,6 +134,13 @@ pub enum ExportError {
     },
     #[error(transparent)]
     Render(#[from] RenderError),
+    #[error("{} holds files but no spectral-diffusion render", path.display())]
+    NotOurs { path: PathBuf },
+    /// The folder's frames were made with other settings; they must not be mixed with new ones.
+    #[error("{} holds frames made with other settings ({field} differs)", path.display())]
+    SettingsDiffer { path: PathBuf, field: &'static str },
+    #[error("cannot read {}: {reason}", path.display())]
+    Unreadable { path: PathBuf, reason: String },
 }
 
 impl ExportError {
@@ -201,7 +237,7 @@ pub(crate) fn write_atomically(
 }
 
 /// One take's frame range, as the manifest lists it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TakeRecord {
     pub first_frame: u64,
     pub last_frame: u64,
@@ -217,40 +253,127 @@ pub struct FrameWriter {
     /// `None` when writing the CSV only.
     encoder: Option<FrameEncoder>,
     table: SpectrumTable,
-    /// The frame range of the take being recorded; `None` between takes.
+    /// The take being recorded: first and last frame, frames recorded; `None` between takes.
     take_range: Option<(u64, u64, u64)>,
     takes: Vec<TakeRecord>,
     warnings: Vec<String>,
 }
 
 impl FrameWriter {
-    /// Creates the output folder (and `frames/`), failing early if it cannot be written.
-    pub fn create(settings: &ExportSettings, job: JobInfo) -> Result<Self, ExportError> {
-        let frames_dir = settings.out_dir.join("frames");
+    /// Opens `settings.out_dir` for `job`, creating it (and `frames/`) if needed. Fails early, before
+    /// any frame, if the folder cannot be written, is not ours ([`ExportError::NotOurs`]), or, in
+    /// `Continue` mode, holds frames made with other settings ([`ExportError::SettingsDiffer`]).
+    /// On return the folder is ours and consistent: a `Replace` writer has already removed the
+    /// old render and written an empty, incomplete manifest.
+    pub fn open(
+        settings: &ExportSettings,
+        job: JobInfo,
+        mode: OpenMode,
+    ) -> Result<Self, ExportError> {
+        let out_dir = &settings.out_dir;
+        let kept = match folder::inspect(out_dir)? {
+            folder::FolderState::Empty => None,
+            folder::FolderState::Foreign if !settings.is_forced => {
+                return Err(ExportError::NotOurs {
+                    path: out_dir.clone(),
+                });
+            }
+            folder::FolderState::Foreign => {
+                folder::remove_our_files(out_dir)?;
+                None
+            }
+            folder::FolderState::Ours(old) => match mode {
+                OpenMode::Replace => {
+                    folder::remove_our_files(out_dir)?;
+                    None
+                }
+                OpenMode::Continue => Some(old),
+            },
+        };
+        let frames_dir = out_dir.join("frames");
         let dir_to_create = if settings.write_images {
             &frames_dir
         } else {
-            &settings.out_dir
+            out_dir
         };
         fs::create_dir_all(dir_to_create)
             .map_err(|source| ExportError::io(dir_to_create, source))?;
-        let table = SpectrumTable::create(
-            settings.out_dir.join(".spectrum.bins.tmp"),
-            job.bin_freqs_hz.len(),
-        )?;
         let encoder = settings
             .write_images
-            .then(|| FrameEncoder::new(&job, &settings.out_dir))
+            .then(|| FrameEncoder::new(&job, out_dir))
             .transpose()?;
-        Ok(Self {
+        let mut writer = Self {
+            table: SpectrumTable::create(out_dir.join(SPILL_NAME), job.bin_freqs_hz.len())?,
             settings: settings.clone(),
             job,
             encoder,
-            table,
             take_range: None,
             takes: Vec::new(),
             warnings: Vec::new(),
-        })
+        };
+        match kept {
+            Some(old) => writer.continue_from(&old)?,
+            None => writer.write_listing(false)?,
+        }
+        Ok(writer)
+    }
+
+    /// Takes over the frames, takes and warnings of the folder's render `old`, after checking it
+    /// was made with these settings. Leaves the folder listing exactly the frames whose PNG and row
+    /// both exist; a PNG no listing names (left by a killed process) is removed.
+    fn continue_from(&mut self, old: &ManifestOnDisk) -> Result<(), ExportError> {
+        let out_dir = &self.settings.out_dir;
+        let probe = self.manifest(false);
+        if let Some(field) = old.differing_field(&probe) {
+            return Err(ExportError::SettingsDiffer {
+                path: out_dir.clone(),
+                field,
+            });
+        }
+        let contents = &old.contents;
+        let csv_path = out_dir.join(CSV_NAME);
+        if csv_path.exists() {
+            self.table
+                .load_csv(&csv_path, self.settings.csv, &contents.frame_indices())?;
+        }
+        self.takes = contents.takes.clone();
+        self.warnings = contents.warnings.clone();
+        if !contents.complete
+            && let Some(take) = self.takes.pop()
+        {
+            self.take_range = Some((take.first_frame, take.last_frame, take.frames));
+        }
+        folder::remove_temporaries(out_dir)?;
+        let mut is_changed = false;
+        if self.settings.write_images {
+            let on_disk = folder::numbered_frames(out_dir)?;
+            let mut has_png = Vec::new();
+            for &frame_idx in &on_disk {
+                if self.table.is_written(frame_idx) {
+                    let idx = frame_idx as usize;
+                    if idx >= has_png.len() {
+                        has_png.resize(idx + 1, false);
+                    }
+                    has_png[idx] = true;
+                } else {
+                    let path = frame_path(out_dir, frame_idx);
+                    fs::remove_file(&path).map_err(|source| ExportError::io(&path, source))?;
+                }
+            }
+            for [first, last] in self.table.frame_ranges() {
+                for frame_idx in first..=last {
+                    if !has_png.get(frame_idx as usize).is_some_and(|&has| has) {
+                        self.table.forget_row(frame_idx);
+                        is_changed = true;
+                    }
+                }
+            }
+        }
+        is_changed |= contents.frame_ranges.as_ref() != Some(&self.table.frame_ranges());
+        if is_changed || !csv_path.exists() {
+            self.write_listing(contents.complete)?;
+        }
+        Ok(())
     }
 
     pub fn job(&self) -> &JobInfo {
@@ -261,7 +384,18 @@ impl FrameWriter {
         &self.settings
     }
 
-    /// Records frame `frame_idx`'s bins and writes its PNG. A frame written again replaces the old.
+    /// Whether frame `frame_idx` is in the folder (a resumed render skips it).
+    pub fn has_frame(&self, frame_idx: u64) -> bool {
+        self.table.is_written(frame_idx)
+    }
+
+    /// Distinct frames in the folder.
+    pub fn num_frames(&self) -> u64 {
+        self.table.num_rows()
+    }
+
+    /// Writes frame `frame_idx`'s PNG, then records its bins. A frame written again replaces the
+    /// old. The PNG goes first so the table never lists a frame whose PNG failed.
     pub fn write_frame(&mut self, frame_idx: u64, bins: &[f32]) -> Result<(), ExportError> {
         if let Some(encoder) = &mut self.encoder {
             encoder.write_frame(frame_idx, bins)?;
@@ -269,8 +403,8 @@ impl FrameWriter {
         self.record_spectrum(frame_idx, bins)
     }
 
-    /// Records frame `frame_idx`'s bins for the CSV only; the caller writes the PNG with its own
-    /// [`FrameEncoder`] (the CLI's worker threads).
+    /// Records frame `frame_idx`'s bins for the CSV only; the caller has written its PNG with its
+    /// own [`FrameEncoder`] (the CLI's worker threads).
     pub fn record_spectrum(&mut self, frame_idx: u64, bins: &[f32]) -> Result<(), ExportError> {
         self.table.write_row(frame_idx, bins)?;
         let (first, last, count) = self.take_range.get_or_insert((frame_idx, frame_idx, 0));
@@ -281,8 +415,27 @@ impl FrameWriter {
     }
 
     /// Ends the current take: rewrites `spectrum.csv` with every frame so far, sorted, and the
-    /// manifest. A take without frames still updates the manifest (its warnings may matter).
+    /// manifest, marked complete. A take without frames still updates the manifest (its warnings
+    /// may matter). A warning the manifest already lists is not repeated.
     pub fn finish_take(&mut self, stats: &TakeStats) -> Result<(), ExportError> {
+        self.end_take(stats, true)
+    }
+
+    /// Ends an interrupted job's take like [`Self::finish_take`], but marks the manifest
+    /// incomplete, so an `OpenMode::Continue` writer continues this take.
+    pub fn finish_interrupted(&mut self, stats: &TakeStats) -> Result<(), ExportError> {
+        self.end_take(stats, false)
+    }
+
+    /// Removes everything this job wrote (a render whose input turned out unusable); the user's
+    /// files stay.
+    pub fn discard(self) -> Result<(), ExportError> {
+        let out_dir = self.settings.out_dir.clone();
+        drop(self);
+        folder::remove_our_files(&out_dir)
+    }
+
+    fn end_take(&mut self, stats: &TakeStats, is_complete: bool) -> Result<(), ExportError> {
         if let Some((first_frame, last_frame, frames)) = self.take_range.take() {
             self.takes.push(TakeRecord {
                 first_frame,
@@ -292,33 +445,366 @@ impl FrameWriter {
                 position_source: stats.position_source,
             });
         }
-        self.warnings.extend(stats.warnings.iter().cloned());
+        for warning in &stats.warnings {
+            if !self.warnings.contains(warning) {
+                self.warnings.push(warning.clone());
+            }
+        }
+        self.write_listing(is_complete)
+    }
+
+    /// Writes `spectrum.csv` and then the manifest from the table.
+    fn write_listing(&mut self, is_complete: bool) -> Result<(), ExportError> {
         let fps = self.job.fps;
         self.table.write_csv(
-            &self.settings.out_dir.join("spectrum.csv"),
+            &self.settings.out_dir.join(CSV_NAME),
             self.settings.csv,
             &self.job.bin_freqs_hz,
             |frame_idx| fps.frame_time_s(frame_idx as i64),
         )?;
-        let manifest = Manifest::new(
-            &self.settings,
-            &self.job,
-            self.table.frame_range(),
-            self.table.num_rows(),
-            &self.takes,
-            &self.warnings,
-        );
-        let path = self.settings.out_dir.join("manifest.json");
+        let manifest = self.manifest(is_complete);
+        let path = self.settings.out_dir.join(MANIFEST_NAME);
         write_atomically(&path, |file| {
             serde_json::to_writer_pretty(&mut *file, &manifest)?;
             file.write_all(b"\n")
         })
+    }
+
+    fn manifest(&self, is_complete: bool) -> Manifest<'_> {
+        Manifest::new(
+            &self.settings,
+            &self.job,
+            FolderContents {
+                frame_ranges: self.table.frame_ranges(),
+                frames_written: self.table.num_rows(),
+                is_complete,
+                takes: &self.takes,
+                warnings: &self.warnings,
+            },
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::AnalysisSettings;
+
+    const NUM_BINS: usize = 8;
+
+    fn job(fps: FrameRate) -> JobInfo {
+        JobInfo {
+            source: Source::Demo,
+            sample_rate: 48_000,
+            fps,
+            analysis: AnalysisSettings {
+                num_bins: NUM_BINS,
+                ..AnalysisSettings::default()
+            },
+            render: RenderSettings {
+                size: 64,
+                ..RenderSettings::default()
+            },
+            bin_freqs_hz: (0..NUM_BINS).map(|i| 100.0 * (i + 1) as f32).collect(),
+        }
+    }
+
+    fn settings(out_dir: &Path, csv: CsvFormat) -> ExportSettings {
+        ExportSettings {
+            out_dir: out_dir.to_owned(),
+            csv,
+            write_images: true,
+            is_forced: false,
+        }
+    }
+
+    /// Frame `frame_idx`'s bins in take `take_idx`: distinct per frame and per take.
+    fn bins(frame_idx: u64, take_idx: u64) -> Vec<f32> {
+        (0..NUM_BINS)
+            .map(|i| ((frame_idx * 7 + take_idx * 3 + i as u64) % 11) as f32 / 10.0 + 1.0 / 3.0)
+            .collect()
+    }
+
+    fn stats(warnings: &[&str]) -> TakeStats {
+        TakeStats {
+            frames_dropped: 0,
+            position_source: PositionSource::Timeline,
+            warnings: warnings.iter().map(|w| w.to_string()).collect(),
+        }
+    }
+
+    /// Writes `frames` of take `take_idx` through a new writer and ends the take.
+    fn write_take(
+        settings: &ExportSettings,
+        mode: OpenMode,
+        frames: impl IntoIterator<Item = u64>,
+        take_idx: u64,
+    ) -> Result<(), ExportError> {
+        let mut writer = FrameWriter::open(settings, job(FrameRate::FPS_24), mode)?;
+        for frame_idx in frames {
+            writer.write_frame(frame_idx, &bins(frame_idx, take_idx))?;
+        }
+        writer.finish_take(&stats(&[]))
+    }
+
+    /// Every file under `dir`, relative, sorted, with its bytes.
+    fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            if path.is_dir() {
+                out.extend(
+                    files(&path)
+                        .into_iter()
+                        .map(|(f, bytes)| (format!("{name}/{f}"), bytes)),
+                );
+            } else {
+                out.push((name, fs::read(&path).unwrap()));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The same file names with the same bytes (naming the first file that differs).
+    fn assert_same_files(dir: &Path, expected_dir: &Path) {
+        let (files, expected) = (files(dir), files(expected_dir));
+        let names = |files: &[(String, Vec<u8>)]| -> Vec<String> {
+            files.iter().map(|(name, _)| name.clone()).collect()
+        };
+        assert_eq!(names(&files), names(&expected));
+        for ((name, bytes), (_, expected_bytes)) in files.iter().zip(&expected) {
+            assert!(
+                bytes == expected_bytes,
+                "{name} differs:\n{}\nexpected:\n{}",
+                String::from_utf8_lossy(bytes),
+                String::from_utf8_lossy(expected_bytes)
+            );
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        files(dir).into_iter().map(|(name, _)| name).collect()
+    }
+
+    fn csv_frames(dir: &Path) -> Vec<u64> {
+        fs::read_to_string(dir.join(CSV_NAME))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|line| line.split(',').next().unwrap().parse().unwrap())
+            .collect()
+    }
+
+    fn manifest_json(dir: &Path) -> serde_json::Value {
+        serde_json::from_slice(&fs::read(dir.join(MANIFEST_NAME)).unwrap()).unwrap()
+    }
+
+    fn pngs(frames: impl IntoIterator<Item = u64>) -> Vec<String> {
+        frames
+            .into_iter()
+            .map(|k| format!("frames/{k:06}.png"))
+            .collect()
+    }
+
+    /// A shorter render replaces a longer one: only its frames remain, the user's files stay.
+    #[test]
+    fn replace_leaves_exactly_the_new_frames() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path(), CsvFormat::Full);
+        write_take(&settings, OpenMode::Replace, 0..6, 0).unwrap();
+        fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
+        write_take(&settings, OpenMode::Replace, 0..3, 1).unwrap();
+        let mut expected = pngs(0..3);
+        expected.extend(["manifest.json", "notes.txt", "spectrum.csv"].map(String::from));
+        expected.sort();
+        assert_eq!(names(dir.path()), expected);
+        assert_eq!(csv_frames(dir.path()), [0, 1, 2]);
+        let manifest = manifest_json(dir.path());
+        assert_eq!(manifest["frames_written"], 3);
+        assert_eq!(manifest["frame_ranges"], serde_json::json!([[0, 2]]));
+        assert_eq!(manifest["complete"], true);
+    }
+
+    /// A CSV-only render into an earlier render's folder leaves no PNG behind.
+    #[test]
+    fn csv_only_replace_removes_old_frames() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = settings(dir.path(), CsvFormat::Full);
+        write_take(&settings, OpenMode::Replace, 0..4, 0).unwrap();
+        settings.write_images = false;
+        write_take(&settings, OpenMode::Replace, 0..2, 0).unwrap();
+        assert_eq!(names(dir.path()), ["manifest.json", "spectrum.csv"]);
+    }
+
+    /// A folder holding someone else's files is refused, untouched; forced, they stay.
+    #[test]
+    fn foreign_folder_is_refused_unless_forced() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
+        let mut settings = settings(dir.path(), CsvFormat::Full);
+        for mode in [OpenMode::Replace, OpenMode::Continue] {
+            let error = write_take(&settings, mode, 0..2, 0).unwrap_err();
+            assert!(matches!(error, ExportError::NotOurs { .. }), "{error}");
+            assert_eq!(names(dir.path()), ["notes.txt"]);
+        }
+        settings.is_forced = true;
+        write_take(&settings, OpenMode::Replace, 0..2, 0).unwrap();
+        assert_eq!(fs::read(dir.path().join("notes.txt")).unwrap(), b"mine");
+        assert_eq!(csv_frames(dir.path()), [0, 1]);
+        // Now it is ours: no force needed to replace it.
+        settings.is_forced = false;
+        write_take(&settings, OpenMode::Replace, 0..1, 0).unwrap();
+        assert_eq!(csv_frames(dir.path()), [0]);
+    }
+
+    /// Takes accumulate across writers: a take replaces the frames it covers, the rest stay.
+    #[test]
+    fn continue_keeps_earlier_takes_and_last_write_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path(), CsvFormat::Full);
+        write_take(&settings, OpenMode::Continue, 0..4, 0).unwrap();
+        write_take(&settings, OpenMode::Continue, 2..6, 1).unwrap();
+        assert_eq!(csv_frames(dir.path()), [0, 1, 2, 3, 4, 5]);
+        // The same rows as a single writer that recorded both takes.
+        let single = tempfile::tempdir().unwrap();
+        let single_settings = ExportSettings {
+            out_dir: single.path().to_owned(),
+            ..settings.clone()
+        };
+        let mut writer =
+            FrameWriter::open(&single_settings, job(FrameRate::FPS_24), OpenMode::Replace).unwrap();
+        for (frames, take_idx) in [(0..4, 0), (2..6, 1)] {
+            for frame_idx in frames {
+                writer
+                    .write_frame(frame_idx, &bins(frame_idx, take_idx))
+                    .unwrap();
+            }
+            writer.finish_take(&stats(&[])).unwrap();
+        }
+        drop(writer);
+        assert_same_files(dir.path(), single.path());
+        assert_eq!(
+            manifest_json(dir.path())["takes"].as_array().unwrap().len(),
+            2
+        );
+    }
+
+    /// Frames made with other settings are never mixed in: the folder stays as it was.
+    #[test]
+    fn continue_refuses_other_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path(), CsvFormat::Full);
+        write_take(&settings, OpenMode::Continue, 0..2, 0).unwrap();
+        let before = files(dir.path());
+        let error = FrameWriter::open(&settings, job(FrameRate::new(30, 1)), OpenMode::Continue)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(error, ExportError::SettingsDiffer { field: "fps", .. }),
+            "{error}"
+        );
+        let mut other_look = job(FrameRate::FPS_24);
+        other_look.render.post.invert = true;
+        let error = FrameWriter::open(&settings, other_look, OpenMode::Continue)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(
+                error,
+                ExportError::SettingsDiffer {
+                    field: "frames",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert_eq!(files(dir.path()), before);
+    }
+
+    /// An interrupted job continued later ends with the bytes of an uninterrupted one, in both
+    /// CSV layouts, warnings included once.
+    #[test]
+    fn interrupted_then_continued_equals_uninterrupted() {
+        for csv in [CsvFormat::Full, CsvFormat::Seed] {
+            let clean = tempfile::tempdir().unwrap();
+            let clean_settings = settings(clean.path(), csv);
+            let mut writer =
+                FrameWriter::open(&clean_settings, job(FrameRate::FPS_24), OpenMode::Replace)
+                    .unwrap();
+            for frame_idx in 0..8 {
+                writer.write_frame(frame_idx, &bins(frame_idx, 0)).unwrap();
+            }
+            writer.finish_take(&stats(&["early", "late"])).unwrap();
+            drop(writer);
+
+            let resumed = tempfile::tempdir().unwrap();
+            let resumed_settings = settings(resumed.path(), csv);
+            let mut writer =
+                FrameWriter::open(&resumed_settings, job(FrameRate::FPS_24), OpenMode::Replace)
+                    .unwrap();
+            // Parallel workers finish out of order: a gap is part of the interrupted state.
+            for frame_idx in [0, 1, 3] {
+                writer.write_frame(frame_idx, &bins(frame_idx, 0)).unwrap();
+            }
+            writer.finish_interrupted(&stats(&["early"])).unwrap();
+            drop(writer);
+            let manifest = manifest_json(resumed.path());
+            assert_eq!(manifest["complete"], false);
+            assert_eq!(
+                manifest["frame_ranges"],
+                serde_json::json!([[0, 1], [3, 3]])
+            );
+            let mut writer = FrameWriter::open(
+                &resumed_settings,
+                job(FrameRate::FPS_24),
+                OpenMode::Continue,
+            )
+            .unwrap();
+            let missing: Vec<u64> = (0..8).filter(|&k| !writer.has_frame(k)).collect();
+            assert_eq!(missing, [2, 4, 5, 6, 7]);
+            for frame_idx in missing {
+                writer.write_frame(frame_idx, &bins(frame_idx, 0)).unwrap();
+            }
+            writer.finish_take(&stats(&["early", "late"])).unwrap();
+            drop(writer);
+            assert_same_files(resumed.path(), clean.path());
+        }
+    }
+
+    /// Continuing a folder a killed process left: a listed frame without its PNG is forgotten,
+    /// an unlisted PNG and stale temporaries are removed.
+    #[test]
+    fn continue_repairs_a_folder_left_by_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path(), CsvFormat::Full);
+        write_take(&settings, OpenMode::Replace, 0..4, 0).unwrap();
+        fs::remove_file(frame_path(dir.path(), 1)).unwrap();
+        fs::write(frame_path(dir.path(), 9), b"half").unwrap();
+        fs::write(dir.path().join("frames/.000010.png.tmp"), b"half").unwrap();
+        fs::write(dir.path().join(SPILL_NAME), b"old").unwrap();
+        let writer =
+            FrameWriter::open(&settings, job(FrameRate::FPS_24), OpenMode::Continue).unwrap();
+        assert_eq!(writer.num_frames(), 3);
+        drop(writer);
+        assert_eq!(csv_frames(dir.path()), [0, 2, 3]);
+        let mut expected = pngs([0, 2, 3]);
+        expected.extend(["manifest.json", "spectrum.csv"].map(String::from));
+        expected.sort();
+        assert_eq!(names(dir.path()), expected);
+    }
+
+    /// `clear_folder` leaves only the user's files of a folder we wrote into.
+    #[test]
+    fn clear_removes_only_our_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path(), CsvFormat::Full);
+        write_take(&settings, OpenMode::Replace, 0..3, 0).unwrap();
+        fs::write(dir.path().join("frames/cover.jpg"), b"mine").unwrap();
+        clear_folder(dir.path()).unwrap();
+        assert_eq!(names(dir.path()), ["frames/cover.jpg"]);
+    }
 
     /// A write that fails halfway leaves neither the target nor the temporary file behind.
     #[test]

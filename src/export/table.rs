@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 
 use super::{CsvFormat, ExportError, write_atomically};
 
+/// The highest frame index a loaded CSV may name: 77 hours at 60 fps. A larger one is damage, and
+/// would size the written-flags accordingly.
+const MAX_LOADED_FRAME_IDX: u64 = 1 << 24;
+
 /// Fixed-size records of `num_bins` little-endian `f32`s, one per frame, plus which were written.
 pub struct SpectrumTable {
     /// The spill file; removed when the table is dropped.
@@ -46,11 +50,82 @@ impl SpectrumTable {
         self.is_written.iter().filter(|&&written| written).count() as u64
     }
 
-    /// The lowest and highest frame index stored, if any.
-    pub fn frame_range(&self) -> Option<(u64, u64)> {
-        let first = self.is_written.iter().position(|&written| written)?;
-        let last = self.is_written.iter().rposition(|&written| written)?;
-        Some((first as u64, last as u64))
+    pub fn is_written(&self, frame_idx: u64) -> bool {
+        usize::try_from(frame_idx)
+            .ok()
+            .and_then(|idx| self.is_written.get(idx))
+            .is_some_and(|&written| written)
+    }
+
+    /// The stored frames as inclusive `[first, last]` runs, ascending.
+    pub fn frame_ranges(&self) -> Vec<[u64; 2]> {
+        let mut ranges: Vec<[u64; 2]> = Vec::new();
+        for (idx, _) in self.is_written.iter().enumerate().filter(|(_, w)| **w) {
+            let idx = idx as u64;
+            match ranges.last_mut() {
+                Some(range) if range[1] + 1 == idx => range[1] = idx,
+                _ => ranges.push([idx, idx]),
+            }
+        }
+        ranges
+    }
+
+    /// Drops frame `frame_idx`'s row (its PNG went missing); the CSV will no longer list it.
+    pub fn forget_row(&mut self, frame_idx: u64) {
+        if let Some(written) = self.is_written.get_mut(frame_idx as usize) {
+            *written = false;
+        }
+    }
+
+    /// Stores the rows of an existing `spectrum.csv` (written by [`Self::write_csv`]): with the
+    /// frame column for `Full`, or in the order of `seed_frames` for the bare `Seed` rows. The
+    /// values are ryu's shortest round-trip text, so they read back as the same `f32`s.
+    pub fn load_csv(
+        &mut self,
+        path: &Path,
+        format: CsvFormat,
+        seed_frames: &[u64],
+    ) -> Result<(), ExportError> {
+        let unreadable = |reason: String| ExportError::Unreadable {
+            path: path.to_owned(),
+            reason,
+        };
+        let text = fs::read_to_string(path).map_err(|source| ExportError::io(path, source))?;
+        let mut lines = text.lines();
+        if format == CsvFormat::Full {
+            lines.next();
+        }
+        let mut values = Vec::with_capacity(self.num_bins);
+        for (row_idx, line) in lines.enumerate() {
+            let mut fields = line.split(',');
+            let frame_idx = match format {
+                CsvFormat::Full => {
+                    let frame = fields.next().and_then(|f| f.parse().ok());
+                    fields.next();
+                    frame
+                }
+                CsvFormat::Seed => seed_frames.get(row_idx).copied(),
+            }
+            .filter(|&frame_idx| frame_idx <= MAX_LOADED_FRAME_IDX)
+            .ok_or_else(|| unreadable(format!("row {} names no frame", row_idx + 1)))?;
+            values.clear();
+            for field in fields {
+                let value = field.parse::<f32>().map_err(|_| {
+                    unreadable(format!("row {} holds {field:?}, not a number", row_idx + 1))
+                })?;
+                values.push(value);
+            }
+            if values.len() != self.num_bins {
+                return Err(unreadable(format!(
+                    "row {} has {} values, not {}",
+                    row_idx + 1,
+                    values.len(),
+                    self.num_bins
+                )));
+            }
+            self.write_row(frame_idx, &values)?;
+        }
+        Ok(())
     }
 
     /// Stores frame `frame_idx`'s values, replacing any earlier row for that frame.
@@ -153,7 +228,7 @@ mod tests {
         table.write_row(0, &[1.0, 0.0]).unwrap();
         table.write_row(2, &[0.125, 1.5]).unwrap();
         assert_eq!(table.num_rows(), 2);
-        assert_eq!(table.frame_range(), Some((0, 2)));
+        assert_eq!(table.frame_ranges(), [[0, 0], [2, 2]]);
         assert_eq!(
             csv_of(&mut table, dir.path(), CsvFormat::Full),
             "frame,time_s,100.00,1000.00\n0,0.000000,1.0,0.0\n2,0.083333,0.125,1.5\n"

@@ -19,7 +19,8 @@ use crossbeam_channel::Receiver;
 
 use crate::analysis::BinMap;
 use crate::export::{
-    self, CsvFormat, ExportSettings, FolderLock, FrameWriter, JobInfo, Source, TakeStats,
+    self, CsvFormat, ExportError, ExportSettings, FolderLock, FrameWriter, JobInfo, OpenMode,
+    Source, TakeStats,
 };
 use crate::handoff::{
     FrameConsumer, FrameProducer, PositionSource, RecorderEvent, RecorderStatus, TakeSettings,
@@ -54,12 +55,9 @@ pub(super) struct Writer {
 /// The most numbered folders tried beside `<track>` before giving up.
 const MAX_FOLDER_NUMBER: usize = 999;
 
-/// The folder being written: what it was opened for, which of the numbered folders it is, its
-/// lock and its writer.
+/// The folder being written: what it was opened for, its lock and its writer.
 struct Output {
     key: OutputKey,
-    /// 1 for `<track>`, n for `<track>-n`.
-    number: usize,
     writer: FrameWriter,
     /// Held while this instance writes here; declared after `writer`, so it is released last.
     _lock: FolderLock,
@@ -116,7 +114,7 @@ impl Writer {
     }
 
     fn serve_commands(&mut self) {
-        for command in self.commands.try_iter() {
+        while let Ok(command) = self.commands.try_recv() {
             match command {
                 Command::SetHost(host) => self.host = host,
             }
@@ -223,23 +221,20 @@ impl Writer {
             track: folder.track,
             settings,
         };
-        let current = self.output.as_ref();
-        if current.is_some_and(|output| output.key == key) {
+        if self.output.as_ref().is_some_and(|output| output.key == key) {
             return;
         }
-        // New settings for the same folder go beside it, never mixed in.
-        let is_settings_change = current.is_some_and(|output| output.key.base_dir == key.base_dir);
-        let first_number = current
-            .filter(|_| is_settings_change)
-            .map_or(1, |output| output.number + 1);
         self.output = None;
-        match self.open_output(key, first_number) {
-            Ok(output) => {
+        match self.open_output(key) {
+            Ok((output, skipped)) => {
                 let dir = output.writer.settings().out_dir.display().to_string();
-                let notice = if is_settings_change {
-                    format!("The guide settings changed: a new folder, {dir}")
-                } else {
-                    String::new()
+                let notice = match skipped {
+                    Some(ExportError::SettingsDiffer { path, field }) => format!(
+                        "{} holds frames made with other guide settings ({field} differs): \
+                         this take goes to {dir}",
+                        path.display()
+                    ),
+                    _ => String::new(),
                 };
                 self.status.set_out_dir(dir, notice);
                 self.output = Some(output);
@@ -248,28 +243,33 @@ impl Writer {
         }
     }
 
-    /// Opens the first of `<base>`, `<base>-2`, `<base>-3`… from `first_number` on that no
-    /// other instance holds.
-    fn open_output(
-        &self,
-        key: OutputKey,
-        first_number: usize,
-    ) -> Result<Output, export::ExportError> {
+    /// Opens the first of `<base>`, `<base>-2`, `<base>-3`… that no other instance holds and
+    /// that is empty or holds frames made with the take's settings, continuing them. Also returns
+    /// the last folder passed over for its settings, if any.
+    fn open_output(&self, key: OutputKey) -> Result<(Output, Option<ExportError>), ExportError> {
         let instance_id = self.folder.instance_id();
-        for number in first_number..=MAX_FOLDER_NUMBER {
+        let mut skipped = None;
+        for number in 1..=MAX_FOLDER_NUMBER {
             let dir = numbered_dir(&key.base_dir, number);
             let Some(lock) = FolderLock::try_acquire(&dir, &instance_id)? else {
                 continue;
             };
-            let writer = self.create_writer(&key, &dir)?;
-            return Ok(Output {
+            let writer = match self.open_writer(&key, &dir) {
+                Ok(writer) => writer,
+                Err(error @ ExportError::SettingsDiffer { .. }) => {
+                    skipped = Some(error);
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            let output = Output {
                 key,
-                number,
                 writer,
                 _lock: lock,
-            });
+            };
+            return Ok((output, skipped));
         }
-        Err(export::ExportError::io(
+        Err(ExportError::io(
             &key.base_dir,
             std::io::Error::other("every numbered folder beside it is in use"),
         ))
@@ -297,20 +297,18 @@ impl Writer {
         }
     }
 
-    fn fail(&mut self, error: export::ExportError) {
+    fn fail(&mut self, error: ExportError) {
         self.status.set_error(error.to_string());
         self.is_failed = true;
     }
 
-    fn create_writer(
-        &self,
-        key: &OutputKey,
-        dir: &Path,
-    ) -> Result<FrameWriter, export::ExportError> {
+    /// Opens `dir` in `Continue` mode: the take adds to the frames already there.
+    fn open_writer(&self, key: &OutputKey, dir: &Path) -> Result<FrameWriter, ExportError> {
         let settings = ExportSettings {
             out_dir: dir.to_owned(),
             csv: CsvFormat::Full,
             write_images: key.settings.write_images,
+            is_forced: false,
         };
         let take = &key.settings;
         let job = JobInfo {
@@ -324,7 +322,7 @@ impl Writer {
             render: take.render.clone(),
             bin_freqs_hz: BinMap::for_settings(&take.analysis, take.sample_rate).centre_freqs_hz,
         };
-        FrameWriter::create(&settings, job)
+        FrameWriter::open(&settings, job, OpenMode::Continue)
     }
 }
 

@@ -1,0 +1,215 @@
+//! Writer thread / CLI: which files in an output folder are ours, and removing only those.
+//!
+//! A folder is ours when its `manifest.json` names this tool. Our files in it are the manifest,
+//! `spectrum.csv`, the numbered PNGs in `frames/` (`frames/%06d.png`, the names
+//! [`super::frame_path`] makes) and the hidden temporaries of [`super::write_atomically`] and the
+//! spill file. Everything else belongs to the user and is never touched.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use super::manifest::ManifestOnDisk;
+use super::{CSV_NAME, ExportError, MANIFEST_NAME, SPILL_NAME};
+
+/// What an output folder holds before a job writes into it.
+#[derive(Debug)]
+pub enum FolderState {
+    /// Missing, or an empty folder (a writer's lock file aside).
+    Empty,
+    /// Holds a render (or takes) of ours, possibly beside the user's own files.
+    Ours(Box<ManifestOnDisk>),
+    /// Holds files, but no manifest of ours.
+    Foreign,
+}
+
+/// Looks at `dir` without changing it.
+pub fn inspect(dir: &Path) -> Result<FolderState, ExportError> {
+    let mut entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(FolderState::Empty),
+        Err(source) => return Err(ExportError::io(dir, source)),
+    };
+    // A writer's lock file alone is no content: the writer locks a folder before opening it.
+    let is_lock = |entry: &io::Result<fs::DirEntry>| {
+        entry
+            .as_ref()
+            .is_ok_and(|entry| entry.file_name() == super::LOCK_FILE)
+    };
+    if entries.all(|entry| is_lock(&entry)) {
+        return Ok(FolderState::Empty);
+    }
+    Ok(match ManifestOnDisk::read(&dir.join(MANIFEST_NAME))? {
+        Some(manifest) => FolderState::Ours(Box::new(manifest)),
+        None => FolderState::Foreign,
+    })
+}
+
+/// Empties `dir` of our files, leaving the user's ("Clear" in the plugin's recorder panel). A
+/// missing or empty folder is fine; a folder without a manifest of ours is refused.
+pub fn clear_folder(dir: &Path) -> Result<(), ExportError> {
+    match inspect(dir)? {
+        FolderState::Empty => Ok(()),
+        FolderState::Ours(_) => remove_our_files(dir),
+        FolderState::Foreign => Err(ExportError::NotOurs {
+            path: dir.to_owned(),
+        }),
+    }
+}
+
+/// The frame index a file in `frames/` is named after, if we would have named it so.
+pub fn frame_idx_of(file_name: &str) -> Option<u64> {
+    let digits = file_name.strip_suffix(".png")?;
+    let frame_idx = digits.parse::<u64>().ok()?;
+    (digits.len() >= 6 && format!("{frame_idx:06}") == digits).then_some(frame_idx)
+}
+
+/// The frame PNGs in `<dir>/frames/` named as ours, by index (none when `frames/` is missing).
+pub fn numbered_frames(dir: &Path) -> Result<Vec<u64>, ExportError> {
+    let frames_dir = dir.join("frames");
+    let mut frames = Vec::new();
+    for_each_entry(&frames_dir, |name| {
+        if let Some(frame_idx) = frame_idx_of(name) {
+            frames.push(frame_idx);
+        }
+        Ok(())
+    })?;
+    Ok(frames)
+}
+
+/// Removes every file of ours from `dir`, whatever its manifest says, and `frames/` if that leaves
+/// it empty. The manifest goes last, so a folder cleared halfway is still recognized as ours.
+pub fn remove_our_files(dir: &Path) -> Result<(), ExportError> {
+    let frames_dir = dir.join("frames");
+    for_each_entry(&frames_dir, |name| {
+        if frame_idx_of(name).is_some() || is_our_temporary(name) {
+            remove_file(&frames_dir.join(name))?;
+        }
+        Ok(())
+    })?;
+    // Not ours to remove if the user keeps files in it.
+    let _ = fs::remove_dir(&frames_dir);
+    remove_temporaries(dir)?;
+    remove_file(&dir.join(CSV_NAME))?;
+    remove_file(&dir.join(MANIFEST_NAME))
+}
+
+/// Removes the temporaries a killed process may have left in `dir` and `dir/frames`.
+pub fn remove_temporaries(dir: &Path) -> Result<(), ExportError> {
+    for folder in [dir.to_owned(), dir.join("frames")] {
+        for_each_entry(&folder, |name| {
+            if is_our_temporary(name) {
+                remove_file(&folder.join(name))?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// `.000042.png.tmp`, `.spectrum.csv.tmp`, `.manifest.json.tmp` and the spill file.
+fn is_our_temporary(name: &str) -> bool {
+    name == SPILL_NAME
+        || name
+            .strip_prefix('.')
+            .and_then(|name| name.strip_suffix(".tmp"))
+            .is_some_and(|name| {
+                name == CSV_NAME || name == MANIFEST_NAME || frame_idx_of(name).is_some()
+            })
+}
+
+/// Calls `f` with each UTF-8 entry name of `dir`; a missing folder has none.
+fn for_each_entry(
+    dir: &Path,
+    mut f: impl FnMut(&str) -> Result<(), ExportError>,
+) -> Result<(), ExportError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => return Err(ExportError::io(dir, source)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|source| ExportError::io(dir, source))?;
+        if let Some(name) = entry.file_name().to_str() {
+            f(name)?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes `path`; already gone is fine.
+fn remove_file(path: &Path) -> Result<(), ExportError> {
+    match fs::remove_file(path) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => Err(ExportError::io(path, error)),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only the names [`super::super::frame_path`] makes count as our frames.
+    #[test]
+    fn frame_names_are_recognized_exactly() {
+        assert_eq!(frame_idx_of("000042.png"), Some(42));
+        assert_eq!(frame_idx_of("1234567.png"), Some(1_234_567));
+        for name in [
+            "42.png",
+            "0000042.png",
+            "000042.PNG",
+            "frame.png",
+            "-00042.png",
+        ] {
+            assert_eq!(frame_idx_of(name), None, "{name}");
+        }
+        assert!(is_our_temporary(".000042.png.tmp"));
+        assert!(is_our_temporary(".spectrum.bins.tmp"));
+        assert!(!is_our_temporary(".notes.txt.tmp"));
+    }
+
+    /// Removing our files keeps the user's files, in the folder and in `frames/`.
+    #[test]
+    fn removing_our_files_keeps_the_users() {
+        let dir = tempfile::tempdir().unwrap();
+        let frames = dir.path().join("frames");
+        fs::create_dir(&frames).unwrap();
+        for name in ["000000.png", "000001.png", ".000002.png.tmp", "cover.png"] {
+            fs::write(frames.join(name), b"x").unwrap();
+        }
+        for name in [MANIFEST_NAME, CSV_NAME, SPILL_NAME, "notes.txt"] {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        remove_our_files(dir.path()).unwrap();
+        let mut left: Vec<_> = walk(dir.path());
+        left.sort();
+        assert_eq!(left, ["frames/cover.png", "notes.txt"]);
+    }
+
+    /// `clear_folder` refuses a folder that holds no manifest of ours, and touches nothing.
+    #[test]
+    fn clearing_a_foreign_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("frames")).unwrap();
+        fs::write(dir.path().join("frames/000000.png"), b"x").unwrap();
+        let error = clear_folder(dir.path()).unwrap_err();
+        assert!(matches!(error, ExportError::NotOurs { .. }), "{error}");
+        assert_eq!(walk(dir.path()), ["frames/000000.png"]);
+        assert!(clear_folder(&dir.path().join("missing")).is_ok());
+    }
+
+    /// Files under `dir`, relative, with `/` separators.
+    fn walk(dir: &Path) -> Vec<String> {
+        let mut files = Vec::new();
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            if path.is_dir() {
+                files.extend(walk(&path).into_iter().map(|f| format!("{name}/{f}")));
+            } else {
+                files.push(name);
+            }
+        }
+        files
+    }
+}
