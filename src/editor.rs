@@ -22,6 +22,7 @@ use nice_plug_egui::{EguiEditor, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
 use crate::analysis::{Preset, unit_values};
 use crate::handoff::{EditorData, RecorderStatus, SpectrumKind, SpectrumOutput};
 use crate::plugin::params::{GUIDE_BINS, PluginParams};
+use crate::plugin::session::SessionControl;
 use crate::render::{NoiseSettings, PieShape, PostChain, RenderSettings, View as RenderView};
 
 use analyzer_view::{AnalyzerViewModel, analyzer_view};
@@ -78,6 +79,7 @@ pub struct EditorApp {
     /// The guide's frames: the recorder's during a take, the live preview's otherwise.
     guide_spectrum: SpectrumOutput,
     status: Arc<RecorderStatus>,
+    session: SessionControl,
     /// The host's context, from `build`; needed to set parameters.
     gui_context: Option<GuiContext>,
     state: EditorState,
@@ -120,6 +122,7 @@ impl EditorApp {
             spectrum: data.spectrum,
             guide_spectrum: data.guide,
             status: data.status,
+            session: data.session,
             gui_context: None,
             state: EditorState::default(),
         }
@@ -169,8 +172,12 @@ impl NiceEguiApp for EditorApp {
                     is_recorded: guide.kind == SpectrumKind::Guide,
                 }),
         };
-        self.state
+        let actions = self
+            .state
             .ui(ui, &self.params, &setter, &self.status, &input);
+        if actions.clear_folder {
+            self.session.clear_folder();
+        }
         ui.ctx().request_repaint_after(REPAINT_INTERVAL);
     }
 
@@ -221,6 +228,13 @@ pub struct GuideFrame<'a> {
     pub is_recorded: bool,
 }
 
+/// What the user asked for in one repaint, beyond parameter changes.
+#[derive(Debug, Default)]
+pub struct EditorActions {
+    /// "Clear" in the recorder panel.
+    pub clear_folder: bool,
+}
+
 impl EditorState {
     /// The whole editor for one repaint.
     pub fn ui(
@@ -230,7 +244,8 @@ impl EditorState {
         setter: &ParamSetter,
         status: &RecorderStatus,
         input: &SpectraIn<'_>,
-    ) {
+    ) -> EditorActions {
+        let mut actions = EditorActions::default();
         if let Some(size) = self.pending_size.take() {
             ui.ctx()
                 .send_viewport_cmd(egui::ViewportCommand::InnerSize(size));
@@ -258,7 +273,8 @@ impl EditorState {
                             let folder_text = self
                                 .folder_text
                                 .get_or_insert_with(|| read_lock(&params.output_folder));
-                            panels::recorder_panel(ui, params, setter, status, folder_text)
+                            actions.clear_folder =
+                                panels::recorder_panel(ui, params, setter, status, folder_text);
                         });
                     egui::CollapsingHeader::new("Analyzer")
                         .default_open(self.tab == Tab::Analyzer)
@@ -271,6 +287,7 @@ impl EditorState {
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| self.central_view(ui, params));
+        actions
     }
 
     /// Copies the newest live spectrum (unless frozen), runs the peak hold, reduces it for the

@@ -157,6 +157,8 @@ pub struct EditorData {
     pub guide: SpectrumOutput,
     /// Take state, frame index, frames written / queued / dropped, last error.
     pub status: std::sync::Arc<RecorderStatus>,
+    /// The recorder panel's commands to the writer thread ("Clear").
+    pub session: crate::plugin::session::SessionControl,
 }
 
 /// Where a take's timeline positions came from (written in the manifest).

@@ -91,6 +91,7 @@ impl Default for SpectralDiffusion {
                 spectrum,
                 guide,
                 status,
+                session: session.control(),
             }),
             spectrum_input,
             guide_input,

@@ -6,10 +6,14 @@
 mod plugin_host;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use plugin_host::{TestPlugin, Transport, read_csv, song};
 use serde_json::json;
+use spectral_diffusion::handoff::RecorderStatus;
+use spectral_diffusion::plugin::params::PluginParams;
+use spectral_diffusion::plugin::session::Session;
 
 const TRACK: &str = "Mix Bus";
 
@@ -184,4 +188,126 @@ fn two_instances_with_the_same_track_get_two_folders() {
             (format!("{TRACK}-2"), (24..72).collect()),
         ]
     );
+}
+
+/// Arms `plugin` into `folder` with small images, offline (every frame reaches the disk).
+fn arm_with_images(plugin: &mut TestPlugin, folder: &Path) {
+    plugin.arm_into(folder, TRACK);
+    plugin.configure(
+        &[
+            ("write-images", json!({"bool": true})),
+            ("image-size", json!({"i32": 64})),
+        ],
+        &[],
+    );
+    plugin.set_offline(true);
+}
+
+/// The folder is the timeline: a take in a second instance, loaded after the first was gone (a
+/// plugin reload), adds to the first's folder instead of replacing it. The overlap is written
+/// again (last write wins) and the CSV, the PNGs and the manifest list every frame once.
+#[test]
+fn takes_accumulate_across_plugin_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = TestPlugin::new();
+    arm_with_images(&mut first, dir.path());
+    first.activate(48_000.0, 512, 2);
+    take(&mut first, 0, 1.0);
+    drop(first);
+
+    let mut second = TestPlugin::new();
+    arm_with_images(&mut second, dir.path());
+    second.activate(48_000.0, 512, 2);
+    // From 0.5 s: frames 12..36, half of them over the first take's.
+    take(&mut second, 24_000, 1.0);
+    drop(second);
+
+    let out = dir.path().join(TRACK);
+    let expected: Vec<u64> = (0..36).collect();
+    assert_eq!(frame_numbers(&out), expected);
+    assert_eq!(png_numbers(&out), expected);
+    let manifest = manifest(&out);
+    assert_eq!(manifest["frame_ranges"], json!([[0, 35]]), "{manifest}");
+    assert_eq!(manifest["takes"].as_array().unwrap().len(), 2, "{manifest}");
+    assert!(
+        !dir.path().join(format!("{TRACK}-2")).exists(),
+        "the second instance opened a new folder"
+    );
+}
+
+/// A reloaded instance with other guide settings does not mix its frames into the folder: it
+/// writes beside it, and the first folder keeps its take.
+#[test]
+fn a_reload_with_other_settings_writes_beside_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = TestPlugin::new();
+    first.arm_into(dir.path(), TRACK);
+    first.set_offline(true);
+    first.activate(48_000.0, 512, 2);
+    take(&mut first, 0, 1.0);
+    drop(first);
+
+    let mut second = TestPlugin::new();
+    second.arm_into(dir.path(), TRACK);
+    second.configure(&[("preset", json!({"i32": 1}))], &[]);
+    second.set_offline(true);
+    second.activate(48_000.0, 512, 2);
+    take(&mut second, 48_000, 1.0);
+    drop(second);
+
+    let first_dir = dir.path().join(TRACK);
+    assert_eq!(frame_numbers(&first_dir), (0..24).collect::<Vec<_>>());
+    assert_eq!(manifest(&first_dir)["analysis"]["preset"], "default");
+    let beside = dir.path().join(format!("{TRACK}-2"));
+    assert_eq!(frame_numbers(&beside), (24..48).collect::<Vec<_>>());
+    assert_eq!(manifest(&beside)["analysis"]["preset"], "seed");
+}
+
+/// "Clear" (the session command the recorder panel sends) removes the frames, CSV and manifest
+/// a take wrote, and leaves the user's own files in the folder and in `frames/`.
+#[test]
+fn clear_removes_our_files_and_keeps_the_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plugin = TestPlugin::new();
+    arm_with_images(&mut plugin, dir.path());
+    plugin.activate(48_000.0, 512, 2);
+    take(&mut plugin, 0, 1.0);
+    drop(plugin);
+    let out = dir.path().join(TRACK);
+    assert_eq!(png_numbers(&out).len(), 24);
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    std::fs::write(out.join("frames").join("cover.jpg"), "mine too").unwrap();
+
+    let params = PluginParams::default();
+    *params.output_folder.write().unwrap() = dir.path().display().to_string();
+    *params.track_name.write().unwrap() = TRACK.into();
+    let status = Arc::new(RecorderStatus::default());
+    let (session, _link) = Session::new(Arc::clone(&status), params.folder_fields());
+    session.control().clear_folder();
+    // Dropping the session waits for its writer, which serves every command first.
+    drop(session);
+
+    let mut left: Vec<String> = walk(&out);
+    left.sort();
+    assert_eq!(
+        left,
+        [".spectral-diffusion.lock", "frames/cover.jpg", "notes.txt"],
+        "notice: {}",
+        status.folder_notice.lock().unwrap()
+    );
+}
+
+/// Every file under `dir`, as paths relative to it.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if path.is_dir() {
+            files.extend(walk(&path).into_iter().map(|file| format!("{name}/{file}")));
+        } else {
+            files.push(name);
+        }
+    }
+    files
 }

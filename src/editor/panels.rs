@@ -172,13 +172,16 @@ pub fn guide_settings(ui: &mut Ui, params: &PluginParams, setter: &ParamSetter) 
 
 /// Folder, armed, take state, frame index and time code, counters, and the last error.
 /// `folder_text` is the text field's buffer; it is written to the persisted folder as it changes.
+/// Returns whether "Clear" was clicked (offered only between takes).
 pub fn recorder_panel(
     ui: &mut Ui,
     params: &PluginParams,
     setter: &ParamSetter,
     status: &RecorderStatus,
     folder_text: &mut String,
-) {
+) -> bool {
+    let take_state = status.take_state();
+    let mut is_clear_clicked = false;
     ui.horizontal(|ui| {
         ui.label("Folder");
         let response = ui.add(
@@ -188,7 +191,7 @@ pub fn recorder_panel(
                         .display()
                         .to_string(),
                 )
-                .desired_width(ui.available_width() - 60.0),
+                .desired_width(ui.available_width() - 110.0),
         );
         if response.changed()
             && let Ok(mut folder) = params.output_folder.write()
@@ -203,6 +206,12 @@ pub fn recorder_panel(
         {
             reveal(&last_dir(status).unwrap_or_else(|| params.out_dir()));
         }
+        let is_between_takes = !matches!(take_state, TakeState::Rolling | TakeState::Writing);
+        is_clear_clicked = ui
+            .add_enabled(is_between_takes, egui::Button::new("Clear"))
+            .on_hover_text("Remove this instance's frames, CSV and manifest; other files stay")
+            .on_disabled_hover_text("Not while a take is recording")
+            .clicked();
     });
     ui.label(
         RichText::new(format!("Writes to {}", params.out_dir().display()))
@@ -225,7 +234,6 @@ pub fn recorder_panel(
         ui.label(RichText::new(notice).small().color(Color32::YELLOW));
     }
 
-    let take_state = status.take_state();
     ui.horizontal(|ui| {
         param_toggle(ui, setter, &params.armed);
         let (text, color) = match take_state {
@@ -281,6 +289,7 @@ pub fn recorder_panel(
     if let Some(error) = status.error() {
         ui.label(RichText::new(error).color(ERROR_RED));
     }
+    is_clear_clicked
 }
 
 /// The folder the writer last opened (a numbered one when another instance holds the folder or

@@ -38,6 +38,8 @@ const NUM_RETURN_SLOTS: usize = 8;
 pub(super) enum Command {
     /// The plugin format the host loaded, for the manifest.
     SetHost(String),
+    /// Empty the instance's folder of our files (the recorder panel's "Clear").
+    ClearFolder,
 }
 
 /// Shared by the audio, main and writer threads. The audio thread writes a request's values,
@@ -76,8 +78,16 @@ pub(super) struct WriterLinks {
 pub struct Session {
     shared: Arc<SessionShared>,
     status: Arc<RecorderStatus>,
-    commands: Sender<Command>,
+    control: SessionControl,
     writer: Option<JoinHandle<()>>,
+}
+
+/// Commands to the writer thread, from the main thread or the GUI. Cheap to clone.
+#[derive(Clone)]
+pub struct SessionControl {
+    commands: Sender<Command>,
+    /// `None` when the writer thread could not be started.
+    writer: Option<Thread>,
 }
 
 /// The audio thread's ends of the hand-offs. Lives in the plugin, across activations. Every
@@ -139,7 +149,10 @@ impl Session {
             Session {
                 shared,
                 status,
-                commands,
+                control: SessionControl {
+                    commands,
+                    writer: writer.as_ref().map(|handle| handle.thread().clone()),
+                },
                 writer,
             },
             link,
@@ -150,16 +163,29 @@ impl Session {
         &self.status
     }
 
+    /// A handle for the GUI's commands.
+    pub fn control(&self) -> SessionControl {
+        self.control.clone()
+    }
+
     /// Records the host's plugin format for the manifests of later takes.
     pub fn set_host(&self, host: &str) {
-        self.send(Command::SetHost(host.to_owned()));
+        self.control.send(Command::SetHost(host.to_owned()));
+    }
+}
+
+impl SessionControl {
+    /// Empties the instance's folder of our frames, CSV and manifest, keeping every other file.
+    /// Ignored during a take; the result shows as the recorder's folder notice.
+    pub fn clear_folder(&self) {
+        self.send(Command::ClearFolder);
     }
 
     fn send(&self, command: Command) {
         if let Some(writer) = &self.writer {
-            // The writer only goes away after the session: the channel is open.
+            // A session that has gone takes its writer with it: then nothing is listening.
             let _ = self.commands.send(command);
-            writer.thread().unpark();
+            writer.unpark();
         }
     }
 }

@@ -117,6 +117,7 @@ impl Writer {
         while let Ok(command) = self.commands.try_recv() {
             match command {
                 Command::SetHost(host) => self.host = host,
+                Command::ClearFolder => self.clear_folder(),
             }
         }
     }
@@ -273,6 +274,44 @@ impl Writer {
             &key.base_dir,
             std::io::Error::other("every numbered folder beside it is in use"),
         ))
+    }
+
+    /// Empties the folder this instance writes into of our files, keeping the user's (the
+    /// recorder panel's "Clear"). Never during a take: the editor offers it only between takes.
+    fn clear_folder(&mut self) {
+        if self.is_in_take {
+            return;
+        }
+        let (dir, result) = match self.output.take() {
+            // Closed first, so no listing of the cleared frames is written afterwards; the lock
+            // is released only once the folder is empty.
+            Some(Output { writer, _lock, .. }) => {
+                let dir = writer.settings().out_dir.clone();
+                drop(writer);
+                let result = export::clear_folder(&dir);
+                (dir, result)
+            }
+            None => {
+                let dir = self.folder.snapshot().out_dir;
+                let result = match FolderLock::try_acquire(&dir, &self.folder.instance_id()) {
+                    Ok(Some(_lock)) => export::clear_folder(&dir),
+                    Ok(None) => Err(ExportError::io(
+                        &dir,
+                        std::io::Error::other("another instance writes there"),
+                    )),
+                    Err(error) => Err(error),
+                };
+                (dir, result)
+            }
+        };
+        let notice = match result {
+            Ok(()) => format!(
+                "Cleared {}: its frames, CSV and manifest are gone",
+                dir.display()
+            ),
+            Err(error) => format!("Not cleared: {error}"),
+        };
+        self.status.set_out_dir(dir.display().to_string(), notice);
     }
 
     fn end_take(&mut self, num_frames_dropped: u64) {
