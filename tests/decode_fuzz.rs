@@ -8,13 +8,14 @@ mod common;
 
 use std::path::Path;
 use std::sync::OnceLock;
+use std::sync::atomic::AtomicBool;
 
 use proptest::prelude::*;
 use spectral_diffusion::analysis::AnalysisSettings;
 use spectral_diffusion::cli::decode::{FileSource, MonoSource};
 use spectral_diffusion::cli::pipeline::{self, RenderJob};
 use spectral_diffusion::clock::FrameRate;
-use spectral_diffusion::export::{CsvFormat, ExportSettings, Source};
+use spectral_diffusion::export::{CsvFormat, ExportSettings, OpenMode, Source};
 use spectral_diffusion::render::RenderSettings;
 
 /// Cases per property: each decodes and renders a file of up to 2 s, a few seconds in all in a
@@ -70,14 +71,16 @@ fn check(bytes: &[u8], extension: &str) -> Result<(), TestCaseError> {
             out_dir: dir.path().join("out"),
             csv: CsvFormat::Full,
             write_images: false,
+            is_forced: false,
         },
+        mode: OpenMode::Replace,
         num_workers: 1,
     };
     let mut source = FileSource::open(&path).expect("opened before");
-    let rendered = pipeline::render(&mut source, &job, &|_| {});
+    let rendered = pipeline::render(&mut source, &job, &AtomicBool::new(false), &|_| {});
     let expected = FrameRate::FPS_24.num_frames(num_samples, sample_rate);
     match rendered {
-        Ok(num_frames) => prop_assert_eq!(num_frames, expected),
+        Ok(summary) => prop_assert_eq!(summary.num_frames, expected),
         Err(error) => {
             prop_assert_eq!(expected, 0, "{}", error);
             prop_assert!(!error.to_string().contains('\n'), "{error}");

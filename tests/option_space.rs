@@ -5,7 +5,9 @@
 //! Bounded for the debug test build: a few seconds in all. `PROPTEST_CASES=2000 cargo test
 //! --release --test option_space` searches further.
 
+use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 use proptest::prelude::*;
 use spectral_diffusion::analysis::{
@@ -14,7 +16,7 @@ use spectral_diffusion::analysis::{
 use spectral_diffusion::cli::decode::{AudioInfo, DecodeError, MonoSource};
 use spectral_diffusion::cli::pipeline::{self, PipelineError, RenderJob};
 use spectral_diffusion::clock::{FrameClock, FrameRate};
-use spectral_diffusion::export::{CsvFormat, ExportSettings, Source};
+use spectral_diffusion::export::{CsvFormat, ExportSettings, OpenMode, Source};
 use spectral_diffusion::render::{RenderSettings, View};
 
 /// Audio whose sample n is `n` (exact in `f32` below 2^24), handed out in chunks of varying size,
@@ -139,10 +141,10 @@ proptest! {
                 let expected = if (0..num_samples as i64).contains(&t) { t as f32 } else { 0.0 };
                 assert_eq!(x, expected, "frame {frame_idx}, sample {t}");
             }
-            Ok(())
+            Ok(ControlFlow::Continue(()))
         })
         .unwrap();
-        prop_assert_eq!(num_frames, clock.num_frames(num_samples as u64));
+        prop_assert_eq!(num_frames, Some(clock.num_frames(num_samples as u64)));
     }
 
     /// Any settings either make an analyzer or a one-line error; an analyzer turns any input,
@@ -208,12 +210,19 @@ proptest! {
             fps,
             analysis: settings.clone(),
             render: RenderSettings { size, view, ..RenderSettings::default() },
-            export: ExportSettings { out_dir: out_dir.clone(), csv: CsvFormat::Full, write_images },
+            export: ExportSettings {
+                out_dir: out_dir.clone(),
+                csv: CsvFormat::Full,
+                write_images,
+                is_forced: false,
+            },
+            mode: OpenMode::Replace,
             num_workers: 2,
         };
         let mut source = CountingSource::new(sample_rate, num_samples as usize, vec![4096]);
-        match pipeline::render(&mut source, &job, &|_| {}) {
-            Ok(num_frames) => {
+        match pipeline::render(&mut source, &job, &AtomicBool::new(false), &|_| {}) {
+            Ok(summary) => {
+                let num_frames = summary.num_frames;
                 prop_assert_eq!(num_frames, fps.num_frames(num_samples, sample_rate));
                 prop_assert_eq!(csv_rows(&out_dir), num_frames);
                 if write_images {
