@@ -277,3 +277,62 @@ fn session_protocol_holds_for_long() {
         run(seed * 0x9e37_79b9, 2000);
     }
 }
+
+/// The CSV's frame numbers in `dir`, none when there is no CSV.
+fn csv_frames(dir: &Path) -> Vec<u64> {
+    std::fs::read_to_string(dir.join("spectrum.csv"))
+        .map(|csv| {
+            csv.lines()
+                .skip(1)
+                .map(|line| line.split(',').next().unwrap().parse().unwrap())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// "Clear" between takes, while the writer still holds the folder open: the cleared frames are
+/// gone for good (the next take's listing does not bring them back) and the user's file stays.
+#[test]
+fn clear_between_takes_forgets_the_cleared_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("Stress");
+    let mut h = Harness::new(dir.path());
+    h.is_armed = true;
+    // The first blocks after arming may pass while the writer prepares the memory: play until a
+    // take has written frames.
+    while csv_frames(&out).is_empty() {
+        for _ in 0..48 {
+            h.block(true);
+        }
+        h.stop();
+        h.wait_for_writer();
+    }
+    assert!(csv_frames(&out).iter().all(|&frame| frame < 240));
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+
+    h.session.as_ref().unwrap().control().clear_folder();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !csv_frames(&out).is_empty() {
+        assert!(Instant::now() < deadline, "the folder was never cleared");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+
+    // A take from 10 s on: frames 240 and later only.
+    h.pos = 10 * i64::from(SAMPLE_RATE);
+    for _ in 0..48 {
+        h.block(true);
+    }
+    h.stop();
+    h.wait_for_writer();
+    drop(h.recorder.take());
+    drop(h.session.take());
+
+    let frames = csv_frames(&out);
+    assert!(!frames.is_empty());
+    assert!(frames.iter().all(|&frame| frame >= 240), "{frames:?}");
+    check_folders(dir.path(), "after Clear");
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+}

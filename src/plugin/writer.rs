@@ -283,13 +283,17 @@ impl Writer {
             return;
         }
         let (dir, result) = match self.output.take() {
-            // Closed first, so no listing of the cleared frames is written afterwards; the lock
-            // is released only once the folder is empty.
-            Some(Output { writer, _lock, .. }) => {
-                let dir = writer.settings().out_dir.clone();
+            // Reopened in Replace mode: our files go, and an empty listing keeps the folder ours
+            // (the user's files alone would make it look foreign to the next take).
+            // The old writer goes first: its spill file has the new one's name.
+            Some(Output { key, writer, _lock }) => {
+                let settings = writer.settings().clone();
+                let job = writer.job().clone();
                 drop(writer);
-                let result = export::clear_folder(&dir);
-                (dir, result)
+                let result = FrameWriter::open(&settings, job, OpenMode::Replace).map(|writer| {
+                    self.output = Some(Output { key, writer, _lock });
+                });
+                (settings.out_dir, result)
             }
             None => {
                 let dir = self.folder.snapshot().out_dir;
@@ -305,10 +309,7 @@ impl Writer {
             }
         };
         let notice = match result {
-            Ok(()) => format!(
-                "Cleared {}: its frames, CSV and manifest are gone",
-                dir.display()
-            ),
+            Ok(()) => format!("Cleared {}: it lists no frames now", dir.display()),
             Err(error) => format!("Not cleared: {error}"),
         };
         self.status.set_out_dir(dir.display().to_string(), notice);
