@@ -235,6 +235,10 @@ impl Writer {
                          this take goes to {dir}",
                         path.display()
                     ),
+                    Some(ExportError::NotOurs { path }) => format!(
+                        "{} holds files but no frames of ours: this take goes to {dir}",
+                        path.display()
+                    ),
                     _ => String::new(),
                 };
                 self.status.set_out_dir(dir, notice);
@@ -246,7 +250,7 @@ impl Writer {
 
     /// Opens the first of `<base>`, `<base>-2`, `<base>-3`… that no other instance holds and
     /// that is empty or holds frames made with the take's settings, continuing them. Also returns
-    /// the last folder passed over for its settings, if any.
+    /// why the last folder passed over (other settings, or files not ours) was, if any.
     fn open_output(&self, key: OutputKey) -> Result<(Output, Option<ExportError>), ExportError> {
         let instance_id = self.folder.instance_id();
         let mut skipped = None;
@@ -257,7 +261,7 @@ impl Writer {
             };
             let writer = match self.open_writer(&key, &dir) {
                 Ok(writer) => writer,
-                Err(error @ ExportError::SettingsDiffer { .. }) => {
+                Err(error @ (ExportError::SettingsDiffer { .. } | ExportError::NotOurs { .. })) => {
                     skipped = Some(error);
                     continue;
                 }
