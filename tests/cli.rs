@@ -1,25 +1,18 @@
 //! The `spectral-diffusion` binary end to end: files in, an output folder out, and one readable
 //! line with the documented exit code for every kind of bad input.
 
+// Each test crate uses its own part of the shared helpers.
+#[allow(dead_code)]
 mod common;
+
+use common::{cli, path_arg};
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 use tempfile::TempDir;
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spectral-diffusion"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn path_arg(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 /// Runs a render that must succeed; returns the output folder.
 fn render(input: &Path, out: &Path, extra: &[&str]) -> PathBuf {

@@ -7,10 +7,14 @@
 //! two windows. Each file is long enough for that to have happened with WAV's 1152-sample packets
 //! (`--fft-size 1800`, with a 37-sample gap between windows, first hit it at 28.5 s).
 
+// Each test crate uses its own part of the shared helpers (this one only the binary runner).
+#[allow(dead_code, unused_imports)]
+mod common;
+
+use common::cli;
 use std::f64::consts::TAU;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
@@ -21,13 +25,6 @@ const INNER_HZ: f64 = 3000.0;
 /// Where the switch and the switch back are, as fractions of the file.
 const SWITCH_AT: f64 = 0.75;
 const SWITCH_BACK_AT: f64 = 0.9;
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spectral-diffusion"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
 
 /// Samples of the switch and the switch back in a file of `num_samples`.
 fn switches(num_samples: i64) -> (i64, i64) {

@@ -5,9 +5,11 @@
 #[allow(dead_code)]
 mod common;
 
+use common::{cli, path_arg};
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -20,17 +22,6 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spectral-diffusion"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn path_arg(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 fn stderr(output: &Output) -> String {

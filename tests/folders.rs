@@ -8,6 +8,8 @@
 )]
 mod common;
 
+use common::files;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -63,26 +65,6 @@ fn wav(dir: &Path, name: &str, seconds: f64) -> PathBuf {
         44_100,
     );
     path
-}
-
-/// Every file under `dir`, relative with `/`, with its bytes.
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        if path.is_dir() {
-            out.extend(
-                files(&path)
-                    .into_iter()
-                    .map(|(file, bytes)| (format!("{name}/{file}"), bytes)),
-            );
-        } else {
-            out.push((name, fs::read(&path).unwrap()));
-        }
-    }
-    out.sort();
-    out
 }
 
 fn names(dir: &Path) -> Vec<String> {

@@ -1,6 +1,8 @@
 //! Test audio: a deterministic "song" and writers for the files the CLI reads.
 
+use std::fs;
 use std::path::Path;
+use std::process::{Command, Output};
 
 mod song;
 pub use song::song;
@@ -57,4 +59,36 @@ pub fn write_flac_i16(path: &Path, interleaved: &[i32], sample_rate: u32) {
     let mut sink = flacenc::bitsink::ByteSink::new();
     stream.write(&mut sink).unwrap();
     std::fs::write(path, sink.as_slice()).unwrap();
+}
+
+/// Runs the `spectral-diffusion` binary with `args`; its exit status and output.
+pub fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spectral-diffusion"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+pub fn path_arg(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Every file under `dir`, relative with `/`, sorted, with its bytes.
+pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if path.is_dir() {
+            out.extend(
+                files(&path)
+                    .into_iter()
+                    .map(|(file, bytes)| (format!("{name}/{file}"), bytes)),
+            );
+        } else {
+            out.push((name, fs::read(&path).unwrap()));
+        }
+    }
+    out.sort();
+    out
 }
