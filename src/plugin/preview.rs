@@ -8,6 +8,8 @@ use crate::analysis::Analyzer;
 use crate::clock::FrameClock;
 use crate::handoff::{SpectrumInput, SpectrumKind};
 
+use super::recorder::read_ring;
+
 pub struct LivePreview {
     /// Mono history; the sample at timeline position `t` lives at `t mod ring.len()`.
     ring: Vec<f32>,
@@ -71,14 +73,7 @@ impl LivePreview {
         let span = clock.window(frame_idx);
         let first = self.valid_from.max(0).max(self.ring_end - ring_len);
         let window = &mut self.window[..span.len];
-        for (offset, dst) in window.iter_mut().enumerate() {
-            let t = span.start + offset as i64;
-            *dst = if t >= first {
-                self.ring[t.rem_euclid(ring_len) as usize]
-            } else {
-                0.0
-            };
-        }
+        read_ring(&self.ring, span.start, first..i64::MAX, window);
         let num_bins = analyzer.num_bins();
         output.publish(|spectrum| {
             spectrum.kind = SpectrumKind::GuidePreview;

@@ -11,6 +11,7 @@
 //! end are zeros, exactly as the CLI sees samples outside the file. So any block size gives the
 //! frames one long block gives.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -99,6 +100,20 @@ impl GuideKit {
 /// The longest block the recorder takes: the host's largest, whatever its size. The ring holds
 /// two of them, as it must for any block to give the frames small blocks give (about 8 bytes per
 /// sample of the largest block, as the host's own buffers).
+/// Copies the samples from timeline position `start` on out of `ring` (indexed by position modulo
+/// its length) into `window`; positions outside `valid` read as zeros. Allocation-free.
+pub(super) fn read_ring(ring: &[f32], start: i64, valid: Range<i64>, window: &mut [f32]) {
+    let ring_len = ring.len() as i64;
+    for (offset, dst) in window.iter_mut().enumerate() {
+        let t = start + offset as i64;
+        *dst = if valid.contains(&t) {
+            ring[t.rem_euclid(ring_len) as usize]
+        } else {
+            0.0
+        };
+    }
+}
+
 fn max_chunk(max_block_size: usize) -> usize {
     max_block_size.max(1)
 }
@@ -558,14 +573,7 @@ impl Recorder {
             .max(self.ring_end - ring_len);
         let last = silence_from.min(self.ring_end);
         let window = &mut kit.window[..span.len];
-        for (offset, dst) in window.iter_mut().enumerate() {
-            let t = span.start + offset as i64;
-            *dst = if t >= first && t < last {
-                kit.ring[t.rem_euclid(ring_len) as usize]
-            } else {
-                0.0
-            };
-        }
+        read_ring(&kit.ring, span.start, first..last, window);
         let analyzer = &mut kit.analyzers[self.analyzer_idx];
         let num_bins = analyzer.num_bins();
         frame.frame_idx = frame_idx as u64;
