@@ -263,8 +263,9 @@ fn a_reload_with_other_settings_writes_beside_the_folder() {
     assert_eq!(manifest(&beside)["analysis"]["preset"], "seed");
 }
 
-/// "Clear" (the session command the recorder panel sends) removes the frames, CSV and manifest
-/// a take wrote, and leaves the user's own files in the folder and in `frames/`.
+/// "Clear" (the session command the recorder panel sends) removes the frames and CSV a take
+/// wrote, and leaves the user's own files in the folder and in `frames/`, with a manifest listing
+/// nothing: the folder stays ours, and the next take writes there again.
 #[test]
 fn clear_removes_our_files_and_keeps_the_users() {
     let dir = tempfile::tempdir().unwrap();
@@ -291,10 +292,25 @@ fn clear_removes_our_files_and_keeps_the_users() {
     left.sort();
     assert_eq!(
         left,
-        [".spectral-diffusion.lock", "frames/cover.jpg", "notes.txt"],
+        [
+            ".spectral-diffusion.lock",
+            "frames/cover.jpg",
+            "manifest.json",
+            "notes.txt"
+        ],
         "notice: {}",
         status.folder_notice.lock().unwrap()
     );
+    assert_eq!(manifest(&out)["frame_ranges"], json!([]));
+
+    let mut plugin = TestPlugin::new();
+    arm_with_images(&mut plugin, dir.path());
+    plugin.activate(48_000.0, 512, 2);
+    take(&mut plugin, 0, 0.5);
+    drop(plugin);
+    assert_eq!(png_numbers(&out), (0..12).collect::<Vec<_>>());
+    assert!(out.join("notes.txt").exists());
+    assert!(!dir.path().join(format!("{TRACK}-2")).exists());
 }
 
 /// Every file under `dir`, as paths relative to it.

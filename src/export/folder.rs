@@ -6,7 +6,7 @@
 //! spill file. Everything else belongs to the user and is never touched.
 
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::path::Path;
 
 use super::manifest::ManifestOnDisk;
@@ -46,11 +46,27 @@ pub fn inspect(dir: &Path) -> Result<FolderState, ExportError> {
 }
 
 /// Empties `dir` of our files, leaving the user's ("Clear" in the plugin's recorder panel). A
-/// missing or empty folder is fine; a folder without a manifest of ours is refused.
+/// missing or empty folder is fine; a folder without a manifest of ours is refused. Where the
+/// user's files stay, so does a manifest listing no frames: the user's files alone would make the
+/// folder look foreign to the next take.
 pub fn clear_folder(dir: &Path) -> Result<(), ExportError> {
     match inspect(dir)? {
         FolderState::Empty => Ok(()),
-        FolderState::Ours(_) => remove_our_files(dir),
+        FolderState::Ours(manifest) => {
+            remove_listed_files(dir)?;
+            let manifest_path = dir.join(MANIFEST_NAME);
+            let mut others = 0;
+            for_each_entry(dir, |name| {
+                others += usize::from(name != MANIFEST_NAME && name != super::LOCK_FILE);
+                Ok(())
+            })?;
+            if others == 0 {
+                remove_file(&manifest_path)
+            } else {
+                let json = manifest.emptied();
+                super::write_atomically(&manifest_path, |file| file.write_all(&json))
+            }
+        }
         FolderState::Foreign => Err(ExportError::NotOurs {
             path: dir.to_owned(),
         }),
@@ -80,6 +96,12 @@ pub fn numbered_frames(dir: &Path) -> Result<Vec<u64>, ExportError> {
 /// Removes every file of ours from `dir`, whatever its manifest says, and `frames/` if that leaves
 /// it empty. The manifest goes last, so a folder cleared halfway is still recognized as ours.
 pub fn remove_our_files(dir: &Path) -> Result<(), ExportError> {
+    remove_listed_files(dir)?;
+    remove_file(&dir.join(MANIFEST_NAME))
+}
+
+/// Removes our files but the manifest: the frames, the CSV and the temporaries.
+fn remove_listed_files(dir: &Path) -> Result<(), ExportError> {
     let frames_dir = dir.join("frames");
     for_each_entry(&frames_dir, |name| {
         if frame_idx_of(name).is_some() || is_our_temporary(name) {
@@ -90,8 +112,7 @@ pub fn remove_our_files(dir: &Path) -> Result<(), ExportError> {
     // Not ours to remove if the user keeps files in it.
     let _ = fs::remove_dir(&frames_dir);
     remove_temporaries(dir)?;
-    remove_file(&dir.join(CSV_NAME))?;
-    remove_file(&dir.join(MANIFEST_NAME))
+    remove_file(&dir.join(CSV_NAME))
 }
 
 /// Removes the temporaries a killed process may have left in `dir` and `dir/frames`.

@@ -208,6 +208,26 @@ impl ManifestOnDisk {
         Ok(Some(Self { value, contents }))
     }
 
+    /// This manifest listing no frames, takes or warnings, as JSON.
+    pub fn emptied(&self) -> Vec<u8> {
+        let mut value = self.value.clone();
+        for (field, empty) in [
+            ("frame_ranges", Value::Array(Vec::new())),
+            ("first_frame", Value::Null),
+            ("last_frame", Value::Null),
+            ("frames_written", Value::from(0)),
+            ("frames_dropped", Value::from(0)),
+            ("complete", Value::Bool(true)),
+            ("takes", Value::Array(Vec::new())),
+            ("warnings", Value::Array(Vec::new())),
+        ] {
+            value[field] = empty;
+        }
+        let mut json = serde_json::to_vec_pretty(&value).expect("a JSON value serializes");
+        json.push(b'\n');
+        json
+    }
+
     /// The first settings field in which `manifest` differs from this one, if any.
     pub fn differing_field(&self, manifest: &Manifest) -> Option<&'static str> {
         let new = manifest.settings_value();

@@ -282,13 +282,16 @@ impl FrameWriter {
                 folder::remove_our_files(out_dir)?;
                 None
             }
-            folder::FolderState::Ours(old) => match mode {
-                OpenMode::Replace => {
-                    folder::remove_our_files(out_dir)?;
-                    None
-                }
-                OpenMode::Continue => Some(old),
-            },
+            // A folder listing no frames holds nothing to keep apart from new settings.
+            folder::FolderState::Ours(old)
+                if mode == OpenMode::Continue && !old.contents.frame_indices().is_empty() =>
+            {
+                Some(old)
+            }
+            folder::FolderState::Ours(_) => {
+                folder::remove_our_files(out_dir)?;
+                None
+            }
         };
         let frames_dir = out_dir.join("frames");
         let dir_to_create = if settings.write_images {
@@ -795,15 +798,43 @@ mod tests {
         assert_eq!(names(dir.path()), expected);
     }
 
-    /// `clear_folder` leaves only the user's files of a folder we wrote into.
+    /// `clear_folder` leaves the user's files of a folder we wrote into (with a manifest listing
+    /// nothing), and nothing of a folder holding only ours.
     #[test]
     fn clear_removes_only_our_files() {
         let dir = tempfile::tempdir().unwrap();
         let settings = settings(dir.path(), CsvFormat::Full);
         write_take(&settings, OpenMode::Replace, 0..3, 0).unwrap();
+        clear_folder(dir.path()).unwrap();
+        assert!(names(dir.path()).is_empty());
+
+        write_take(&settings, OpenMode::Replace, 0..3, 0).unwrap();
         fs::write(dir.path().join("frames/cover.jpg"), b"mine").unwrap();
         clear_folder(dir.path()).unwrap();
-        assert_eq!(names(dir.path()), ["frames/cover.jpg"]);
+        assert_eq!(names(dir.path()), ["frames/cover.jpg", "manifest.json"]);
+    }
+
+    /// Cleared beside the user's files, the folder stays ours, listing nothing, and the next take
+    /// may use other settings there: there is nothing left to keep apart from them.
+    #[test]
+    fn cleared_folder_with_user_files_takes_new_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path(), CsvFormat::Full);
+        write_take(&settings, OpenMode::Continue, 0..3, 0).unwrap();
+        fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
+        clear_folder(dir.path()).unwrap();
+        assert_eq!(names(dir.path()), ["manifest.json", "notes.txt"]);
+        let manifest = manifest_json(dir.path());
+        assert_eq!(manifest["frame_ranges"], serde_json::json!([]));
+        assert_eq!(manifest["takes"], serde_json::json!([]));
+
+        let mut writer =
+            FrameWriter::open(&settings, job(FrameRate::new(30, 1)), OpenMode::Continue).unwrap();
+        writer.write_frame(5, &bins(5, 1)).unwrap();
+        writer.finish_take(&stats(&[])).unwrap();
+        assert_eq!(csv_frames(dir.path()), [5]);
+        assert_eq!(manifest_json(dir.path())["fps"]["num"], 30);
+        assert!(dir.path().join("notes.txt").exists());
     }
 
     /// A write that fails halfway leaves neither the target nor the temporary file behind.
