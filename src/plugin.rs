@@ -196,14 +196,23 @@ impl SpectralDiffusion {
 }
 
 /// Replaces every subnormal sample with a zero of the same sign; every other value (zeros, normal
-/// numbers, infinities, NaN) keeps its bits. Branch-free, so the loop vectorizes.
+/// numbers, infinities, NaN) keeps its bits. Most blocks hold no subnormal: a branch-free read
+/// (it vectorizes) finds out, and only then is the block written.
 fn flush_subnormals(samples: &mut [f32]) {
     const SIGN: u32 = 0x8000_0000;
     const EXPONENT: u32 = 0x7f80_0000;
+    let is_subnormal = |bits: u32| bits & EXPONENT == 0 && bits & !SIGN != 0;
+    let has_subnormal = samples
+        .iter()
+        .fold(false, |found, x| found | is_subnormal(x.to_bits()));
+    if !has_subnormal {
+        return;
+    }
     for x in samples {
         let bits = x.to_bits();
-        let is_zero_exponent = bits & EXPONENT == 0;
-        *x = f32::from_bits(if is_zero_exponent { bits & SIGN } else { bits });
+        if is_subnormal(bits) {
+            *x = f32::from_bits(bits & SIGN);
+        }
     }
 }
 
