@@ -36,6 +36,8 @@ use manifest::{FolderContents, ManifestOnDisk};
 use table::SpectrumTable;
 
 const MANIFEST_NAME: &str = "manifest.json";
+/// The demo's audio, saved beside its frames (`render --demo`); the manifest's `audio` names it.
+pub const DEMO_AUDIO_NAME: &str = "demo.wav";
 const CSV_NAME: &str = "spectrum.csv";
 /// The spectrum table's scratch file while a writer is open (see [`table`]).
 const SPILL_NAME: &str = ".spectrum.bins.tmp";
