@@ -7,6 +7,7 @@
 
 pub mod decode;
 pub mod demo;
+pub mod page;
 pub mod pipeline;
 pub mod rendered;
 pub mod video;
@@ -27,6 +28,7 @@ use crate::export::{CsvFormat, DEMO_AUDIO_NAME, ExportError, ExportSettings, Ope
 use crate::render::{Palette, PieShape, RenderSettings, Renderer, View};
 use decode::{Damage, DecodeError, FileSource, MonoSource};
 use demo::DemoSource;
+use page::PageError;
 use pipeline::{PipelineError, RenderJob};
 use video::{VideoError, VideoJob};
 
@@ -55,6 +57,18 @@ enum Command {
     Info(InfoArgs),
     /// Make an mp4 of an output folder's frames with its audio (needs ffmpeg)
     Video(VideoArgs),
+    /// Write (again) an output folder's preview page, index.html: after `schedule`, for a plugin
+    /// take, or to point it at other audio
+    Page(PageArgs),
+}
+
+#[derive(Debug, Args)]
+struct PageArgs {
+    /// Output folder of `render` or of the plugin
+    folder: PathBuf,
+    /// Audio the page plays [default: the audio the manifest names, when it is there]
+    #[arg(long)]
+    audio: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -302,6 +316,19 @@ impl From<VideoError> for Failure {
     }
 }
 
+impl From<PageError> for Failure {
+    fn from(error: PageError) -> Self {
+        Self {
+            exit_code: if error.is_io() {
+                EXIT_IO
+            } else {
+                EXIT_BAD_INPUT
+            },
+            message: error.to_string(),
+        }
+    }
+}
+
 impl From<PipelineError> for Failure {
     fn from(error: PipelineError) -> Self {
         match error {
@@ -352,6 +379,7 @@ pub fn main() -> ExitCode {
         Command::Render(args) => run_render(args),
         Command::Info(args) => run_info(args),
         Command::Video(args) => run_video(args),
+        Command::Page(args) => run_page(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -453,6 +481,14 @@ fn run_render(args: &RenderArgs) -> Result<(), Failure> {
             exit_code: EXIT_IO,
         })?;
     }
+    match page::write_page(&job.export.out_dir, None) {
+        Ok(_) => {}
+        // The user's own index.html stays; the frames are written all the same.
+        Err(error @ PageError::NotOurs { .. }) => {
+            eprintln!("warning: {error}; the preview page was not written");
+        }
+        Err(error) => return Err(error.into()),
+    }
     let seconds = started.elapsed().as_secs_f64();
     let damage = source.damage();
     if let Some(path) = &args.input {
@@ -475,6 +511,21 @@ fn run_render(args: &RenderArgs) -> Result<(), Failure> {
             summary.num_rendered as f64 / seconds
         );
     }
+    Ok(())
+}
+
+fn run_page(args: &PageArgs) -> Result<(), Failure> {
+    let summary = page::write_page(&args.folder, args.audio.as_deref())?;
+    let audio = summary
+        .audio
+        .as_deref()
+        .unwrap_or("none (plays on a timer)");
+    eprintln!(
+        "wrote {} ({} KB): lanes {}; audio {audio}",
+        summary.path.display(),
+        summary.num_bytes.div_ceil(1000),
+        summary.lanes.join(", ")
+    );
     Ok(())
 }
 
