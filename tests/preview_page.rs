@@ -196,3 +196,57 @@ fn page_plots_schedule_lanes_at_the_exact_rate() {
     // A CSV-only folder has no frame images to show.
     assert_eq!(state.image_src, None, "{state:?}");
 }
+
+/// A user's own `index.html` is never overwritten: `render --force` keeps it with a warning and
+/// `page` refuses it; our own page is replaced by the next render.
+#[test]
+fn a_users_index_html_is_kept() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("site");
+    fs::create_dir(&out).unwrap();
+    let theirs = "<html><body>my page</body></html>";
+    fs::write(out.join("index.html"), theirs).unwrap();
+    let output = cli(&[
+        "render",
+        "--demo",
+        "--csv-only",
+        "--force",
+        "--out",
+        path_arg(&out),
+        "--quiet",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("index.html is not a preview page of ours"),
+        "{stderr}"
+    );
+    assert_eq!(fs::read_to_string(out.join("index.html")).unwrap(), theirs);
+    let output = cli(&["page", path_arg(&out)]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(fs::read_to_string(out.join("index.html")).unwrap(), theirs);
+
+    // Our page, in a folder of ours, is rewritten by the next render.
+    let ours = dir.path().join("ours");
+    render(&[
+        "render",
+        "--demo",
+        "--csv-only",
+        "--out",
+        path_arg(&ours),
+        "--quiet",
+    ]);
+    let first = fs::read(ours.join("index.html")).unwrap();
+    render(&[
+        "render",
+        "--demo",
+        "--csv-only",
+        "--fps",
+        "30",
+        "--out",
+        path_arg(&ours),
+        "--quiet",
+    ]);
+    let second = fs::read(ours.join("index.html")).unwrap();
+    assert_ne!(first, second, "the page follows the new render");
+}

@@ -9,20 +9,18 @@
 //! spectra. The HTML, CSS and script are the template `page.html`.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
 use super::rendered::{RenderedError, RenderedFolder};
 use crate::analysis::{Preset, unit_values};
-use crate::export::{CsvFormat, ExportError, write_atomically};
+use crate::export::{CsvFormat, ExportError, PAGE_NAME, Source, is_our_page, write_atomically};
 
-/// The page template; `{{TITLE}}` and `{{DATA}}` are filled in.
+/// The page template; `{{TITLE}}` and `{{DATA}}` are filled in. Its generator line is
+/// `export::PAGE_MARK`, by which a page is known as ours.
 const TEMPLATE: &str = include_str!("page.html");
-/// The line that marks an `index.html` as ours, so a user's own page is never overwritten.
-const GENERATOR_MARK: &str = r#"<meta name="generator" content="spectral-diffusion preview page">"#;
-pub const PAGE_NAME: &str = "index.html";
 /// The `schedule` command's per-frame lanes: `frame,<lane>,<lane>…`.
 const SCHEDULE_NAME: &str = "schedule.csv";
 /// A lane value the page reads as "no value at this frame".
@@ -108,22 +106,8 @@ struct Lane {
 pub fn write_page(dir: &Path, audio: Option<&Path>) -> Result<PageSummary, PageError> {
     let folder = RenderedFolder::read(dir)?;
     let page_path = dir.join(PAGE_NAME);
-    match fs::read_to_string(&page_path) {
-        Ok(text) if !text.contains(GENERATOR_MARK) => {
-            return Err(PageError::NotOurs { path: page_path });
-        }
-        Ok(_) => {}
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-        // Not UTF-8, so not ours.
-        Err(error) if error.kind() == io::ErrorKind::InvalidData => {
-            return Err(PageError::NotOurs { path: page_path });
-        }
-        Err(source) => {
-            return Err(PageError::Folder(RenderedError::Io {
-                path: page_path,
-                source,
-            }));
-        }
+    if page_path.exists() && !is_our_page(&page_path) {
+        return Err(PageError::NotOurs { path: page_path });
     }
     let audio = match audio {
         Some(path) if !path.is_file() => {
@@ -166,14 +150,15 @@ pub fn write_page(dir: &Path, audio: Option<&Path>) -> Result<PageSummary, PageE
     let json = serde_json::to_string(&data).expect("page data always serializes");
     // Inside <script>, "</" could end the element early; JSON may spell "<" as \u003c.
     let json = json.replace('<', "\\u003c");
-    let title = dir
-        .canonicalize()
-        .ok()
-        .and_then(|path| {
-            path.file_name()
-                .map(|name| name.to_string_lossy().into_owned())
-        })
-        .unwrap_or_else(|| dir.display().to_string());
+    // Named after the source, not the folder, so the same render gives the same bytes anywhere.
+    let title = match &folder.source {
+        Source::File { path } => path.file_name().map_or_else(
+            || path.display().to_string(),
+            |name| name.to_string_lossy().into_owned(),
+        ),
+        Source::Demo => "demo".to_owned(),
+        Source::Host { track, .. } => track.clone(),
+    };
     let html = TEMPLATE
         .replace("{{TITLE}}", &escape_html(&title))
         .replace("{{DATA}}", &json);
@@ -459,6 +444,12 @@ fn base64(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A page written from the template is recognised as ours, so it can be rewritten.
+    #[test]
+    fn template_carries_the_mark() {
+        assert!(TEMPLATE.contains(crate::export::PAGE_MARK));
+    }
 
     /// The RFC 4648 test vectors.
     #[test]
