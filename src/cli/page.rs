@@ -9,7 +9,8 @@
 //! spectra. The HTML, CSS and script are the template `page.html`.
 
 use std::fs;
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
@@ -218,16 +219,18 @@ fn loudness_db(preset: Preset, floor_db: f32, values: &[f32]) -> f64 {
 /// Reads the folder's `spectrum.csv`.
 fn read_spectra(folder: &RenderedFolder) -> Result<Spectra, PageError> {
     let path = folder.dir.join("spectrum.csv");
-    let text = fs::read_to_string(&path).map_err(|source| RenderedError::Io {
+    let io_error = |source| RenderedError::Io {
         path: path.clone(),
         source,
-    })?;
+    };
+    // Row by row: an hour's table is 150 MB of text.
+    let file = File::open(&path).map_err(io_error)?;
     let table_error = |line: usize, reason: String| PageError::Table {
         path: path.clone(),
         line,
         reason,
     };
-    let mut lines = text.lines().enumerate();
+    let mut lines = BufReader::new(file).lines().enumerate();
     if folder.csv_format == CsvFormat::Full {
         lines.next();
     }
@@ -242,6 +245,7 @@ fn read_spectra(folder: &RenderedFolder) -> Result<Spectra, PageError> {
     let mut values = Vec::new();
     let mut unit = Vec::new();
     for (line_idx, line) in lines {
+        let line = line.map_err(io_error)?;
         let line_no = line_idx + 1;
         let mut fields = line.split(',');
         let frame_idx = match folder.csv_format {
