@@ -137,7 +137,7 @@ fn rerender_into_a_longer_renders_folder_leaves_only_the_new_frames() {
     assert_eq!(assert_consistent(&out), (0..96).collect());
     assert_eq!(manifest(&out)["complete"], true);
     assert_success(&render(&short, &out, &["--csv-only"]));
-    assert_eq!(names(&out), ["manifest.json", "spectrum.csv"]);
+    assert_eq!(names(&out), ["index.html", "manifest.json", "spectrum.csv"]);
     assert_eq!(csv_frames(&out).len(), 96);
 }
 

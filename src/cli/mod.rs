@@ -7,7 +7,10 @@
 
 pub mod decode;
 pub mod demo;
+pub mod page;
 pub mod pipeline;
+pub mod rendered;
+pub mod video;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -21,11 +24,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::analysis::{AnalysisSettings, Preset, WindowKind};
 use crate::clock::FrameRate;
-use crate::export::{CsvFormat, ExportError, ExportSettings, OpenMode, Source};
+use crate::export::{CsvFormat, DEMO_AUDIO_NAME, ExportError, ExportSettings, OpenMode, Source};
 use crate::render::{Palette, PieShape, RenderSettings, Renderer, View};
 use decode::{Damage, DecodeError, FileSource, MonoSource};
 use demo::DemoSource;
+use page::PageError;
 use pipeline::{PipelineError, RenderJob};
+use video::{VideoError, VideoJob};
 
 /// Sample rate of the synthesized demo track.
 const DEMO_SAMPLE_RATE: u32 = 48_000;
@@ -50,6 +55,37 @@ enum Command {
     Render(RenderArgs),
     /// Print an audio file's duration, sample rate, channels and the frames it would make
     Info(InfoArgs),
+    /// Make an mp4 of an output folder's frames with its audio (needs ffmpeg)
+    Video(VideoArgs),
+    /// Write (again) an output folder's preview page, index.html: after `schedule`, for a plugin
+    /// take, or to point it at other audio
+    Page(PageArgs),
+}
+
+#[derive(Debug, Args)]
+struct PageArgs {
+    /// Output folder of `render` or of the plugin
+    folder: PathBuf,
+    /// Audio the page plays [default: the audio the manifest names, when it is there]
+    #[arg(long)]
+    audio: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct VideoArgs {
+    /// Output folder of `render` or of the plugin
+    folder: PathBuf,
+    /// Audio to mux [default: the audio the manifest names: the rendered file, or the demo's
+    /// demo.wav; a plugin take needs its bounce here]
+    #[arg(long)]
+    audio: Option<PathBuf>,
+    /// The mp4 to write [default: FOLDER/video.mp4, or FOLDER/side-by-side.mp4]
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Folder of img2img output frames, numbered like the guides (000042.png, or any name whose
+    /// last number is the frame), shown to the right of each guide frame
+    #[arg(long, value_name = "DIR")]
+    side_by_side: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -258,6 +294,41 @@ impl From<DecodeError> for Failure {
     }
 }
 
+impl From<VideoError> for Failure {
+    fn from(error: VideoError) -> Self {
+        let exit_code = match &error {
+            VideoError::Folder(error) if error.is_io() => EXIT_IO,
+            VideoError::Audio(error) if error.is_io() => EXIT_IO,
+            VideoError::Folder(_)
+            | VideoError::Audio(_)
+            | VideoError::NoFrames { .. }
+            | VideoError::MissingFrame { .. }
+            | VideoError::MissingSideFrame { .. }
+            | VideoError::AmbiguousSideFrame { .. }
+            | VideoError::MissingAudio { .. } => EXIT_BAD_INPUT,
+            VideoError::NoFfmpeg | VideoError::Io { .. } | VideoError::Ffmpeg { .. } => EXIT_IO,
+            VideoError::Interrupted => EXIT_INTERRUPTED,
+        };
+        Self {
+            message: error.to_string(),
+            exit_code,
+        }
+    }
+}
+
+impl From<PageError> for Failure {
+    fn from(error: PageError) -> Self {
+        Self {
+            exit_code: if error.is_io() {
+                EXIT_IO
+            } else {
+                EXIT_BAD_INPUT
+            },
+            message: error.to_string(),
+        }
+    }
+}
+
 impl From<PipelineError> for Failure {
     fn from(error: PipelineError) -> Self {
         match error {
@@ -307,6 +378,8 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Render(args) => run_render(args),
         Command::Info(args) => run_info(args),
+        Command::Video(args) => run_video(args),
+        Command::Page(args) => run_page(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -350,6 +423,8 @@ fn run_render(args: &RenderArgs) -> Result<(), Failure> {
             ));
         }
     }
+    // The demo's samples are kept to be saved as `demo.wav` beside its frames.
+    let mut demo_track = None;
     let (mut source, source_info, default_out): (Box<dyn MonoSource>, Source, PathBuf) =
         match &args.input {
             Some(path) => (
@@ -357,11 +432,14 @@ fn run_render(args: &RenderArgs) -> Result<(), Failure> {
                 Source::File { path: path.clone() },
                 default_out_dir(path),
             ),
-            None => (
-                Box::new(DemoSource::new(DEMO_SAMPLE_RATE)),
-                Source::Demo,
-                PathBuf::from("out/demo"),
-            ),
+            None => {
+                let track = demo_track.insert(demo::demo_track(DEMO_SAMPLE_RATE));
+                (
+                    Box::new(DemoSource::from_track(DEMO_SAMPLE_RATE, track)),
+                    Source::Demo,
+                    PathBuf::from("out/demo"),
+                )
+            }
         };
     let num_workers = match args.jobs {
         Some(jobs @ 1..=MAX_JOBS) => jobs,
@@ -396,6 +474,21 @@ fn run_render(args: &RenderArgs) -> Result<(), Failure> {
     let result = pipeline::render(source.as_mut(), &job, &stop, &|_| progress.inc(1));
     progress.finish_and_clear();
     let summary = result?;
+    if let Some(track) = &demo_track {
+        let path = job.export.out_dir.join(DEMO_AUDIO_NAME);
+        demo::write_wav(&path, track, DEMO_SAMPLE_RATE).map_err(|error| Failure {
+            message: error.to_string(),
+            exit_code: EXIT_IO,
+        })?;
+    }
+    match page::write_page(&job.export.out_dir, None) {
+        Ok(_) => {}
+        // The user's own index.html stays; the frames are written all the same.
+        Err(error @ PageError::NotOurs { .. }) => {
+            eprintln!("warning: {error}; the preview page was not written");
+        }
+        Err(error) => return Err(error.into()),
+    }
     let seconds = started.elapsed().as_secs_f64();
     let damage = source.damage();
     if let Some(path) = &args.input {
@@ -418,6 +511,59 @@ fn run_render(args: &RenderArgs) -> Result<(), Failure> {
             summary.num_rendered as f64 / seconds
         );
     }
+    Ok(())
+}
+
+fn run_page(args: &PageArgs) -> Result<(), Failure> {
+    let summary = page::write_page(&args.folder, args.audio.as_deref())?;
+    let audio = summary
+        .audio
+        .as_deref()
+        .unwrap_or("none (plays on a timer)");
+    eprintln!(
+        "wrote {} ({} KB): lanes {}; audio {audio}",
+        summary.path.display(),
+        summary.num_bytes.div_ceil(1000),
+        summary.lanes.join(", ")
+    );
+    Ok(())
+}
+
+fn run_video(args: &VideoArgs) -> Result<(), Failure> {
+    let stop = stop_on_signals()?;
+    let default_name = match args.side_by_side {
+        Some(_) => "side-by-side.mp4",
+        None => "video.mp4",
+    };
+    let job = VideoJob {
+        folder: args.folder.clone(),
+        audio: args.audio.clone(),
+        out: args
+            .out
+            .clone()
+            .unwrap_or_else(|| args.folder.join(default_name)),
+        side_by_side: args.side_by_side.clone(),
+    };
+    let summary = video::make_video(&job, || stop.load(Ordering::Relaxed))?;
+    let audio = match &summary.audio {
+        Some(path) => format!("with {}", path.display()),
+        None => {
+            eprintln!(
+                "warning: {} names no audio file (a plugin take): the video is silent; add \
+                 --audio with the bounce",
+                args.folder.display()
+            );
+            "silent".to_owned()
+        }
+    };
+    eprintln!(
+        "wrote {}: {} frames at {} fps ({:.3} s), {audio}; ffmpeg's log: {}",
+        job.out.display(),
+        summary.num_frames,
+        summary.fps,
+        summary.duration_s(),
+        summary.log.display()
+    );
     Ok(())
 }
 

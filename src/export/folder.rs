@@ -2,15 +2,16 @@
 //!
 //! A folder is ours when its `manifest.json` names this tool. Our files in it are the manifest,
 //! `spectrum.csv`, the numbered PNGs in `frames/` (`frames/%06d.png`, the names
-//! [`super::frame_path`] makes) and the hidden temporaries of [`super::write_atomically`] and the
-//! spill file. Everything else belongs to the user and is never touched.
+//! [`super::frame_path`] makes), the preview page `index.html` when it carries our mark, and the
+//! hidden temporaries of [`super::write_atomically`] and the spill file. Everything else belongs
+//! to the user and is never touched.
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
 use super::manifest::ManifestOnDisk;
-use super::{CSV_NAME, ExportError, MANIFEST_NAME, SPILL_NAME};
+use super::{CSV_NAME, ExportError, MANIFEST_NAME, PAGE_MARK, PAGE_NAME, SPILL_NAME};
 
 /// What an output folder holds before a job writes into it.
 #[derive(Debug)]
@@ -112,7 +113,17 @@ fn remove_listed_files(dir: &Path) -> Result<(), ExportError> {
     // Not ours to remove if the user keeps files in it.
     let _ = fs::remove_dir(&frames_dir);
     remove_temporaries(dir)?;
+    // A page left from the render being replaced would show its frames.
+    let page = dir.join(PAGE_NAME);
+    if is_our_page(&page) {
+        remove_file(&page)?;
+    }
     remove_file(&dir.join(CSV_NAME))
+}
+
+/// Whether `path` is a preview page of ours (false when missing or unreadable).
+pub fn is_our_page(path: &Path) -> bool {
+    fs::read_to_string(path).is_ok_and(|text| text.contains(PAGE_MARK))
 }
 
 /// Removes the temporaries a killed process may have left in `dir` and `dir/frames`.

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{ExportError, ExportSettings, JobInfo, Source, TakeRecord};
+use super::{DEMO_AUDIO_NAME, ExportError, ExportSettings, JobInfo, Source, TakeRecord};
 use crate::analysis::AnalysisSettings;
 use crate::render::{ColorType, RenderSettings};
 
@@ -20,6 +20,11 @@ pub struct Manifest<'a> {
     pub format_version: u32,
     pub tool: Tool,
     pub source: &'a Source,
+    /// The source's audio as a file in this folder, named relative to it: `demo.wav` for the
+    /// demo, which the CLI saves beside its frames for `video` and the preview page. Absent when
+    /// the audio is elsewhere (a file's `source.path`, a host's bounce).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio: Option<&'static str>,
     pub sample_rate: u32,
     pub fps: Fps,
     pub analysis: Analysis<'a>,
@@ -103,6 +108,7 @@ impl<'a> Manifest<'a> {
                 version: env!("CARGO_PKG_VERSION"),
             },
             source: &job.source,
+            audio: matches!(job.source, Source::Demo).then_some(DEMO_AUDIO_NAME),
             sample_rate: job.sample_rate,
             fps: Fps {
                 num: job.fps.num,

@@ -29,13 +29,20 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::{AnalysisSettings, Preset, unit_values};
 use crate::clock::FrameRate;
 use crate::render::{ColorType, Image, RenderError, RenderSettings, Renderer};
-pub use folder::clear_folder;
+pub use folder::{clear_folder, is_our_page};
 pub use lock::{FolderLock, LOCK_FILE};
 pub use manifest::Manifest;
 use manifest::{FolderContents, ManifestOnDisk};
 use table::SpectrumTable;
 
 const MANIFEST_NAME: &str = "manifest.json";
+/// The demo's audio, saved beside its frames (`render --demo`); the manifest's `audio` names it.
+pub const DEMO_AUDIO_NAME: &str = "demo.wav";
+/// The preview page the CLI writes into a folder (`render`, `page`).
+pub const PAGE_NAME: &str = "index.html";
+/// The line that marks an `index.html` as our preview page, so a user's own page is never
+/// overwritten or removed.
+pub const PAGE_MARK: &str = r#"<meta name="generator" content="spectral-diffusion preview page">"#;
 const CSV_NAME: &str = "spectrum.csv";
 /// The spectrum table's scratch file while a writer is open (see [`table`]).
 const SPILL_NAME: &str = ".spectrum.bins.tmp";
