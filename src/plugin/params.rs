@@ -239,7 +239,7 @@ impl Default for PluginParams {
             )
             .with_unit(" ms")
             .with_step_size(1.0),
-            slope: EnumParam::new("Slope", SlopeParam::Flat),
+            slope: EnumParam::new("Slope", SlopeParam::Db4_5),
             peak_hold: BoolParam::new("Peak Hold", true),
             peak_fall_db_per_s: FloatParam::new(
                 "Peak Fall",
