@@ -526,7 +526,10 @@ mod tests {
         assert_eq!(sixth_midbands.len(), 3, "{sixth_midbands:?}");
         assert!((sixth_midbands[0] - 944.06).abs() < 0.01);
         assert!((sixth_midbands[1] - 1059.25).abs() < 0.01);
-        assert!((sixths[0][2] - 1000.0).abs() < 0.01, "1/6 edges meet at 1 kHz");
+        assert!(
+            (sixths[0][2] - 1000.0).abs() < 0.01,
+            "1/6 edges meet at 1 kHz"
+        );
     }
 
     /// A band reads the highest level inside its edges: a tone shows at its own level.

@@ -63,6 +63,10 @@ pub fn meter_strip(ui: &mut Ui, readings: Option<&MeterReadings>) -> bool {
                     .on_hover_text("Loudness, LUFS (EBU R128): momentary 400 ms, short-term 3 s");
                     ui.horizontal(|ui| {
                         ui.monospace(match readings.correlation {
+                            // `+.2` would print a tiny negative value as "-0.00".
+                            Some(correlation) if correlation.abs() < 0.005 => {
+                                "Corr +0.00".to_owned()
+                            }
                             Some(correlation) => format!("Corr {correlation:+.2}"),
                             None => "Corr   –  ".to_owned(),
                         })
