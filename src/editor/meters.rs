@@ -43,16 +43,21 @@ pub struct MeterReadings {
     pub correlation: Option<f32>,
 }
 
+/// The meters of one stream; made by the editor when the tap's stream changes.
 pub struct Meters {
+    /// Loudness (M, S, I), sample peak and true peak since the last reset.
     loudness: EbuR128,
+    /// 1 (mono track: only `left` is measured) or 2.
     num_channels: usize,
+    /// For the live peak's fall per sample.
     sample_rate_hz: u32,
     /// Per-sample factor of the exponential averages.
     keep: f64,
-    /// Averaged left², right² and left·right.
+    /// Averaged left², right² and left·right (RMS and correlation).
     mean_ll: f64,
     mean_rr: f64,
     mean_lr: f64,
+    /// The bars' peak per channel, falling at 20 dB/s, in dBFS.
     live_peak_db: [f32; 2],
     /// Interleaved samples for `ebur128`, reused.
     scratch: Vec<f32>,
@@ -78,14 +83,6 @@ impl Meters {
             live_peak_db: [f32::NEG_INFINITY; 2],
             scratch: Vec::new(),
         })
-    }
-
-    pub fn sample_rate_hz(&self) -> u32 {
-        self.sample_rate_hz
-    }
-
-    pub fn num_channels(&self) -> usize {
-        self.num_channels
     }
 
     /// Starts every reading afresh (the strip's Reset).

@@ -82,10 +82,6 @@ impl Monitor {
         })
     }
 
-    pub fn sample_rate(&self) -> u32 {
-        self.sample_rate
-    }
-
     /// Forgets history and levels.
     pub fn reset(&mut self) {
         for ring in &mut self.rings {
