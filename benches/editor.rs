@@ -9,9 +9,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use egui::vec2;
 use spectral_diffusion::analysis::Preset;
 use spectral_diffusion::editor::guide::unit_bins_from_db;
-use spectral_diffusion::editor::{EditorState, GuideFrame, SpectraIn, Tab};
+use spectral_diffusion::editor::{EditorState, GuideFrame, LiveTrace, SpectraIn, Tab};
 use spectral_diffusion::handoff::RecorderStatus;
 use spectral_diffusion::plugin::params::PluginParams;
+use spectral_diffusion::plugin::params::Trace;
 
 use editor_support::{Headless, direct_gui_context, synthetic_spectrum};
 
@@ -41,9 +42,14 @@ fn repaint(c: &mut Criterion) {
                 }
                 // The guide frame changes with the spectrum, as the live preview's would.
                 unit_bins_from_db(&levels_db, 256, -90.0, &mut guide_values);
+                let traces = [LiveTrace {
+                    trace: Trace::Sum,
+                    levels_db: &levels_db,
+                }];
                 let input = SpectraIn {
                     freqs_hz: &freqs_hz,
-                    levels_db: Some(&levels_db),
+                    traces: &traces,
+                    meters: None,
                     guide: Some(GuideFrame {
                         frame_idx: (time_s * 24.0) as u64,
                         preset: Preset::Default,

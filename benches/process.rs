@@ -3,8 +3,11 @@
 //!
 //! - `armed`: recorder armed and rolling (tap, frame clock, analysis, queue), GUI closed.
 //! - `idle`: disarmed, GUI closed (pass-through only).
-//! - `monitor`: the live analyzer alone, as the audio thread runs it while the editor is open
-//!   (no test host can open the editor, so it is driven directly; add `idle` for the whole path).
+//! - `tap`: what the audio thread adds while the editor is open: copying each block into the
+//!   tap's ring (no test host can open the editor, so it is driven directly; add `idle` for the
+//!   whole path). The GUI's drain every 768 samples (16 ms) is included.
+//! - `gui_analysis`: the GUI thread's share, not the audio thread's: the live analyzer with two
+//!   traces (L + R) and the meter strip over the same 60 s, in repaint-sized chunks.
 //! - `deactivate_full_queue`: `deactivate()` right after a real-time bounce filled the queue
 //!   (1024 frames, a writer drawing 512 px frames with the whole post chain), as a host does when
 //!   a CLAP bounce switches the render mode back.
@@ -21,8 +24,9 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use plugin_host::{TestPlugin, Transport, song};
 use serde_json::json;
-use spectral_diffusion::handoff::SpectrumInput;
-use spectral_diffusion::plugin::monitor::{Monitor, MonitorSettings};
+use spectral_diffusion::editor::meters::Meters;
+use spectral_diffusion::editor::monitor::{Monitor, MonitorSettings};
+use spectral_diffusion::handoff::TapInput;
 use spectral_diffusion::plugin::params::{ChannelModeParam, FftSizeParam, WindowParam};
 
 const SAMPLE_RATE: u32 = 48_000;
@@ -87,20 +91,11 @@ fn process(c: &mut Criterion) {
         });
     }
 
-    let mut monitor = Monitor::new(SAMPLE_RATE).unwrap();
-    let (mut input, _output) = SpectrumInput::new();
-    let settings = MonitorSettings {
-        fft_size: FftSizeParam::Auto,
-        hop_fraction: 0.5,
-        window: WindowParam::Hann,
-        channel_mode: ChannelModeParam::Sum,
-        slope_db_per_octave: 0.0,
-        decay_ms: 300.0,
-        is_peak_hold: true,
-        peak_fall_db_per_s: 12.0,
-    };
+    let (mut tap, mut tap_output) = TapInput::new();
+    tap.start_stream(SAMPLE_RATE, 2);
     let mut block = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
-    group.bench_function("monitor", |b| {
+    let (mut left, mut right) = (Vec::with_capacity(4096), Vec::with_capacity(4096));
+    group.bench_function("tap", |b| {
         b.iter_custom(|iters| {
             let start = Instant::now();
             for _ in 0..iters {
@@ -109,13 +104,43 @@ fn process(c: &mut Criterion) {
                     for (dst, src) in block.iter_mut().zip(&audio) {
                         dst[..len].copy_from_slice(&src[offset..offset + len]);
                     }
-                    let [left, right] = &mut block;
-                    let channels: [&mut [f32]; 2] = [&mut left[..], &mut right[..]];
-                    monitor.process_block(&channels, len, &settings, &mut input);
+                    let [l, r] = &mut block;
+                    let channels: [&mut [f32]; 2] = [&mut l[..], &mut r[..]];
+                    tap.push(&channels, len);
+                    if offset % 768 == 0 {
+                        left.clear();
+                        right.clear();
+                        tap_output.drain_into(&mut left, &mut right);
+                    }
                 }
             }
             let elapsed = start.elapsed();
-            report("monitor", elapsed, iters);
+            report("tap", elapsed, iters);
+            elapsed
+        })
+    });
+
+    let mut monitor = Monitor::new(SAMPLE_RATE).unwrap();
+    let mut meters = Meters::new(SAMPLE_RATE, 2).unwrap();
+    let settings = MonitorSettings {
+        fft_size: FftSizeParam::Auto,
+        hop_fraction: 0.5,
+        window: WindowParam::Hann,
+        channel_mode: ChannelModeParam::LeftRight,
+        slope_db_per_octave: 4.5,
+        decay_ms: 300.0,
+    };
+    group.bench_function("gui_analysis", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                for (l, r) in audio[0].chunks(800).zip(audio[1].chunks(800)) {
+                    meters.process(l, r);
+                    monitor.process(l, r, &settings);
+                }
+            }
+            let elapsed = start.elapsed();
+            report("gui_analysis", elapsed, iters);
             elapsed
         })
     });

@@ -1,13 +1,17 @@
-//! GUI thread: the egui editor. Live analyzer, pie, polar and guide views, the recorder panel and
-//! the guide-frame settings. Only this module and its children import egui.
+//! GUI thread: the egui editor. Live analyzer with its meter strip, pie, polar and guide views, the
+//! recorder panel and the guide-frame settings. Only this module and its children import egui.
 //!
-//! Each repaint reads the newest spectrum from the triple buffer (never waiting on the audio
-//! thread) and asks for the next repaint at the display rate. The audio thread runs the live
-//! analysis only while `params.editor_state.is_open()`.
+//! Each repaint drains the raw samples the audio thread's tap copied since the last one (never
+//! waiting on it), runs the live analyzer and the meters over them, reads the guide's newest frame
+//! from its triple buffer, and asks for the next repaint at the display rate. The audio thread
+//! feeds the tap only while `params.editor_state.is_open()`.
 
 pub mod analyzer_view;
 pub mod axis;
 pub mod guide;
+pub mod meter_strip;
+pub mod meters;
+pub mod monitor;
 pub mod panels;
 pub mod smoothing;
 
@@ -20,14 +24,18 @@ use nice_plug::prelude::ParamSetter;
 use nice_plug_egui::{EguiEditor, EguiNiceSettings, NiceEguiApp, RepaintNotifier, baseview};
 
 use crate::analysis::{Preset, unit_values};
-use crate::handoff::{EditorData, RecorderStatus, SpectrumKind, SpectrumOutput};
-use crate::plugin::params::{GUIDE_BINS, PluginParams};
+use crate::handoff::{
+    EditorData, RecorderStatus, SpectrumKind, SpectrumOutput, TapOutput, TapStream,
+};
+use crate::plugin::params::{GUIDE_BINS, PluginParams, Trace};
 use crate::plugin::session::SessionControl;
 use crate::render::{NoiseSettings, PieShape, PostChain, RenderSettings, View as RenderView};
 
-use analyzer_view::{AnalyzerViewModel, analyzer_view};
+use analyzer_view::{AnalyzerViewModel, ReferenceView, TraceView, analyzer_view};
 use axis::{DbAxis, FreqAxis};
 use guide::{RenderedView, unit_bins_from_db};
+use meters::{MeterReadings, Meters};
+use monitor::{Monitor, MonitorSettings};
 use panels::ViewSettings;
 use smoothing::PeakHold;
 
@@ -71,11 +79,28 @@ pub enum Tab {
     Guide,
 }
 
+/// The side panel's sections; one is open at a time, so every control fits the default window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Section {
+    #[default]
+    Recorder,
+    Analyzer,
+    Guide,
+}
+
 /// The editor's state: the GUI ends of the hand-offs and what it keeps between repaints.
 pub struct EditorApp {
     params: Arc<PluginParams>,
-    /// The live analyzer's spectrum (dB).
-    spectrum: SpectrumOutput,
+    /// The raw input samples, drained every repaint.
+    tap: TapOutput,
+    /// The stream the analysis below was made for; a new activation restarts it.
+    stream: Option<TapStream>,
+    /// The live analyzer and the meters, made for the tap's stream.
+    monitor: Option<Monitor>,
+    meters: Option<Meters>,
+    /// The samples of one repaint, reused.
+    left: Vec<f32>,
+    right: Vec<f32>,
     /// The guide's frames: the recorder's during a take, the live preview's otherwise.
     guide_spectrum: SpectrumOutput,
     status: Arc<RecorderStatus>,
@@ -91,12 +116,20 @@ pub struct EditorApp {
 pub struct EditorState {
     pub tab: Tab,
     pub view: ViewSettings,
-    peak_hold: PeakHold,
+    /// The open section of the side panel (`None`: all closed).
+    pub section: Option<Section>,
+    /// One peak hold per trace.
+    peak_holds: [PeakHold; 2],
     /// The input's time of the previous repaint, for the peak fall.
     last_time_s: Option<f64>,
-    /// A copy of the newest spectrum, kept while frozen or when nothing new arrived.
+    /// A copy of the newest spectrum, kept while frozen or when nothing new arrived: the band
+    /// frequencies and each trace's levels.
     freqs_hz: Vec<f32>,
-    levels_db: Vec<f32>,
+    traces: Vec<(Trace, Vec<f32>)>,
+    /// The captured reference curve (band frequencies, levels), drawn dimmed.
+    reference: Option<(Vec<f32>, Vec<f32>)>,
+    /// The newest meter readings.
+    meters: Option<MeterReadings>,
     /// The live pie and polar views' values, 0..1, reduced from the live spectrum.
     unit_bins: Vec<f32>,
     /// The guide's newest frame mapped to 0..1 as the writer maps it, its index, and whether
@@ -108,6 +141,8 @@ pub struct EditorState {
     polar_view: RenderedView,
     /// The folder text field's buffer, read from the parameters on the first repaint.
     folder_text: Option<String>,
+    /// The program Reveal opens folders with, `None` (Reveal greyed out) where there is none.
+    pub file_opener: Option<&'static std::path::Path>,
     /// The size last written to `params.editor_size`.
     saved_size: [u32; 2],
     /// The saved size to ask the window for on the first repaint (commands sent before a pass
@@ -119,12 +154,52 @@ impl EditorApp {
     pub fn new(params: Arc<PluginParams>, data: EditorData) -> Self {
         Self {
             params,
-            spectrum: data.spectrum,
+            tap: data.tap,
+            stream: None,
+            monitor: None,
+            meters: None,
+            left: Vec::new(),
+            right: Vec::new(),
             guide_spectrum: data.guide,
             status: data.status,
             session: data.session,
             gui_context: None,
-            state: EditorState::default(),
+            state: EditorState {
+                section: Some(Section::Recorder),
+                file_opener: panels::file_opener(),
+                ..EditorState::default()
+            },
+        }
+    }
+
+    /// Drains the tap and runs the meters and (unless frozen) the live analyzer over what came.
+    fn process_tap(&mut self) {
+        let stream = self.tap.stream();
+        if self.stream != Some(stream) {
+            self.stream = Some(stream);
+            let rate = stream.sample_rate_hz;
+            self.monitor = Monitor::new(rate).ok();
+            self.meters = Meters::new(rate, stream.num_channels as usize).ok();
+        }
+        self.left.clear();
+        self.right.clear();
+        self.tap.drain_into(&mut self.left, &mut self.right);
+        if let Some(meters) = &mut self.meters {
+            meters.process(&self.left, &self.right);
+        }
+        let params = &self.params;
+        if let Some(monitor) = &mut self.monitor
+            && !params.freeze.value()
+        {
+            let settings = MonitorSettings {
+                fft_size: params.fft_size.value(),
+                hop_fraction: params.overlap.value().hop_fraction(),
+                window: params.window.value(),
+                channel_mode: params.channel_mode.value(),
+                slope_db_per_octave: params.slope.value().db_per_octave(),
+                decay_ms: params.decay_ms.value(),
+            };
+            monitor.process(&self.left, &self.right, &settings);
         }
     }
 }
@@ -152,16 +227,23 @@ impl NiceEguiApp for EditorApp {
     }
 
     fn ui(&mut self, ui: &mut Ui, _frame: &mut nice_plug_egui::Frame) {
+        self.process_tap();
         let Some(gui_context) = &self.gui_context else {
             return;
         };
         let setter = gui_context.param_setter();
-        let live = self.spectrum.read();
         let guide = self.guide_spectrum.read();
         let is_guide = matches!(guide.kind, SpectrumKind::Guide | SpectrumKind::GuidePreview);
+        let monitor = self.monitor.as_ref().filter(|m| m.has_levels());
+        let traces: Vec<LiveTrace<'_>> = monitor
+            .into_iter()
+            .flat_map(Monitor::traces)
+            .map(|(trace, levels_db)| LiveTrace { trace, levels_db })
+            .collect();
         let input = SpectraIn {
-            freqs_hz: live.freqs_hz(),
-            levels_db: (live.kind == SpectrumKind::MonitorDb).then(|| live.values()),
+            freqs_hz: monitor.map_or(&[], Monitor::freqs_hz),
+            traces: &traces,
+            meters: self.meters.as_ref().map(Meters::readings),
             guide: u64::try_from(guide.frame_idx)
                 .ok()
                 .filter(|_| is_guide)
@@ -177,6 +259,11 @@ impl NiceEguiApp for EditorApp {
             .ui(ui, &self.params, &setter, &self.status, &input);
         if actions.clear_folder {
             self.session.clear_folder();
+        }
+        if actions.reset_meters
+            && let Some(meters) = &mut self.meters
+        {
+            meters.reset();
         }
         ui.ctx().request_repaint_after(REPAINT_INTERVAL);
     }
@@ -206,12 +293,22 @@ impl NiceEguiApp for EditorApp {
 
 /// One repaint's input from the hand-offs.
 pub struct SpectraIn<'a> {
-    /// Bin centre frequencies of the live spectrum, in Hz.
+    /// Band centre frequencies of the live spectrum, in Hz.
     pub freqs_hz: &'a [f32],
-    /// The live spectrum in dB, `None` until the analyzer has published one.
-    pub levels_db: Option<&'a [f32]>,
+    /// The live traces in dB (one, or two for L + R and M + S), empty until the analyzer has
+    /// levels.
+    pub traces: &'a [LiveTrace<'a>],
+    /// The meter strip's readings, `None` until the tap's stream is known.
+    pub meters: Option<MeterReadings>,
     /// The guide's newest frame, `None` until the audio thread has published one.
     pub guide: Option<GuideFrame<'a>>,
+}
+
+/// One live trace: which mix, and its level per band in dB.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveTrace<'a> {
+    pub trace: Trace,
+    pub levels_db: &'a [f32],
 }
 
 /// One guide frame as the audio thread published it (`handoff::SpectrumKind::Guide` or
@@ -233,6 +330,8 @@ pub struct GuideFrame<'a> {
 pub struct EditorActions {
     /// "Clear" in the recorder panel.
     pub clear_folder: bool,
+    /// "Reset" in the meter strip.
+    pub reset_meters: bool,
 }
 
 impl EditorState {
@@ -267,27 +366,45 @@ impl EditorState {
             .resizable(false)
             .show(ui, |ui| {
                 ScrollArea::vertical().show(ui, |ui| {
-                    egui::CollapsingHeader::new("Recorder")
-                        .default_open(true)
-                        .show(ui, |ui| {
-                            let folder_text = self
-                                .folder_text
-                                .get_or_insert_with(|| read_lock(&params.output_folder));
-                            actions.clear_folder =
-                                panels::recorder_panel(ui, params, setter, status, folder_text);
-                        });
-                    egui::CollapsingHeader::new("Analyzer")
-                        .default_open(self.tab == Tab::Analyzer)
-                        .show(ui, |ui| {
-                            panels::analyzer_controls(ui, params, setter, &mut self.view)
-                        });
-                    egui::CollapsingHeader::new("Guide frame")
-                        .default_open(self.tab != Tab::Analyzer)
-                        .show(ui, |ui| panels::guide_settings(ui, params, setter));
+                    if self.section_header(ui, Section::Recorder, "Recorder") {
+                        let folder_text = self
+                            .folder_text
+                            .get_or_insert_with(|| read_lock(&params.output_folder));
+                        actions.clear_folder = panels::recorder_panel(
+                            ui,
+                            params,
+                            setter,
+                            status,
+                            folder_text,
+                            self.file_opener,
+                        );
+                    }
+                    if self.section_header(ui, Section::Analyzer, "Analyzer") {
+                        panels::analyzer_controls(ui, params, setter, &mut self.view);
+                    }
+                    if self.section_header(ui, Section::Guide, "Guide frame") {
+                        panels::guide_settings(ui, params, setter);
+                    }
                 });
             });
-        egui::CentralPanel::default().show(ui, |ui| self.central_view(ui, params));
+        egui::CentralPanel::default().show(ui, |ui| {
+            actions.reset_meters = self.central_view(ui, params, setter, input.meters);
+        });
         actions
+    }
+
+    /// A section's header; clicking it opens that section and closes the others (or closes it,
+    /// if open). Returns whether the section is open.
+    fn section_header(&mut self, ui: &mut Ui, section: Section, title: &str) -> bool {
+        let is_open = self.section == Some(section);
+        let response = egui::CollapsingHeader::new(RichText::new(title).strong())
+            .id_salt(title)
+            .open(Some(is_open))
+            .show_unindented(ui, |_| ());
+        if response.header_response.clicked() {
+            self.section = (!is_open).then_some(section);
+        }
+        self.section == Some(section)
     }
 
     /// Copies the newest live spectrum (unless frozen), runs the peak hold, reduces it for the
@@ -295,22 +412,29 @@ impl EditorState {
     fn update_spectrum(&mut self, time_s: f64, params: &PluginParams, input: &SpectraIn<'_>) {
         let dt_s = self.last_time_s.map_or(0.0, |last| (time_s - last) as f32);
         self.last_time_s = Some(time_s);
-        if let Some(levels_db) = input.levels_db
-            && !params.freeze.value()
-        {
+        if !input.traces.is_empty() && !params.freeze.value() {
             self.freqs_hz.clear();
             self.freqs_hz.extend_from_slice(input.freqs_hz);
-            self.levels_db.clear();
-            self.levels_db.extend_from_slice(levels_db);
-            self.peak_hold.update(
-                levels_db,
-                dt_s,
-                self.view.peak_hold_s,
-                params.peak_fall_db_per_s.value(),
-            );
+            self.traces
+                .resize_with(input.traces.len(), || (Trace::Sum, Vec::new()));
+            for ((trace, levels_db), live) in self.traces.iter_mut().zip(input.traces) {
+                *trace = live.trace;
+                levels_db.clear();
+                levels_db.extend_from_slice(live.levels_db);
+            }
+            for (hold, live) in self.peak_holds.iter_mut().zip(input.traces) {
+                hold.update(
+                    live.levels_db,
+                    dt_s,
+                    self.view.peak_hold_s,
+                    params.peak_fall_db_per_s.value(),
+                );
+            }
         }
+        self.meters = input.meters;
+        let first_levels = self.traces.first().map_or(&[][..], |(_, levels)| levels);
         unit_bins_from_db(
-            &self.levels_db,
+            first_levels,
             GUIDE_BINS,
             params.floor_db.value(),
             &mut self.unit_bins,
@@ -322,17 +446,68 @@ impl EditorState {
         }
     }
 
-    fn central_view(&mut self, ui: &mut Ui, params: &PluginParams) {
+    /// The analyzer's toolbar: channel mode, style, freeze, and the reference trace.
+    fn analyzer_toolbar(&mut self, ui: &mut Ui, params: &PluginParams, setter: &ParamSetter) {
+        ui.horizontal_wrapped(|ui| {
+            panels::param_combo(ui, setter, &params.channel_mode);
+            ui.separator();
+            panels::style_buttons(ui, &mut self.view.style);
+            ui.separator();
+            panels::param_toggle(ui, setter, &params.freeze);
+            ui.separator();
+            let first = self.traces.first().filter(|(_, levels)| !levels.is_empty());
+            if ui
+                .add_enabled(first.is_some(), egui::Button::new("Capture"))
+                .on_hover_text("Keep the first trace's current average as a dimmed reference")
+                .clicked()
+                && let Some((_, levels)) = first
+            {
+                self.reference = Some((self.freqs_hz.clone(), levels.clone()));
+            }
+            if ui
+                .add_enabled(self.reference.is_some(), egui::Button::new("Clear"))
+                .on_hover_text("Remove the reference curve")
+                .clicked()
+            {
+                self.reference = None;
+            }
+        });
+    }
+    /// The tab's view; returns whether the meter strip's Reset was clicked.
+    fn central_view(
+        &mut self,
+        ui: &mut Ui,
+        params: &PluginParams,
+        setter: &ParamSetter,
+        meters: Option<MeterReadings>,
+    ) -> bool {
         match self.tab {
             Tab::Analyzer => {
+                self.analyzer_toolbar(ui, params, setter);
+                let traces: Vec<TraceView<'_>> = self
+                    .traces
+                    .iter()
+                    .zip(&self.peak_holds)
+                    .map(|((trace, levels_db), hold)| TraceView {
+                        name: trace.name(),
+                        levels_db,
+                        peak_db: if params.peak_hold.value() {
+                            hold.peaks_db()
+                        } else {
+                            &[]
+                        },
+                    })
+                    .collect();
                 let model = AnalyzerViewModel {
                     freqs_hz: &self.freqs_hz,
-                    levels_db: &self.levels_db,
-                    peak_db: if params.peak_hold.value() {
-                        self.peak_hold.peaks_db()
-                    } else {
-                        &[]
-                    },
+                    traces: &traces,
+                    reference: self
+                        .reference
+                        .as_ref()
+                        .map(|(freqs_hz, levels_db)| ReferenceView {
+                            freqs_hz,
+                            levels_db,
+                        }),
                     freq_axis: FreqAxis {
                         min_hz: params.min_freq_hz.value(),
                         max_hz: params
@@ -346,7 +521,9 @@ impl EditorState {
                     },
                     style: self.view.style,
                 };
-                analyzer_view(ui, &model);
+                let plot_size = ui.available_size() - Vec2::new(0.0, meter_strip::HEIGHT);
+                ui.allocate_ui(plot_size, |ui| analyzer_view(ui, &model));
+                meter_strip::meter_strip(ui, meters.as_ref())
             }
             Tab::Pie | Tab::Polar => {
                 let (view, name) = if self.tab == Tab::Pie {
@@ -357,11 +534,12 @@ impl EditorState {
                 let settings = live_render_settings(self.tab, params);
                 view.update(ui.ctx(), name, &settings, 0, &self.unit_bins);
                 view.show(ui);
+                false
             }
             Tab::Guide => {
                 let Some((frame_idx, is_recorded)) = self.guide_frame else {
                     ui.label("Waiting for audio: the guide frame appears once input arrives.");
-                    return;
+                    return false;
                 };
                 let settings = params.render_settings();
                 self.guide_view.update(
@@ -378,6 +556,7 @@ impl EditorState {
                 };
                 ui.label(RichText::new(source).small().weak());
                 self.guide_view.show(ui);
+                false
             }
         }
     }

@@ -8,6 +8,9 @@
 //!   through a second ring, so the audio thread never allocates or frees. Each push unparks the
 //!   writer thread, which sleeps (parked, no wake-ups) while there is nothing to write.
 //! - [`RecorderStatus`]: atomics the audio and writer threads update and the GUI reads.
+//! - [`TapInput`] / [`TapOutput`]: the raw stereo samples for the GUI's live analyzer and meters,
+//!   over a preallocated wait-free SPSC ring (`rtrb`). The audio thread only copies samples in;
+//!   the GUI thread does every analysis when it drains the ring.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU32, AtomicU64, Ordering};
@@ -29,9 +32,6 @@ pub enum SpectrumKind {
     /// Nothing published yet.
     #[default]
     Empty,
-    /// The live analyzer (monitor): `values` and `peaks` in dBFS (a full-scale sine reads 0 dB),
-    /// slope and smoothing applied, no floor and no display range applied (the editor's job).
-    MonitorDb,
     /// The recorder's last frame, exactly the values the writer receives for `frame_idx`
     /// (`Default` preset: 0..1; `Seed` preset: the post's raw `|rfft|` amplitudes; `preset` says
     /// which, and so how the writer maps them to 0..1).
@@ -55,14 +55,13 @@ pub struct Spectrum {
     pub preset: Preset,
     /// The sample rate the analysis ran at, in Hz.
     pub sample_rate_hz: f32,
-    /// `Guide`: the timeline frame index these values belong to; `MonitorDb`: -1.
+    /// The timeline frame index these values belong to.
     pub frame_idx: i64,
     /// How many entries of `values`, `peaks` and `freqs_hz` are valid.
     pub num_bins: usize,
     /// One value per bin (see [`SpectrumKind`]).
     pub values: Vec<f32>,
-    /// `MonitorDb`: the peak-hold level per bin in dBFS (equal to `values` when peak hold is off).
-    /// `Guide`: a copy of `values`.
+    /// A copy of `values`.
     pub peaks: Vec<f32>,
     /// Each bin's centre frequency in Hz (log-spaced).
     pub freqs_hz: Vec<f32>,
@@ -150,8 +149,8 @@ impl SpectrumOutput {
 /// once. Lives here, beside the hand-offs it bundles, so the editor and the plugin both depend on
 /// `handoff` and not on each other.
 pub struct EditorData {
-    /// The live analyzer's latest spectrum (dB; see [`SpectrumKind::MonitorDb`]).
-    pub spectrum: SpectrumOutput,
+    /// The raw input samples for the live analyzer and the meters (see [`TapOutput`]).
+    pub tap: TapOutput,
     /// The guide's latest frame: the recorder's during a take ([`SpectrumKind::Guide`], exactly
     /// as queued for the writer), the live preview's otherwise ([`SpectrumKind::GuidePreview`]).
     pub guide: SpectrumOutput,
@@ -159,6 +158,129 @@ pub struct EditorData {
     pub status: std::sync::Arc<RecorderStatus>,
     /// The recorder panel's commands to the writer thread ("Clear").
     pub session: crate::plugin::session::SessionControl,
+}
+
+/// Stereo frames the tap holds: about 1.4 s at 48 kHz, 0.34 s at 192 kHz, while the GUI drains it
+/// every repaint (~16 ms). `rtrb` reserves the ring without writing it, so an instance whose editor
+/// never opens keeps these 512 KiB as untouched (not resident) memory.
+pub const TAP_CAPACITY_FRAMES: usize = 1 << 16;
+
+/// What both ends of the tap share.
+#[derive(Debug, Default)]
+struct TapShared {
+    /// The stream's sample rate in Hz; written at activation (main thread).
+    sample_rate_hz: AtomicU32,
+    /// 1 for a mono track (whose samples arrive as identical pairs), 2 for stereo; written at
+    /// activation.
+    num_channels: AtomicU32,
+    /// Counts activations, so the GUI restarts its analysis on a new stream; `Release` after the
+    /// two fields above, which the GUI reads after an `Acquire` load.
+    stream_idx: AtomicU32,
+    /// Frames that did not fit because the GUI had not drained the ring; audio thread.
+    num_dropped_frames: AtomicU64,
+}
+
+/// Audio thread end of the tap.
+pub struct TapInput {
+    samples: rtrb::Producer<f32>,
+    shared: std::sync::Arc<TapShared>,
+}
+
+/// GUI thread end of the tap.
+pub struct TapOutput {
+    samples: rtrb::Consumer<f32>,
+    shared: std::sync::Arc<TapShared>,
+}
+
+/// The stream a tap carries, as the GUI reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TapStream {
+    /// Which activation: a change means a new stream.
+    pub stream_idx: u32,
+    pub sample_rate_hz: u32,
+    pub num_channels: u32,
+}
+
+impl TapInput {
+    /// Makes both ends, with room for [`TAP_CAPACITY_FRAMES`] interleaved stereo frames.
+    /// Allocates: call it where the plugin is made.
+    pub fn new() -> (TapInput, TapOutput) {
+        let (samples, output) = rtrb::RingBuffer::new(TAP_CAPACITY_FRAMES * 2);
+        let shared = std::sync::Arc::new(TapShared::default());
+        (
+            TapInput {
+                samples,
+                shared: std::sync::Arc::clone(&shared),
+            },
+            TapOutput {
+                samples: output,
+                shared,
+            },
+        )
+    }
+
+    /// Main thread, at activation: the stream that follows.
+    pub fn start_stream(&self, sample_rate_hz: u32, num_channels: u32) {
+        let shared = &self.shared;
+        shared
+            .sample_rate_hz
+            .store(sample_rate_hz, Ordering::Relaxed);
+        shared
+            .num_channels
+            .store(num_channels.clamp(1, 2), Ordering::Relaxed);
+        shared.stream_idx.fetch_add(1, Ordering::Release);
+    }
+
+    /// Audio thread: copies one block (`channels[c][i]`, the first two channels; a single channel
+    /// goes in as identical pairs). What does not fit is counted, never waited for. Wait-free
+    /// and allocation-free.
+    pub fn push(&mut self, channels: &[&mut [f32]], num_samples: usize) {
+        let Some(left) = channels.first() else {
+            return;
+        };
+        let right = channels.get(1).unwrap_or(left);
+        let num_frames = num_samples.min(self.samples.slots() / 2);
+        if let Ok(chunk) = self.samples.write_chunk_uninit(num_frames * 2) {
+            let frames = left[..num_frames].iter().zip(&right[..num_frames]);
+            chunk.fill_from_iter(frames.flat_map(|(&l, &r)| [l, r]));
+        }
+        if num_frames < num_samples {
+            self.shared
+                .num_dropped_frames
+                .fetch_add((num_samples - num_frames) as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+impl TapOutput {
+    /// The stream the samples come from.
+    pub fn stream(&self) -> TapStream {
+        let shared = &self.shared;
+        let stream_idx = shared.stream_idx.load(Ordering::Acquire);
+        TapStream {
+            stream_idx,
+            sample_rate_hz: shared.sample_rate_hz.load(Ordering::Relaxed),
+            num_channels: shared.num_channels.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Frames lost because the GUI drained too late (a stalled window), since the plugin was made.
+    pub fn num_dropped_frames(&self) -> u64 {
+        self.shared.num_dropped_frames.load(Ordering::Relaxed)
+    }
+
+    /// GUI thread: moves every waiting frame out, appending them to `left` and `right`.
+    pub fn drain_into(&mut self, left: &mut Vec<f32>, right: &mut Vec<f32>) {
+        let Ok(chunk) = self.samples.read_chunk(self.samples.slots() & !1) else {
+            return;
+        };
+        let (first, second) = chunk.as_slices();
+        for pair in first.chunks_exact(2).chain(second.chunks_exact(2)) {
+            left.push(pair[0]);
+            right.push(pair[1]);
+        }
+        chunk.commit_all();
+    }
 }
 
 /// Where a take's timeline positions came from (written in the manifest).
@@ -479,6 +601,35 @@ mod tests {
         consumer.recycle(frame);
         assert_eq!(producer.num_free_frames(), 1);
         assert!(producer.take_free_frame().is_some());
+    }
+
+    /// The tap carries frames in order; a ring the GUI has not drained drops the rest of a block
+    /// and counts it; one channel arrives as identical pairs.
+    #[test]
+    fn tap_keeps_order_and_counts_drops() {
+        let (mut input, mut output) = TapInput::new();
+        input.start_stream(48_000, 2);
+        assert_eq!(
+            output.stream(),
+            TapStream {
+                stream_idx: 1,
+                sample_rate_hz: 48_000,
+                num_channels: 2
+            }
+        );
+        let mut left: Vec<f32> = (0..TAP_CAPACITY_FRAMES + 10).map(|i| i as f32).collect();
+        let mut right: Vec<f32> = left.iter().map(|x| -x).collect();
+        input.push(&[&mut left[..], &mut right[..]], TAP_CAPACITY_FRAMES + 10);
+        assert_eq!(output.num_dropped_frames(), 10);
+        let (mut l, mut r) = (Vec::new(), Vec::new());
+        output.drain_into(&mut l, &mut r);
+        assert_eq!(l, left[..TAP_CAPACITY_FRAMES]);
+        assert_eq!(r, right[..TAP_CAPACITY_FRAMES]);
+        let mut mono = [1.0f32, 2.0];
+        input.push(&[&mut mono[..]], 2);
+        let (mut l, mut r) = (Vec::new(), Vec::new());
+        output.drain_into(&mut l, &mut r);
+        assert_eq!((l, r), (vec![1.0, 2.0], vec![1.0, 2.0]));
     }
 
     /// The generation counts publications so the GUI sees "new or not".

@@ -1,6 +1,7 @@
 //! Audio thread (and main thread for activation): the nice-plug glue. Audio passes through
-//! untouched; a mono tap feeds the recorder (while armed) and the live analyzer (while the editor
-//! is open). See DESIGN.md §2, §5, §8.
+//! untouched; a mono tap feeds the recorder (while armed) and the guide preview, and the raw
+//! samples go to the GUI thread's live analyzer and meters (while the editor is open). See
+//! DESIGN.md §2, §5, §8.
 //!
 //! # Editor interface (agreed with `src/editor.rs`)
 //!
@@ -19,10 +20,9 @@
 //! GUI ends of the hand-offs. The editor reads parameters through
 //! `params` (and sets them with its `ParamSetter`); it writes the persisted `output_folder`,
 //! `track_name` (from `NiceEguiApp::track_info_changed`) and `editor_size` fields directly; its
-//! open/closed state is `params.editor_state` (the audio thread runs the live analyzer only while
-//! `editor_state.is_open()`).
+//! open/closed state is `params.editor_state` (the audio thread feeds the tap and the guide
+//! preview only while `editor_state.is_open()`).
 
-pub mod monitor;
 pub mod params;
 pub mod preview;
 pub mod recorder;
@@ -36,12 +36,11 @@ use std::time::{Duration, Instant};
 use nice_plug::prelude::*;
 
 use crate::analysis::{AnalysisSettings, mix_to_mono};
-use crate::handoff::{EditorData, FrameProducer, RecorderStatus, SpectrumInput};
+use crate::handoff::{EditorData, FrameProducer, RecorderStatus, SpectrumInput, TapInput};
 
-use self::monitor::{Monitor, MonitorSettings};
 use self::params::PluginParams;
 use self::recorder::{GuideKit, QueueMode, Recorder, RecorderNeeds, TransportInfo};
-use self::session::{AudioLink, Lent, Session};
+use self::session::{AudioLink, Session};
 
 /// How long an activation waits for the writer thread to make the frame pool of an armed
 /// recorder, so that a bounce right after it records from its first block. Past that, the audio
@@ -51,7 +50,7 @@ const POOL_WAIT: Duration = Duration::from_millis(500);
 pub struct SpectralDiffusion {
     params: Arc<PluginParams>,
     /// The audio thread's ends of the GUI hand-offs; they outlive activations.
-    spectrum_input: SpectrumInput,
+    tap: TapInput,
     guide_input: SpectrumInput,
     /// Handed to the editor on its creation.
     editor_data: Option<EditorData>,
@@ -70,8 +69,6 @@ pub struct SpectralDiffusion {
 /// The audio thread's state for one activation.
 struct Engine {
     recorder: Recorder,
-    /// The live analyzer, lent by the session while the editor is open.
-    monitor: Option<Box<Monitor>>,
     /// The mono tap of one block (up to the host's maximum block size).
     mono: Vec<f32>,
     sample_rate: u32,
@@ -83,17 +80,17 @@ impl Default for SpectralDiffusion {
         let status = Arc::new(RecorderStatus::default());
         status.reset();
         let (session, link) = Session::new(Arc::clone(&status), params.folder_fields());
-        let (spectrum_input, spectrum) = SpectrumInput::new();
+        let (tap, tap_output) = TapInput::new();
         let (guide_input, guide) = SpectrumInput::new();
         Self {
             params,
             editor_data: Some(EditorData {
-                spectrum,
+                tap: tap_output,
                 guide,
                 status,
                 session: session.control(),
             }),
-            spectrum_input,
+            tap,
             guide_input,
             engine: None,
             link,
@@ -166,16 +163,8 @@ impl SpectralDiffusion {
             queue_mode,
             Some(Arc::new(self.params.folder_fields().snapshot())),
         );
-        let monitor = if is_editor_open {
-            Some(Box::new(
-                Monitor::new(sample_rate).map_err(|e| e.to_string())?,
-            ))
-        } else {
-            None
-        };
         self.engine = Some(Engine {
             recorder,
-            monitor,
             mono: vec![0.0; max_block],
             sample_rate,
         });
@@ -258,13 +247,17 @@ impl Plugin for SpectralDiffusion {
 
     fn activate(
         &mut self,
-        _audio_io_layout: &AudioIOLayout,
+        audio_io_layout: &AudioIOLayout,
         buffer_config: &BufferConfig,
         context: &mut impl ActivateContext<Self>,
     ) -> bool {
         // Hosts may activate again without deactivating (nice-plug does on state loads).
         self.shut_down();
         let sample_rate = buffer_config.sample_rate.round() as u32;
+        let num_channels = audio_io_layout
+            .main_input_channels
+            .map_or(2, NonZeroU32::get);
+        self.tap.start_stream(sample_rate, num_channels);
         self.session.set_host(match context.plugin_api() {
             PluginApi::Clap => "CLAP host",
             PluginApi::Vst3 => "VST3 host",
@@ -281,12 +274,6 @@ impl Plugin for SpectralDiffusion {
         }
         context.set_latency_samples(0);
         true
-    }
-
-    fn reset(&mut self) {
-        if let Some(monitor) = self.engine.as_mut().and_then(|e| e.monitor.as_mut()) {
-            monitor.reset();
-        }
     }
 
     fn deactivate(&mut self) {
@@ -364,31 +351,8 @@ impl Plugin for SpectralDiffusion {
             }
         }
 
-        if is_editor_open && engine.monitor.is_none() {
-            match self.link.receive_monitor() {
-                Some(monitor) if monitor.sample_rate() == engine.sample_rate => {
-                    engine.monitor = Some(monitor);
-                }
-                Some(stale) => self.link.give_back(Lent::Monitor(stale)),
-                None => self.link.request_monitor(engine.sample_rate),
-            }
-        } else if !is_editor_open && let Some(monitor) = engine.monitor.take() {
-            self.link.give_back(Lent::Monitor(monitor));
-        }
-        if let Some(monitor) = engine.monitor.as_mut()
-            && !params.freeze.value()
-        {
-            let settings = MonitorSettings {
-                fft_size: params.fft_size.value(),
-                hop_fraction: params.overlap.value().hop_fraction(),
-                window: params.window.value(),
-                channel_mode: params.channel_mode.value(),
-                slope_db_per_octave: params.slope.value().db_per_octave(),
-                decay_ms: params.decay_ms.value(),
-                is_peak_hold: params.peak_hold.value(),
-                peak_fall_db_per_s: params.peak_fall_db_per_s.value(),
-            };
-            monitor.process_block(channels, num_samples, &settings, &mut self.spectrum_input);
+        if is_editor_open {
+            self.tap.push(channels, num_samples);
         }
         ProcessStatus::Normal
     }

@@ -74,7 +74,8 @@ fn editor_params(case: &Case) -> PluginParams {
 fn shown_preview(params: &PluginParams, frame: GuideFrame<'_>) -> ColorImage {
     let input = SpectraIn {
         freqs_hz: &[],
-        levels_db: None,
+        traces: &[],
+        meters: None,
         guide: Some(frame),
     };
     let status = RecorderStatus::default();

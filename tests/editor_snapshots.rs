@@ -4,7 +4,9 @@
 mod editor_support;
 
 use egui::{Pos2, vec2};
-use spectral_diffusion::editor::analyzer_view::{AnalyzerViewModel, CurveStyle, analyzer_view};
+use spectral_diffusion::editor::analyzer_view::{
+    AnalyzerViewModel, BandWidth, CurveStyle, ReferenceView, TraceView, analyzer_view,
+};
 use spectral_diffusion::editor::axis::{DbAxis, FreqAxis};
 
 use editor_support::{Headless, assert_snapshot, synthetic_spectrum};
@@ -18,13 +20,55 @@ const DB_RANGE: DbAxis = DbAxis {
     max_db: 0.0,
 };
 
-fn snapshot_analyzer(name: &str, style: CurveStyle, pixels_per_point: f32, pointer: Option<Pos2>) {
+/// What a snapshot of the analyzer view shows besides the first trace.
+#[derive(Clone, Copy)]
+struct Extras {
+    /// A second trace (as L + R draws), a copy of the first tilted and shifted.
+    has_second_trace: bool,
+    /// A captured reference curve 9 dB below the first trace.
+    has_reference: bool,
+}
+
+const PLAIN: Extras = Extras {
+    has_second_trace: false,
+    has_reference: false,
+};
+
+fn snapshot_analyzer(
+    name: &str,
+    style: CurveStyle,
+    pixels_per_point: f32,
+    pointer: Option<Pos2>,
+    extras: Extras,
+) {
     let (freqs_hz, levels_db) = synthetic_spectrum(256);
     let peak_db: Vec<f32> = levels_db.iter().map(|level| level + 6.0).collect();
-    let model = AnalyzerViewModel {
-        freqs_hz: &freqs_hz,
+    let second_db: Vec<f32> = levels_db
+        .iter()
+        .zip(&freqs_hz)
+        .map(|(level, freq)| level - 10.0 + 4.0 * (freq / 1000.0).log2())
+        .collect();
+    let second_peak_db: Vec<f32> = second_db.iter().map(|level| level + 4.0).collect();
+    let reference_db: Vec<f32> = levels_db.iter().map(|level| level - 9.0).collect();
+    let mut traces = vec![TraceView {
+        name: "Left",
         levels_db: &levels_db,
         peak_db: &peak_db,
+    }];
+    if extras.has_second_trace {
+        traces.push(TraceView {
+            name: "Right",
+            levels_db: &second_db,
+            peak_db: &second_peak_db,
+        });
+    }
+    let model = AnalyzerViewModel {
+        freqs_hz: &freqs_hz,
+        traces: &traces,
+        reference: extras.has_reference.then_some(ReferenceView {
+            freqs_hz: &freqs_hz,
+            levels_db: &reference_db,
+        }),
         freq_axis: FULL_RANGE,
         db_axis: DB_RANGE,
         style,
@@ -40,13 +84,20 @@ fn snapshot_analyzer(name: &str, style: CurveStyle, pixels_per_point: f32, point
 /// The filled curve with peak trace, grids and labels.
 #[test]
 fn analyzer_filled_matches_snapshot() {
-    snapshot_analyzer("analyzer_filled", CurveStyle::Filled, 1.0, None);
+    snapshot_analyzer("analyzer_filled", CurveStyle::Filled, 1.0, None, PLAIN);
 }
 
-/// The bar style, at scale 2: the same layout with twice the pixels, lines still one pixel crisp.
+/// Third-octave bars with outlines, at scale 2: the same layout with twice the pixels, lines
+/// still one pixel crisp.
 #[test]
-fn analyzer_bars_at_scale_2_matches_snapshot() {
-    snapshot_analyzer("analyzer_bars_x2", CurveStyle::Bars, 2.0, None);
+fn analyzer_bands_at_scale_2_matches_snapshot() {
+    snapshot_analyzer(
+        "analyzer_bands_x2",
+        CurveStyle::Bands(BandWidth::Third),
+        2.0,
+        None,
+        PLAIN,
+    );
 }
 
 /// Hovering shows the crosshair and the frequency / note / level readout.
@@ -57,19 +108,102 @@ fn analyzer_hover_readout_matches_snapshot() {
         CurveStyle::Filled,
         1.0,
         Some(Pos2::new(320.0, 180.0)),
+        PLAIN,
+    );
+}
+
+const TWO_TRACES: Extras = Extras {
+    has_second_trace: true,
+    has_reference: false,
+};
+const WITH_REFERENCE: Extras = Extras {
+    has_second_trace: false,
+    has_reference: true,
+};
+
+/// L + R: two filled traces in their own colours, each with its peak line, and a legend.
+#[test]
+fn analyzer_two_traces_match_snapshot() {
+    snapshot_analyzer(
+        "analyzer_two_traces",
+        CurveStyle::Filled,
+        1.0,
+        None,
+        TWO_TRACES,
+    );
+    snapshot_analyzer(
+        "analyzer_two_traces_x2",
+        CurveStyle::Filled,
+        2.0,
+        None,
+        TWO_TRACES,
+    );
+}
+
+/// Two traces as octave bars share each band side by side.
+#[test]
+fn analyzer_two_traces_as_octave_bands_match_snapshot() {
+    snapshot_analyzer(
+        "analyzer_two_traces_octaves",
+        CurveStyle::Bands(BandWidth::Octave),
+        1.0,
+        None,
+        TWO_TRACES,
+    );
+}
+
+/// A captured reference: a dimmed curve behind the live trace, named in the legend.
+#[test]
+fn analyzer_reference_matches_snapshot() {
+    snapshot_analyzer(
+        "analyzer_reference",
+        CurveStyle::Filled,
+        1.0,
+        None,
+        WITH_REFERENCE,
+    );
+    snapshot_analyzer(
+        "analyzer_reference_x2",
+        CurveStyle::Filled,
+        2.0,
+        None,
+        WITH_REFERENCE,
     );
 }
 
 use spectral_diffusion::analysis::Preset;
 use spectral_diffusion::editor::guide::unit_bins_from_db;
-use spectral_diffusion::editor::{EditorState, GuideFrame, SpectraIn, Tab};
+use spectral_diffusion::editor::meters::Meters;
+use spectral_diffusion::editor::{EditorState, GuideFrame, LiveTrace, Section, SpectraIn, Tab};
 use spectral_diffusion::handoff::RecorderStatus;
 use spectral_diffusion::plugin::params::PluginParams;
+use spectral_diffusion::plugin::params::Trace;
 
 /// The whole editor at its default 900×600 on `tab`, fed the synthetic spectrum at the plugin's
 /// monitor resolution, with a take rolling so the recorder panel shows numbers, or stopped on
 /// `error`.
 fn snapshot_editor(name: &str, tab: Tab, pixels_per_point: f32, error: Option<&str>) {
+    snapshot_editor_with(name, tab, Section::Recorder, pixels_per_point, error);
+}
+
+/// The meter strip's readings after 3 s of a 997 Hz sine at −20 dBFS left and −26 dBFS right.
+fn meter_readings() -> spectral_diffusion::editor::meters::MeterReadings {
+    let left: Vec<f32> = (0..144_000)
+        .map(|i| 0.1 * (2.0 * std::f32::consts::PI * 997.0 * i as f32 / 48_000.0).sin())
+        .collect();
+    let right: Vec<f32> = left.iter().map(|x| x * 0.5).collect();
+    let mut meters = Meters::new(48_000, 2).unwrap();
+    meters.process(&left, &right);
+    meters.readings()
+}
+
+fn snapshot_editor_with(
+    name: &str,
+    tab: Tab,
+    section: Section,
+    pixels_per_point: f32,
+    error: Option<&str>,
+) {
     let params = PluginParams::default();
     // The folder line shows these; fixed so the snapshot does not depend on $HOME or the clock.
     "/tmp/takes".clone_into(&mut params.output_folder.write().unwrap());
@@ -92,9 +226,14 @@ fn snapshot_editor(name: &str, tab: Tab, pixels_per_point: f32, error: Option<&s
     // The live preview's frame 0, drawn from the same spectrum.
     let mut guide_values = Vec::new();
     unit_bins_from_db(&levels_db, 256, -90.0, &mut guide_values);
+    let traces = [LiveTrace {
+        trace: Trace::Sum,
+        levels_db: &levels_db,
+    }];
     let input = SpectraIn {
         freqs_hz: &freqs_hz,
-        levels_db: Some(&levels_db),
+        traces: &traces,
+        meters: Some(meter_readings()),
         guide: Some(GuideFrame {
             frame_idx: 0,
             preset: Preset::Default,
@@ -106,6 +245,7 @@ fn snapshot_editor(name: &str, tab: Tab, pixels_per_point: f32, error: Option<&s
     let setter = gui_context.param_setter();
     let mut state = EditorState::default();
     state.tab = tab;
+    state.section = Some(section);
     let mut headless = Headless::new();
     let frame = headless.render(vec2(900.0, 600.0), pixels_per_point, None, &mut |ui| {
         state.ui(ui, &params, &setter, &status, &input);
@@ -123,6 +263,26 @@ fn editor_analyzer_matches_snapshot() {
 #[test]
 fn editor_analyzer_at_scale_2_matches_snapshot() {
     snapshot_editor("editor_analyzer_x2", Tab::Analyzer, 2.0, None);
+}
+
+/// At the default 900×600 with the Analyzer section open, every analyzer control is on screen;
+/// the toolbar (channels, style, freeze, capture) and the meter strip are always there.
+#[test]
+fn editor_analyzer_section_fits_the_default_size() {
+    snapshot_editor_with(
+        "editor_analyzer_section",
+        Tab::Analyzer,
+        Section::Analyzer,
+        1.0,
+        None,
+    );
+    snapshot_editor_with(
+        "editor_guide_section",
+        Tab::Guide,
+        Section::Guide,
+        1.0,
+        None,
+    );
 }
 
 #[test]

@@ -32,7 +32,7 @@ fn spawn(program: &str, args: &[&str], display: &str) -> Spawned {
     )
 }
 
-/// The analyzer's curve and peak-hold colours (`analyzer_view::CURVE`, `PEAK`).
+/// The analyzer's first trace and peak-hold colours (`analyzer_view::TRACE_COLORS[0]`, `PEAK`).
 const CURVE: [u8; 3] = [96, 196, 255];
 const PEAK: [u8; 3] = [255, 176, 64];
 

@@ -522,6 +522,22 @@ fn state_round_trip_restores_params_and_folder() {
     );
 }
 
+/// A new instance starts at SPAN's 4.5 dB/oct slope, and a project saved with the old 0 dB/oct
+/// default keeps it: nice-plug saves every parameter by id, so the saved value wins.
+#[test]
+fn slope_defaults_to_span_and_old_projects_keep_theirs() {
+    let mut plugin = TestPlugin::new();
+    let mut state = plugin.save_state();
+    assert_eq!(state["params"]["slope"], json!({"string": "4.5"}));
+    state["params"]["slope"] = json!({"string": "0"});
+    let mut old_project = TestPlugin::new();
+    old_project.load_state(&state);
+    assert_eq!(
+        old_project.save_state()["params"]["slope"],
+        json!({"string": "0"})
+    );
+}
+
 /// An unwritable folder stops the recorder but never the audio, and nothing is written.
 #[test]
 fn unwritable_folder_keeps_audio_flowing() {

@@ -1,6 +1,7 @@
-//! GUI thread: the analyzer view, a pure function of a spectrum and its axes. Log-frequency grid
-//! along the bottom, dB grid along the left, the spectrum as a filled curve or bars, the peak-hold
-//! trace, and a hover readout of frequency, nearest note and level.
+//! GUI thread: the analyzer view, a pure function of the spectra and their axes. Log-frequency grid
+//! along the bottom, dB grid along the left, one or two traces as filled curves or octave-band
+//! bars, each trace's peak-hold line, a captured reference curve, a legend, and a hover readout of
+//! frequency, nearest note and level.
 
 use egui::{Align2, Color32, FontId, Mesh, Pos2, Rect, Sense, Shape, Stroke, Ui, pos2, vec2};
 
@@ -12,19 +13,88 @@ pub enum CurveStyle {
     /// A line over a translucent fill down to the floor.
     #[default]
     Filled,
-    /// One bar per bin, as wide as the bin's share of the axis.
-    Bars,
+    /// Outlined bars, one per fractional-octave band (see [`BandWidth`]).
+    Bands(BandWidth),
+}
+
+/// The bands of the bar style: IEC 61260-1 fractional-octave bands, base 10 (the octave ratio is
+/// G = 10^(3/10) ≈ 1.9953, midbands exact powers of G around 1 kHz, as the standard recommends),
+/// 1/1, 1/3 and 1/6 octave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BandWidth {
+    Octave,
+    Third,
+    Sixth,
+}
+
+impl BandWidth {
+    /// The bandwidth designator `b` of 1/b octave.
+    pub fn fraction(self) -> u32 {
+        match self {
+            Self::Octave => 1,
+            Self::Third => 3,
+            Self::Sixth => 6,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Octave => "1/1",
+            Self::Third => "1/3",
+            Self::Sixth => "1/6",
+        }
+    }
+
+    /// The bands (lower edge, midband, upper edge in Hz) that reach into `min_hz..max_hz`,
+    /// per IEC 61260-1:2014 §5.2–5.4 (base 10, reference 1 kHz): midband
+    /// `1000·G^(x/b)` for odd b, `1000·G^((2x+1)/(2b))` for even b; edges `midband·G^(∓1/(2b))`.
+    pub fn bands(self, min_hz: f32, max_hz: f32) -> Vec<[f32; 3]> {
+        let b = f64::from(self.fraction());
+        let g = 10f64.powf(0.3);
+        let midband = |x: i32| {
+            let exponent = if self.fraction() % 2 == 1 {
+                f64::from(x) / b
+            } else {
+                f64::from(2 * x + 1) / (2.0 * b)
+            };
+            1000.0 * g.powf(exponent)
+        };
+        let half = g.powf(1.0 / (2.0 * b));
+        (-60..60)
+            .map(midband)
+            .map(|f| [(f / half) as f32, f as f32, (f * half) as f32])
+            .filter(|&[lower, _, upper]| upper > min_hz && lower < max_hz)
+            .collect()
+    }
+}
+
+/// One trace to draw.
+#[derive(Debug, Clone, Copy)]
+pub struct TraceView<'a> {
+    /// The legend's name.
+    pub name: &'a str,
+    /// Displayed level of each band (averaged, slope applied), in dB, over the model's
+    /// `freqs_hz`.
+    pub levels_db: &'a [f32],
+    /// Peak-hold level of each band, in dB; empty draws no peak line.
+    pub peak_db: &'a [f32],
+}
+
+/// A captured curve drawn dimmed behind the live traces.
+#[derive(Debug, Clone, Copy)]
+pub struct ReferenceView<'a> {
+    pub freqs_hz: &'a [f32],
+    pub levels_db: &'a [f32],
 }
 
 /// Everything the analyzer view draws, as plain data; the editor owns the smoothing and slope.
 #[derive(Debug, Clone, Copy)]
 pub struct AnalyzerViewModel<'a> {
-    /// Centre frequency of each bin, ascending, in Hz.
+    /// Centre frequency of each band, ascending, in Hz.
     pub freqs_hz: &'a [f32],
-    /// Displayed level of each bin (averaged, slope applied), in dB.
-    pub levels_db: &'a [f32],
-    /// Peak-hold level of each bin, in dB; empty draws no peak trace.
-    pub peak_db: &'a [f32],
+    /// One trace, or two (L + R, M + S), in drawing order.
+    pub traces: &'a [TraceView<'a>],
+    pub reference: Option<ReferenceView<'a>>,
     /// The visible frequency range.
     pub freq_axis: FreqAxis,
     /// The visible level range.
@@ -32,7 +102,8 @@ pub struct AnalyzerViewModel<'a> {
     pub style: CurveStyle,
 }
 
-/// What the pointer is over: the frequency under it, its nearest note, and the curve's level there.
+/// What the pointer is over: the frequency under it, its nearest note, and the first trace's
+/// level there.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Readout {
     pub freq_hz: f32,
@@ -64,8 +135,14 @@ pub const BACKGROUND: Color32 = Color32::from_rgb(18, 20, 24);
 const GRID_MAJOR: Color32 = Color32::from_rgb(58, 62, 70);
 const GRID_MINOR: Color32 = Color32::from_rgb(34, 37, 43);
 const LABEL: Color32 = Color32::from_rgb(150, 156, 166);
-const CURVE: Color32 = Color32::from_rgb(96, 196, 255);
+/// Each trace's colour, in drawing order.
+pub const TRACE_COLORS: [Color32; 2] = [
+    Color32::from_rgb(96, 196, 255),
+    Color32::from_rgb(255, 112, 168),
+];
+/// The peak line of a single trace; two traces draw theirs in their own colours.
 const PEAK: Color32 = Color32::from_rgb(255, 176, 64);
+const REFERENCE: Color32 = Color32::from_rgb(190, 190, 190);
 const CROSSHAIR: Color32 = Color32::from_rgb(200, 200, 200);
 
 /// Draws the analyzer into all the space `ui` has left; returns the readout while hovered.
@@ -80,13 +157,43 @@ pub fn analyzer_view(ui: &mut Ui, model: &AnalyzerViewModel<'_>) -> Option<Reado
 
     draw_grid(&painter, plot, model);
     let plot_painter = painter.with_clip_rect(plot);
-    match model.style {
-        CurveStyle::Filled => draw_filled(&plot_painter, plot, model),
-        CurveStyle::Bars => draw_bars(&plot_painter, plot, model),
+    if let Some(reference) = model.reference {
+        let points = curve_points(plot, model, reference.freqs_hz, reference.levels_db);
+        plot_painter.add(Shape::line(
+            points,
+            Stroke::new(1.5, REFERENCE.gamma_multiply(0.55)),
+        ));
     }
-    if !model.peak_db.is_empty() {
-        let points = curve_points(plot, model, model.peak_db);
-        plot_painter.add(Shape::line(points, Stroke::new(1.0, PEAK)));
+    let num_traces = model.traces.len();
+    for (idx, (trace, color)) in model.traces.iter().zip(TRACE_COLORS).enumerate() {
+        match model.style {
+            CurveStyle::Filled => draw_filled(&plot_painter, plot, model, trace, color, num_traces),
+            CurveStyle::Bands(width) => {
+                draw_bands(
+                    &plot_painter,
+                    plot,
+                    model,
+                    trace,
+                    color,
+                    width,
+                    (idx, num_traces),
+                );
+            }
+        }
+    }
+    for (trace, color) in model.traces.iter().zip(TRACE_COLORS) {
+        if !trace.peak_db.is_empty() {
+            let peak_color = if num_traces == 1 {
+                PEAK
+            } else {
+                color.gamma_multiply(0.7)
+            };
+            let points = curve_points(plot, model, model.freqs_hz, trace.peak_db);
+            plot_painter.add(Shape::line(points, Stroke::new(1.0, peak_color)));
+        }
+    }
+    if num_traces > 1 || model.reference.is_some() {
+        draw_legend(&painter, plot, model);
     }
 
     let pointer = response.hover_pos().filter(|pos| plot.contains(*pos))?;
@@ -120,7 +227,10 @@ pub fn readout_at(model: &AnalyzerViewModel<'_>, fraction: f32) -> Readout {
     Readout {
         freq_hz,
         note: Note::nearest(freq_hz),
-        level_db: level_at(model.freqs_hz, model.levels_db, freq_hz),
+        level_db: model
+            .traces
+            .first()
+            .and_then(|trace| level_at(model.freqs_hz, trace.levels_db, freq_hz)),
     }
 }
 
@@ -203,11 +313,43 @@ fn draw_grid(painter: &egui::Painter, plot: Rect, model: &AnalyzerViewModel<'_>)
     );
 }
 
-/// Screen points of `levels_db` over the bins, y clamped to the plot so a floor of silence stays
-/// visible along the bottom edge.
-fn curve_points(plot: Rect, model: &AnalyzerViewModel<'_>, levels_db: &[f32]) -> Vec<Pos2> {
-    model
-        .freqs_hz
+/// The legend in the plot's top-left corner: a swatch and a name per trace, then the reference.
+fn draw_legend(painter: &egui::Painter, plot: Rect, model: &AnalyzerViewModel<'_>) {
+    let font = FontId::proportional(LABEL_FONT_SIZE + 1.0);
+    let entries = model
+        .traces
+        .iter()
+        .zip(TRACE_COLORS)
+        .map(|(trace, color)| (trace.name, color))
+        .chain(
+            model
+                .reference
+                .map(|_| ("Reference", REFERENCE.gamma_multiply(0.55))),
+        );
+    let mut pos = plot.left_top() + vec2(8.0, 8.0);
+    for (name, color) in entries {
+        let galley = painter.layout_no_wrap(name.to_owned(), font.clone(), LABEL);
+        let row = Rect::from_min_size(pos, vec2(18.0 + galley.size().x, galley.size().y));
+        painter.rect_filled(row.expand(2.0), 2.0, BACKGROUND.gamma_multiply(0.85));
+        painter.hline(
+            pos.x..=pos.x + 12.0,
+            painter.round_to_pixel_center(row.center().y),
+            Stroke::new(3.0, color),
+        );
+        painter.galley(pos + vec2(18.0, 0.0), galley, LABEL);
+        pos.y += row.height() + 4.0;
+    }
+}
+
+/// Screen points of `levels_db` over `freqs_hz`, y clamped to the plot so a floor of silence
+/// stays visible along the bottom edge.
+fn curve_points(
+    plot: Rect,
+    model: &AnalyzerViewModel<'_>,
+    freqs_hz: &[f32],
+    levels_db: &[f32],
+) -> Vec<Pos2> {
+    freqs_hz
         .iter()
         .zip(levels_db)
         .filter(|(freq_hz, level_db)| **freq_hz > 0.0 && level_db.is_finite())
@@ -220,18 +362,26 @@ fn curve_points(plot: Rect, model: &AnalyzerViewModel<'_>, levels_db: &[f32]) ->
         .collect()
 }
 
-fn draw_filled(painter: &egui::Painter, plot: Rect, model: &AnalyzerViewModel<'_>) {
-    let points = curve_points(plot, model, model.levels_db);
+fn draw_filled(
+    painter: &egui::Painter,
+    plot: Rect,
+    model: &AnalyzerViewModel<'_>,
+    trace: &TraceView<'_>,
+    color: Color32,
+    num_traces: usize,
+) {
+    let points = curve_points(plot, model, model.freqs_hz, trace.levels_db);
     if points.len() < 2 {
         return;
     }
     // The area under a spectrum is not convex, so it is a strip of quads down to the floor rather
-    // than a filled path (egui fills convex paths only).
+    // than a filled path (egui fills convex paths only). Two traces fill fainter, so both read.
+    let strength = if num_traces > 1 { 0.5 } else { 1.0 };
     let mut fill = Mesh::default();
     fill.reserve_vertices(points.len() * 2);
     fill.reserve_triangles((points.len() - 1) * 2);
-    let top_color = CURVE.gamma_multiply(0.45);
-    let bottom_color = CURVE.gamma_multiply(0.08);
+    let top_color = color.gamma_multiply(0.45 * strength);
+    let bottom_color = color.gamma_multiply(0.08 * strength);
     for (i, point) in points.iter().enumerate() {
         fill.colored_vertex(*point, top_color);
         fill.colored_vertex(pos2(point.x, plot.bottom()), bottom_color);
@@ -242,28 +392,69 @@ fn draw_filled(painter: &egui::Painter, plot: Rect, model: &AnalyzerViewModel<'_
         }
     }
     painter.add(fill);
-    painter.add(Shape::line(points, Stroke::new(1.5, CURVE)));
+    painter.add(Shape::line(points, Stroke::new(1.5, color)));
 }
 
-fn draw_bars(painter: &egui::Painter, plot: Rect, model: &AnalyzerViewModel<'_>) {
-    let points = curve_points(plot, model, model.levels_db);
-    let mut bars = Mesh::default();
-    for (i, point) in points.iter().enumerate() {
-        // Each bar spans halfway to its neighbours (geometric midpoints on the log axis).
-        let left = if i > 0 {
-            (points[i - 1].x + point.x) / 2.0
-        } else {
-            point.x - 1.0
-        };
-        let right = match points.get(i + 1) {
-            Some(next) => (point.x + next.x) / 2.0,
-            None => point.x + 1.0,
-        };
-        let gap = if right - left > 4.0 { 1.0 } else { 0.0 };
-        let bar = Rect::from_min_max(pos2(left, point.y), pos2(right - gap, plot.bottom()));
-        bars.add_colored_rect(bar, CURVE.gamma_multiply(0.8));
+/// The level of each band: the highest the trace reaches between the band's edges (a peak-reading
+/// band display: a tone reads its level in its band, as on the curve), or the curve's level at
+/// the midband when no analysis band falls inside. Returns `(lower, upper, level)` per band.
+pub fn band_levels(
+    freqs_hz: &[f32],
+    levels_db: &[f32],
+    width: BandWidth,
+    freq_axis: FreqAxis,
+) -> Vec<(f32, f32, f32)> {
+    width
+        .bands(freq_axis.min_hz, freq_axis.max_hz)
+        .into_iter()
+        .filter_map(|[lower, midband, upper]| {
+            let inside = freqs_hz
+                .iter()
+                .zip(levels_db)
+                .filter(|(f, _)| (lower..upper).contains(*f))
+                .map(|(_, &level)| level)
+                .reduce(f32::max);
+            inside
+                .or_else(|| level_at(freqs_hz, levels_db, midband))
+                .map(|level| (lower, upper, level))
+        })
+        .collect()
+}
+
+/// Outlined bars, one per band; two traces share each band side by side (`slot` = which of how
+/// many).
+fn draw_bands(
+    painter: &egui::Painter,
+    plot: Rect,
+    model: &AnalyzerViewModel<'_>,
+    trace: &TraceView<'_>,
+    color: Color32,
+    width: BandWidth,
+    (slot_idx, num_slots): (usize, usize),
+) {
+    let mut fill = Mesh::default();
+    let mut outlines = Vec::new();
+    for (lower, upper, level_db) in
+        band_levels(model.freqs_hz, trace.levels_db, width, model.freq_axis)
+    {
+        let x = |f: f32| plot.left() + model.freq_axis.fraction_of(f) * plot.width();
+        let (left, right) = (x(lower), x(upper));
+        let slot_width = (right - left) / num_slots as f32;
+        let gap = (slot_width * 0.12).min(3.0);
+        let left = left + slot_width * slot_idx as f32 + gap / 2.0;
+        let right = left + slot_width - gap;
+        let top = plot.top() + model.db_axis.fraction_of(level_db).clamp(0.0, 1.0) * plot.height();
+        let bar = Rect::from_min_max(pos2(left, top), pos2(right, plot.bottom()));
+        fill.add_colored_rect(bar, color.gamma_multiply(0.35));
+        outlines.push(Shape::rect_stroke(
+            bar,
+            0.0,
+            Stroke::new(1.0, color),
+            egui::StrokeKind::Inside,
+        ));
     }
-    painter.add(bars);
+    painter.add(fill);
+    painter.extend(outlines);
 }
 
 #[cfg(test)]
@@ -286,10 +477,15 @@ mod tests {
     /// The readout at the middle of a 20 Hz–20 kHz plot names 632 Hz, D#5, and the level there.
     #[test]
     fn readout_at_plot_centre() {
-        let model = AnalyzerViewModel {
-            freqs_hz: &[20.0, 20_000.0],
+        let traces = [TraceView {
+            name: "Sum",
             levels_db: &[-60.0, 0.0],
             peak_db: &[],
+        }];
+        let model = AnalyzerViewModel {
+            freqs_hz: &[20.0, 20_000.0],
+            traces: &traces,
+            reference: None,
             freq_axis: FreqAxis {
                 min_hz: 20.0,
                 max_hz: 20_000.0,
@@ -305,5 +501,49 @@ mod tests {
         assert_eq!(readout.note.unwrap().name(), "D#5");
         assert!((readout.level_db.unwrap() + 30.0).abs() < 1e-3);
         assert_eq!(readout.text(), "632 Hz  D#5 +28 ct  -30.0 dB");
+    }
+
+    /// The base-10 bands of IEC 61260-1: the exact midbands round to the nominal ones of its
+    /// Annex E (16, 1000, 16 000 Hz octaves; 20, 20 000 Hz thirds), an octave's edges are
+    /// G^(±1/2) around its midband, 1/6-octave midbands sit between the thirds, and a band is
+    /// drawn when it reaches into the visible range.
+    #[test]
+    fn bands_follow_iec_61260_base_10() {
+        let octaves = BandWidth::Octave.bands(20.0, 20_000.0);
+        let midbands: Vec<f32> = octaves.iter().map(|band| band[1]).collect();
+        assert_eq!(midbands.len(), 11, "{midbands:?}");
+        assert!((midbands[0] - 15.849).abs() < 0.01, "{midbands:?}");
+        assert!((midbands[6] - 1000.0).abs() < 1e-3);
+        assert!((midbands[10] - 15_849.0).abs() < 1.0);
+        let [lower, midband, upper] = octaves[6];
+        assert!((lower - 707.95).abs() < 0.01 && (upper - 1412.5).abs() < 0.1);
+        assert!((upper / lower - 10f32.powf(0.3)).abs() < 1e-4 && midband == 1000.0);
+        let thirds = BandWidth::Third.bands(20.0, 20_000.0);
+        assert_eq!(thirds.len(), 31);
+        assert!((thirds[0][1] - 19.953).abs() < 0.01 && (thirds[30][1] - 19_953.0).abs() < 1.0);
+        let sixths = BandWidth::Sixth.bands(900.0, 1200.0);
+        let sixth_midbands: Vec<f32> = sixths.iter().map(|band| band[1]).collect();
+        assert_eq!(sixth_midbands.len(), 3, "{sixth_midbands:?}");
+        assert!((sixth_midbands[0] - 944.06).abs() < 0.01);
+        assert!((sixth_midbands[1] - 1059.25).abs() < 0.01);
+        assert!(
+            (sixths[0][2] - 1000.0).abs() < 0.01,
+            "1/6 edges meet at 1 kHz"
+        );
+    }
+
+    /// A band reads the highest level inside its edges: a tone shows at its own level.
+    #[test]
+    fn band_reads_the_loudest_level_inside_it() {
+        let freqs_hz = [900.0, 1000.0, 1100.0, 2000.0];
+        let levels_db = [-40.0, -6.0, -30.0, -50.0];
+        let axis = FreqAxis {
+            min_hz: 710.0,
+            max_hz: 2100.0,
+        };
+        let bands = band_levels(&freqs_hz, &levels_db, BandWidth::Octave, axis);
+        assert_eq!(bands.len(), 2);
+        assert_eq!(bands[0].2, -6.0);
+        assert_eq!(bands[1].2, -50.0);
     }
 }

@@ -13,7 +13,7 @@ use crate::clock::timecode;
 use crate::handoff::{RecorderStatus, TakeState};
 use crate::plugin::params::PluginParams;
 
-use super::analyzer_view::CurveStyle;
+use super::analyzer_view::{BandWidth, CurveStyle};
 
 /// The red of errors; readable on the dark theme.
 pub const ERROR_RED: Color32 = Color32::from_rgb(255, 96, 96);
@@ -23,7 +23,7 @@ const SLIDER_WIDTH: f32 = 120.0;
 /// or recorded, so they are not host parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ViewSettings {
-    /// Filled curve or bars.
+    /// Filled curve or octave-band bars.
     pub style: CurveStyle,
     /// How long a new peak stays before it starts to fall, in seconds.
     pub peak_hold_s: f32,
@@ -39,7 +39,7 @@ impl Default for ViewSettings {
 }
 
 /// A combo box over an enum parameter's variants.
-fn param_combo<T: Enum + PartialEq + 'static>(
+pub fn param_combo<T: Enum + PartialEq + 'static>(
     ui: &mut Ui,
     setter: &ParamSetter,
     param: &EnumParam<T>,
@@ -60,7 +60,7 @@ fn param_combo<T: Enum + PartialEq + 'static>(
 }
 
 /// A checkbox over a boolean parameter, labelled with the parameter's name.
-fn param_toggle(ui: &mut Ui, setter: &ParamSetter, param: &BoolParam) {
+pub fn param_toggle(ui: &mut Ui, setter: &ParamSetter, param: &BoolParam) {
     let mut value = param.value();
     if ui.checkbox(&mut value, param.name()).changed() {
         setter.begin_set_parameter(param);
@@ -80,7 +80,21 @@ fn row(ui: &mut Ui, label: &str, add: impl FnOnce(&mut Ui)) {
     ui.end_row();
 }
 
-/// FFT size, overlap, window, averaging, slope, peak hold, ranges, channel mode, freeze.
+/// The analyzer's styles: the curve, or 1/1, 1/3 or 1/6-octave band bars.
+pub fn style_buttons(ui: &mut Ui, style: &mut CurveStyle) {
+    ui.selectable_value(style, CurveStyle::Filled, "Curve")
+        .on_hover_text("The spectrum as a filled curve");
+    for width in [BandWidth::Octave, BandWidth::Third, BandWidth::Sixth] {
+        ui.selectable_value(style, CurveStyle::Bands(width), width.label())
+            .on_hover_text(format!(
+                "Bars of {} octave (IEC 61260-1 bands, base 10), each at the highest level in its band",
+                width.label()
+            ));
+    }
+}
+
+/// FFT size, overlap, window, averaging, slope, peak hold, ranges. (Channels, style and freeze
+/// sit in the analyzer's toolbar.)
 pub fn analyzer_controls(
     ui: &mut Ui,
     params: &PluginParams,
@@ -96,19 +110,10 @@ pub fn analyzer_controls(
             });
             row(ui, "Overlap", |ui| param_combo(ui, setter, &params.overlap));
             row(ui, "Window", |ui| param_combo(ui, setter, &params.window));
-            row(ui, "Channels", |ui| {
-                param_combo(ui, setter, &params.channel_mode)
-            });
             row(ui, "Averaging", |ui| {
                 param_slider(ui, setter, &params.decay_ms)
             });
             row(ui, "Slope", |ui| param_combo(ui, setter, &params.slope));
-            row(ui, "Style", |ui| {
-                ui.horizontal(|ui| {
-                    ui.selectable_value(&mut view.style, CurveStyle::Filled, "Curve");
-                    ui.selectable_value(&mut view.style, CurveStyle::Bars, "Bars");
-                });
-            });
             row(ui, "Peaks", |ui| {
                 param_toggle(ui, setter, &params.peak_hold)
             });
@@ -130,7 +135,6 @@ pub fn analyzer_controls(
             });
             row(ui, "Floor", |ui| param_slider(ui, setter, &params.min_db));
             row(ui, "Ceiling", |ui| param_slider(ui, setter, &params.max_db));
-            row(ui, "", |ui| param_toggle(ui, setter, &params.freeze));
         });
 }
 
@@ -172,13 +176,15 @@ pub fn guide_settings(ui: &mut Ui, params: &PluginParams, setter: &ParamSetter) 
 
 /// Folder, armed, take state, frame index and time code, counters, and the last error.
 /// `folder_text` is the text field's buffer; it is written to the persisted folder as it changes.
-/// Returns whether "Clear" was clicked (offered only between takes).
+/// Returns whether "Clear" was clicked (offered only between takes). `opener` is the file
+/// manager "Reveal" starts (see [`file_opener`]); without one, Reveal is greyed out.
 pub fn recorder_panel(
     ui: &mut Ui,
     params: &PluginParams,
     setter: &ParamSetter,
     status: &RecorderStatus,
     folder_text: &mut String,
+    opener: Option<&Path>,
 ) -> bool {
     let take_state = status.take_state();
     let mut is_clear_clicked = false;
@@ -200,11 +206,18 @@ pub fn recorder_panel(
             params.folder_generation.fetch_add(1, Ordering::Release);
         }
         if ui
-            .button("Reveal")
+            .add_enabled(opener.is_some(), egui::Button::new("Reveal"))
             .on_hover_text("Open the folder this instance writes into")
+            .on_disabled_hover_text(format!(
+                "No file manager to open it with: `{OPENER}` is not on the PATH"
+            ))
             .clicked()
+            && let Some(opener) = opener
         {
-            reveal(&last_dir(status).unwrap_or_else(|| params.out_dir()));
+            reveal(
+                opener,
+                &last_dir(status).unwrap_or_else(|| params.out_dir()),
+            );
         }
         let is_between_takes = !matches!(take_state, TakeState::Rolling | TakeState::Writing);
         is_clear_clicked = ui
@@ -299,21 +312,36 @@ fn last_dir(status: &RecorderStatus) -> Option<PathBuf> {
     (!dir.is_empty()).then(|| PathBuf::from(dir))
 }
 
-/// Opens the system file manager at `dir`, or at its nearest existing parent. Best effort: a
-/// missing file manager is not worth an error dialog.
-fn reveal(dir: &Path) {
+/// The program that opens a folder in the system's file manager.
+const OPENER: &str = if cfg!(target_os = "macos") {
+    "open"
+} else if cfg!(target_os = "windows") {
+    "explorer.exe"
+} else {
+    "xdg-open"
+};
+
+/// The file opener's path, if it is on the PATH; looked up once per process.
+pub fn file_opener() -> Option<&'static Path> {
+    static OPENER_PATH: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    OPENER_PATH
+        .get_or_init(|| {
+            let path = std::env::var_os("PATH")?;
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(OPENER))
+                .find(|candidate| candidate.is_file())
+        })
+        .as_deref()
+}
+
+/// Opens the system file manager at `dir`, or at its nearest existing parent. Best effort: the
+/// opener was found, and a failure to start it is not worth an error dialog.
+fn reveal(opener: &Path, dir: &Path) {
     let existing: PathBuf = dir
         .ancestors()
         .find(|path| path.is_dir())
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let opener = if cfg!(target_os = "macos") {
-        "open"
-    } else if cfg!(target_os = "windows") {
-        "explorer"
-    } else {
-        "xdg-open"
-    };
     // Spawned and left running: the file manager outlives this click.
     let _ = std::process::Command::new(opener).arg(existing).spawn();
 }

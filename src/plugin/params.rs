@@ -239,7 +239,7 @@ impl Default for PluginParams {
             )
             .with_unit(" ms")
             .with_step_size(1.0),
-            slope: EnumParam::new("Slope", SlopeParam::Flat),
+            slope: EnumParam::new("Slope", SlopeParam::Db4_5),
             peak_hold: BoolParam::new("Peak Hold", true),
             peak_fall_db_per_s: FloatParam::new(
                 "Peak Fall",
@@ -721,6 +721,62 @@ pub enum ChannelModeParam {
     #[id = "side"]
     #[name = "Side"]
     Side,
+    /// Two traces: left and right.
+    #[id = "left-right"]
+    #[name = "L + R"]
+    LeftRight,
+    /// Two traces: mid and side.
+    #[id = "mid-side"]
+    #[name = "M + S"]
+    MidSide,
+}
+
+impl ChannelModeParam {
+    /// The traces the analyzer draws in this mode, in drawing order.
+    pub fn traces(self) -> &'static [Trace] {
+        match self {
+            Self::Sum => &[Trace::Sum],
+            Self::Left => &[Trace::Left],
+            Self::Right => &[Trace::Right],
+            Self::Mid => &[Trace::Mid],
+            Self::Side => &[Trace::Side],
+            Self::LeftRight => &[Trace::Left, Trace::Right],
+            Self::MidSide => &[Trace::Mid, Trace::Side],
+        }
+    }
+}
+
+/// One analyzer trace: a mix of the left and right channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trace {
+    Sum,
+    Left,
+    Right,
+    Mid,
+    Side,
+}
+
+impl Trace {
+    /// This trace's sample from a left and a right one.
+    pub fn mix(self, left: f32, right: f32) -> f32 {
+        match self {
+            Self::Sum | Self::Mid => (left + right) * 0.5,
+            Self::Left => left,
+            Self::Right => right,
+            Self::Side => (left - right) * 0.5,
+        }
+    }
+
+    /// The legend's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sum => "Sum",
+            Self::Left => "Left",
+            Self::Right => "Right",
+            Self::Mid => "Mid",
+            Self::Side => "Side",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,11 +4,11 @@
 //!
 //! Who owns what:
 //! - The audio thread holds memory only while it needs it: the recorder's [`GuideKit`] and frame
-//!   pool while armed, the live analyzer ([`Monitor`]) while the editor is open. An idle instance
-//!   holds neither, and its writer thread sleeps.
+//!   pool while armed or while the editor shows the guide preview. An idle instance holds
+//!   neither, and its writer thread sleeps. (The live analyzer runs on the GUI thread.)
 //! - The writer thread makes them when the audio thread asks (an atomic request and an unpark)
-//!   and sends them over one-slot rings ([`AudioLink`]); the audio thread sends kits and monitors
-//!   back over another ring when it is done, and the writer frees them. A frame pool is never
+//!   and sends them over one-slot rings ([`AudioLink`]); the audio thread sends kits back over
+//!   another ring when it is done, and the writer frees them. A frame pool is never
 //!   sent back: the audio thread drops its producer end, which frees nothing, and the writer frees
 //!   the pool once its queue is empty.
 //! - An activation builds what an armed recorder and an open editor need on the main thread, so
@@ -25,13 +25,12 @@ use crossbeam_channel::Sender;
 
 use crate::handoff::{FrameProducer, RecorderStatus};
 
-use super::monitor::Monitor;
 use super::params::FolderFields;
 use super::recorder::{GuideKit, RecorderNeeds};
 use super::writer::Writer;
 
-/// Room for what the audio thread gives back: at most one kit and one monitor are lent at a
-/// time; a few more cover kits made for an activation that has ended.
+/// Room for what the audio thread gives back: at most one kit is lent at a time; a few more
+/// cover kits made for an activation that has ended.
 const NUM_RETURN_SLOTS: usize = 8;
 
 /// What the main thread tells the writer thread.
@@ -50,8 +49,6 @@ pub(super) struct SessionShared {
     pub(super) wants_guide_kit: AtomicBool,
     /// The recorder asks for a frame pool of `num_queue_frames`.
     pub(super) wants_pool: AtomicBool,
-    /// The audio thread asks for a monitor (for `sample_rate`).
-    pub(super) wants_monitor: AtomicBool,
     pub(super) sample_rate: AtomicU32,
     pub(super) max_block_size: AtomicUsize,
     pub(super) num_queue_frames: AtomicUsize,
@@ -63,14 +60,12 @@ pub(super) struct SessionShared {
 /// Memory the writer thread lends the audio thread.
 pub enum Lent {
     Guide(Box<GuideKit>),
-    Monitor(Box<Monitor>),
 }
 
 /// The writer thread's ends of the hand-offs to the audio thread.
 pub(super) struct WriterLinks {
     pub(super) guide_kits: rtrb::Producer<Box<GuideKit>>,
     pub(super) pools: rtrb::Producer<FrameProducer>,
-    pub(super) monitors: rtrb::Producer<Box<Monitor>>,
     pub(super) returns: rtrb::Consumer<Lent>,
 }
 
@@ -96,13 +91,11 @@ pub struct AudioLink {
     shared: Arc<SessionShared>,
     guide_kits: rtrb::Consumer<Box<GuideKit>>,
     pools: rtrb::Consumer<FrameProducer>,
-    monitors: rtrb::Consumer<Box<Monitor>>,
     returns: rtrb::Producer<Lent>,
     /// `None` when the writer thread could not be started.
     writer: Option<Thread>,
     /// What was asked for and has not arrived yet (asked once, not every block).
     has_requested: RecorderNeeds,
-    has_requested_monitor: bool,
 }
 
 impl Session {
@@ -113,7 +106,6 @@ impl Session {
         let (commands, command_rx) = crossbeam_channel::unbounded();
         let (guide_kits_tx, guide_kits) = rtrb::RingBuffer::new(1);
         let (pools_tx, pools) = rtrb::RingBuffer::new(1);
-        let (monitors_tx, monitors) = rtrb::RingBuffer::new(1);
         let (returns, returns_rx) = rtrb::RingBuffer::new(NUM_RETURN_SLOTS);
         let writer = Writer::new(
             Arc::clone(&shared),
@@ -123,7 +115,6 @@ impl Session {
             WriterLinks {
                 guide_kits: guide_kits_tx,
                 pools: pools_tx,
-                monitors: monitors_tx,
                 returns: returns_rx,
             },
         );
@@ -136,14 +127,12 @@ impl Session {
             shared: Arc::clone(&shared),
             guide_kits,
             pools,
-            monitors,
             returns,
             writer: writer.as_ref().map(|handle| handle.thread().clone()),
             has_requested: RecorderNeeds {
                 guide_kit: false,
                 pool: false,
             },
-            has_requested_monitor: false,
         };
         (
             Session {
@@ -238,21 +227,6 @@ impl AudioLink {
         writer.unpark();
     }
 
-    /// Audio thread: asks the writer for a live analyzer at `sample_rate`, once until it arrives.
-    pub fn request_monitor(&mut self, sample_rate: u32) {
-        if self.has_requested_monitor {
-            return;
-        }
-        if let Some(writer) = &self.writer {
-            self.shared
-                .sample_rate
-                .store(sample_rate, Ordering::Relaxed);
-            self.shared.wants_monitor.store(true, Ordering::Release);
-            self.has_requested_monitor = true;
-            writer.unpark();
-        }
-    }
-
     pub fn receive_guide(&mut self) -> Option<Box<GuideKit>> {
         let kit = self.guide_kits.pop().ok()?;
         self.has_requested.guide_kit = false;
@@ -263,12 +237,6 @@ impl AudioLink {
         let pool = self.pools.pop().ok()?;
         self.has_requested.pool = false;
         Some(pool)
-    }
-
-    pub fn receive_monitor(&mut self) -> Option<Box<Monitor>> {
-        let monitor = self.monitors.pop().ok()?;
-        self.has_requested_monitor = false;
-        Some(monitor)
     }
 
     /// Audio thread: sends lent memory back to the writer thread, which frees it.

@@ -27,7 +27,6 @@ use crate::handoff::{
     TakeState,
 };
 
-use super::monitor::Monitor;
 use super::params::{FolderFields, GUIDE_BINS};
 use super::recorder::GuideKit;
 use super::session::{Command, SessionShared, WriterLinks};
@@ -139,12 +138,6 @@ impl Writer {
                     let _ = self.links.guide_kits.push(Box::new(kit));
                 }
                 Err(error) => self.status.set_error(error.to_string()),
-            }
-        }
-        if shared.wants_monitor.swap(false, Ordering::Acquire) {
-            let sample_rate = shared.sample_rate.load(Ordering::Relaxed);
-            if let Ok(monitor) = Monitor::new(sample_rate) {
-                let _ = self.links.monitors.push(Box::new(monitor));
             }
         }
         // A pool only when no live one exists (its producer is with the audio thread, on its way
