@@ -308,8 +308,9 @@ fn clear_removes_our_files_and_keeps_the_users() {
     plugin.activate(48_000.0, 512, 2);
     take(&mut plugin, 0, 0.5);
     drop(plugin);
-    assert_eq!(png_numbers(&out), (0..12).collect::<Vec<_>>());
-    assert!(out.join("notes.txt").exists());
+    assert_eq!(frame_numbers(&out), (0..12).collect::<Vec<_>>());
+    assert!(out.join("frames/000011.png").exists());
+    assert!(out.join("frames/cover.jpg").exists());
     assert!(!dir.path().join(format!("{TRACK}-2")).exists());
 }
 
