@@ -8,6 +8,7 @@
 pub mod decode;
 pub mod demo;
 pub mod pipeline;
+mod schedule;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -50,6 +51,8 @@ enum Command {
     Render(RenderArgs),
     /// Print an audio file's duration, sample rate, channels and the frames it would make
     Info(InfoArgs),
+    /// Keyframe schedules (Deforum, AnimateDiff, Parseq, CSV) from a render folder or audio
+    Schedule(schedule::ScheduleArgs),
 }
 
 #[derive(Debug, Args)]
@@ -307,6 +310,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Render(args) => run_render(args),
         Command::Info(args) => run_info(args),
+        Command::Schedule(args) => schedule::run_schedule(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
