@@ -374,17 +374,19 @@ fn measure_audio(
         return Err(PipelineError::NoAudio.into());
     }
 
-    let onset_lanes: Vec<(usize, Band)> = set
+    let onset_lanes: Vec<(usize, (Band, f32))> = set
         .lanes
         .iter()
         .enumerate()
         .filter_map(|(idx, lane)| match lane.source {
-            LaneSource::Onsets { band, .. } => Some((idx, band)),
+            LaneSource::Onsets { band, .. } => {
+                Some((idx, (band, lane.shaping.gate_db.unwrap_or(f32::MIN))))
+            }
             _ => None,
         })
         .collect();
     if !onset_lanes.is_empty() {
-        let bands: Vec<Band> = onset_lanes.iter().map(|&(_, band)| band).collect();
+        let bands: Vec<(Band, f32)> = onset_lanes.iter().map(|&(_, band)| band).collect();
         let max_frame_len = (clock.frame_start(1) + 1) as usize;
         let mut flux_meter = FrameFlux::new(sample_rate, max_frame_len, &bands, scale.floor_db());
         let mut flux = vec![0.0f32; bands.len()];

@@ -3,7 +3,8 @@
 //! A lane is named and follows one source:
 //! - a band `LO-HI` (Hz): the mean of the band's bins in dB;
 //! - `loudness`: the power mean of every bin, in dB (dominated by the loudest bins, as the ear is);
-//! - `onsets:LO-HI`: hits in the band, found from its spectral flux (see [`super::onsets`]).
+//! - `onsets:LO-HI`: hits in the band, found from its spectral flux (see [`super::onsets`]); its
+//!   `gate_db` (default -60 dB) is the band level a hit must reach.
 //!
 //! On the command line a lane is `NAME=SOURCE[,key=value…]`; in a config file, a `[[lane]]`
 //! table with `name`, `source` and the same keys. Both go through [`LaneConfig`], so the keys and
@@ -22,6 +23,9 @@ const DEFAULT_THRESHOLD_DB: f32 = 6.0;
 const DEFAULT_GAP_MS: f32 = 100.0;
 /// An onset pulse falls back over 150 ms unless told otherwise, so a hit is visible for a few frames.
 const DEFAULT_ONSET_RELEASE_MS: f32 = 150.0;
+/// Onsets fire only where the band is louder than this, so the flicker of near-silent bins (a
+/// decayed tail, leakage, dither) is no hit.
+const DEFAULT_ONSET_GATE_DB: f32 = -60.0;
 
 /// One lane as written by the user, before checking. Every key but `name` and `source` is optional.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -160,15 +164,15 @@ impl LaneConfig {
             check_non_negative("threshold_db", threshold_db).map_err(&bad)?;
             check_non_negative("gap_ms", gap_ms).map_err(&bad)?;
         }
-        let default_release = if is_onsets {
-            DEFAULT_ONSET_RELEASE_MS
+        let (default_release, default_gate) = if is_onsets {
+            (DEFAULT_ONSET_RELEASE_MS, Some(DEFAULT_ONSET_GATE_DB))
         } else {
-            0.0
+            (0.0, None)
         };
         let shaping = Shaping {
             attack_ms: self.attack_ms.unwrap_or(0.0),
             release_ms: self.release_ms.unwrap_or(default_release),
-            gate_db: self.gate_db,
+            gate_db: self.gate_db.or(default_gate),
             curve: self.curve.unwrap_or(Curve::Linear),
             should_normalize: self.normalize.unwrap_or(true),
             range: OutputRange::new(self.min, self.max, self.invert).map_err(&bad)?,
@@ -385,15 +389,23 @@ impl RowMeter {
                 LaneSource::Loudness => {
                     10.0 * mean(band.iter().map(|&db| 10f32.powf(db / 10.0))).log10()
                 }
-                LaneSource::Onsets { .. } => spectral_flux(band, &self.previous_db[bins.clone()]),
+                LaneSource::Onsets { .. } => spectral_flux(
+                    band,
+                    &self.previous_db[bins.clone()],
+                    lane.shaping.gate_db.unwrap_or(f32::MIN),
+                ),
             });
         }
         self.previous_db.copy_from_slice(row_db);
     }
 }
 
-/// The mean rise of `current_db` over `previous_db`, counting only bins that rose.
-pub fn spectral_flux(current_db: &[f32], previous_db: &[f32]) -> f32 {
+/// The mean rise of `current_db` over `previous_db`, counting only bins that rose; 0 where the
+/// band's mean level is below `gate_db`.
+pub fn spectral_flux(current_db: &[f32], previous_db: &[f32], gate_db: f32) -> f32 {
+    if mean(current_db.iter().copied()) < gate_db {
+        return 0.0;
+    }
     mean(
         current_db
             .iter()

@@ -2,15 +2,17 @@
 //!
 //! The detection function is spectral flux: each bin's rise in dB since the previous frame
 //! (falls count as 0), averaged over the band's bins. A frame is an onset when its flux reaches
-//! the lane's threshold and the previous onset is at least the minimum gap earlier: the first
-//! frame of a rise fires, the rest of the rise is inside the gap.
+//! the lane's threshold, the band's level reaches its gate, and the previous onset is at least the
+//! minimum gap earlier: the first frame of a rise fires, the rest of the rise is inside the gap.
 //!
 //! **Frame-boundary rule.** Frame k holds the samples `floor(k·sr/fps) .. floor((k+1)·sr/fps)`,
 //! the exact clock of `crate::clock`. From audio, [`FrameFlux`] measures each frame on exactly
 //! those samples, so a hit whose first sample lies in frame k sounds first in frame k and fires
-//! there, however long the song (no drift: the boundaries are integer arithmetic). From an output
-//! folder the flux comes from `spectrum.csv`, whose `default` windows are centred on each frame
-//! and longer than it (85 ms at 48 kHz): a hit there may fire one frame early.
+//! there, however long the song (no drift: the boundaries are integer arithmetic), once its part
+//! in frame k reaches the gate: a kick peaking at -6 dB does from its second sample at 48 kHz and
+//! 24 fps, so only a hit that starts in the last sample or two of a frame fires on the next one.
+//! From an output folder the flux comes from `spectrum.csv`, whose `default` windows are centred
+//! on each frame and longer than it (85 ms at 48 kHz): a hit there may fire one frame early.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -52,24 +54,30 @@ pub struct FrameFlux {
     /// This frame's and the previous frame's FFT bins in dB (floored).
     bins_db: Vec<f32>,
     previous_db: Vec<f32>,
-    /// Each band's FFT bins.
-    bands: Vec<Range<usize>>,
+    /// Each band's FFT bins and gate (dB).
+    bands: Vec<(Range<usize>, f32)>,
     floor_db: f32,
 }
 
 impl FrameFlux {
     /// Plans an FFT that holds a frame of up to `max_frame_len` samples at `sample_rate`.
-    pub fn new(sample_rate: u32, max_frame_len: usize, bands: &[Band], floor_db: f32) -> Self {
+    /// Each band comes with the level its flux needs (see [`spectral_flux`]).
+    pub fn new(
+        sample_rate: u32,
+        max_frame_len: usize,
+        bands: &[(Band, f32)],
+        floor_db: f32,
+    ) -> Self {
         let fft_len = max_frame_len.next_power_of_two().max(2);
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(fft_len);
         let bin_hz = sample_rate as f32 / fft_len as f32;
         let num_bins = fft_len / 2 + 1;
         let bands = bands
             .iter()
-            .map(|band| {
+            .map(|&(band, gate_db)| {
                 let start = ((band.lo_hz / bin_hz).ceil() as usize).min(num_bins - 1);
                 let end = ((band.hi_hz / bin_hz).floor() as usize + 1).clamp(start + 1, num_bins);
-                start..end
+                (start..end, gate_db)
             })
             .collect();
         Self {
@@ -98,8 +106,9 @@ impl FrameFlux {
         for (db, c) in self.bins_db.iter_mut().zip(&self.spectrum) {
             *db = (20.0 * (c.norm() / full_scale).log10()).max(self.floor_db);
         }
-        for (flux, bins) in flux.iter_mut().zip(&self.bands) {
-            *flux = spectral_flux(&self.bins_db[bins.clone()], &self.previous_db[bins.clone()]);
+        for (flux, (bins, gate_db)) in flux.iter_mut().zip(&self.bands) {
+            let (now, before) = (&self.bins_db[bins.clone()], &self.previous_db[bins.clone()]);
+            *flux = spectral_flux(now, before, *gate_db);
         }
     }
 }
@@ -128,19 +137,19 @@ mod tests {
         assert_eq!(gap_frames(0.0, 1.0 / 24.0), 1);
     }
 
-    /// A click in the last sample of a frame fires in that frame, not the next.
+    /// A click in the last 8 samples (0.17 ms) of a frame fires in that frame, not the next.
     #[test]
     fn a_click_fires_in_the_frame_that_holds_it() {
         let band = Band {
             lo_hz: 30.0,
             hi_hz: 120.0,
         };
-        let mut meter = FrameFlux::new(48_000, 2000, &[band], -90.0);
+        let mut meter = FrameFlux::new(48_000, 2000, &[(band, -60.0)], -90.0);
         let mut flux = [0.0];
         let mut frame = vec![0.0; 2000];
         meter.push_frame(&frame, &mut flux);
         assert_eq!(flux, [0.0]);
-        frame[1999] = 0.5;
+        frame[1992..].fill(0.5);
         meter.push_frame(&frame, &mut flux);
         assert!(flux[0] > 20.0, "{flux:?}");
     }
