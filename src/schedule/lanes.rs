@@ -387,7 +387,9 @@ impl RowMeter {
             raw.push(match lane.source {
                 LaneSource::Band(_) => mean(band.iter().copied()),
                 LaneSource::Loudness => {
-                    10.0 * mean(band.iter().map(|&db| 10f32.powf(db / 10.0))).log10()
+                    // 10^(dB/10) as exp(dB·ln10/10): `exp` is cheaper than `powf`.
+                    const NEPERS_PER_DB: f32 = std::f32::consts::LN_10 / 10.0;
+                    10.0 * mean(band.iter().map(|&db| (db * NEPERS_PER_DB).exp())).log10()
                 }
                 LaneSource::Onsets { .. } => spectral_flux(
                     band,
