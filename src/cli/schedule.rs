@@ -125,8 +125,9 @@ pub(super) fn run_schedule(args: &ScheduleArgs) -> Result<(), Failure> {
         )));
     }
     let (lanes, targets) = lane_configs(args)?;
-    let measured = match (&args.input, args.demo) {
-        (Some(input), _) if input.is_dir() => {
+    // clap requires INPUT unless --demo, and refuses both.
+    let measured = match &args.input {
+        Some(input) if input.is_dir() => {
             if args.fps.is_some() {
                 return Err(Failure::usage(
                     "--fps applies to audio; a folder's frame rate is in its manifest",
@@ -134,19 +135,14 @@ pub(super) fn run_schedule(args: &ScheduleArgs) -> Result<(), Failure> {
             }
             measure_folder(input, &lanes, &targets)?
         }
-        (Some(input), _) => {
-            let source = FileSource::open(input)?;
-            measure_audio(
-                Box::new(source),
-                &|| Ok(Box::new(FileSource::open(input)?)),
-                args.fps.unwrap_or(FrameRate::FPS_24),
-                &lanes,
-                &targets,
-                default_out_dir(input),
-            )?
-        }
-        (None, _) => measure_audio(
-            Box::new(DemoSource::new(DEMO_SAMPLE_RATE)),
+        Some(input) => measure_audio(
+            &|| Ok(Box::new(FileSource::open(input)?)),
+            args.fps.unwrap_or(FrameRate::FPS_24),
+            &lanes,
+            &targets,
+            default_out_dir(input),
+        )?,
+        None => measure_audio(
             &|| Ok(Box::new(DemoSource::new(DEMO_SAMPLE_RATE))),
             args.fps.unwrap_or(FrameRate::FPS_24),
             &lanes,
@@ -154,8 +150,8 @@ pub(super) fn run_schedule(args: &ScheduleArgs) -> Result<(), Failure> {
             PathBuf::from("out/demo"),
         )?,
     };
-    let out_dir = args.out.clone().unwrap_or(measured.default_out.clone());
-    let num_keyframes = write_outputs(&measured, &out_dir, args.epsilon)?;
+    let out_dir = args.out.as_ref().unwrap_or(&measured.default_out);
+    let num_keyframes = write_outputs(&measured, out_dir, args.epsilon)?;
     if !args.quiet {
         let num_frames = measured.raw.first().map_or(0, Vec::len);
         eprintln!(
@@ -347,15 +343,15 @@ fn measure_folder(
 }
 
 /// Analyses audio with the render's own analysis, frame by frame, through the lanes; onsets lanes
-/// then take a second pass (`reopen` gives the audio again) over each frame's own samples.
+/// then take a second pass over each frame's own samples (`open` gives the audio each time).
 fn measure_audio(
-    mut source: Box<dyn MonoSource>,
-    reopen: &dyn Fn() -> Result<Box<dyn MonoSource>, Failure>,
+    open: &dyn Fn() -> Result<Box<dyn MonoSource>, Failure>,
     fps: FrameRate,
     lanes: &[LaneConfig],
     targets: &[TargetConfig],
     default_out: PathBuf,
 ) -> Result<Measured, Failure> {
+    let mut source = open()?;
     let analysis = AnalysisSettings::default();
     let sample_rate = source.info().sample_rate;
     let mut analyzer = Analyzer::new(&analysis, sample_rate)
@@ -397,7 +393,7 @@ fn measure_audio(
         for &(lane_idx, _) in &onset_lanes {
             meter.raw[lane_idx].clear();
         }
-        let mut source = reopen()?;
+        let mut source = open()?;
         for_each_frame(source.as_mut(), &clock, |samples| {
             flux_meter.push_frame(samples, &mut flux);
             for (&(lane_idx, _), &value) in onset_lanes.iter().zip(&flux) {
@@ -491,7 +487,10 @@ fn write_outputs(measured: &Measured, out_dir: &Path, epsilon: f64) -> Result<us
         .collect();
     let num_frames = units.first().map_or(0, Vec::len);
 
-    fs::create_dir_all(out_dir).map_err(|error| io_failure(out_dir, error))?;
+    fs::create_dir_all(out_dir).map_err(|error| Failure {
+        message: format!("cannot write {}: {error}", out_dir.display()),
+        exit_code: EXIT_IO,
+    })?;
     let write = |name: &str, emit: &dyn Fn(&mut dyn Write) -> std::io::Result<()>| {
         write_atomically(&out_dir.join(name), |file| {
             let mut out = BufWriter::new(file);
