@@ -12,6 +12,7 @@ pub mod export;
 pub mod handoff;
 pub mod plugin;
 pub mod render;
+pub mod schedule;
 
 nice_plug::nice_export_clap!(plugin::SpectralDiffusion);
 nice_plug::nice_export_vst3!(plugin::SpectralDiffusion);

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod page;
 pub mod pipeline;
 pub mod rendered;
+mod schedule;
 pub mod video;
 
 use std::io::IsTerminal;
@@ -55,6 +56,8 @@ enum Command {
     Render(RenderArgs),
     /// Print an audio file's duration, sample rate, channels and the frames it would make
     Info(InfoArgs),
+    /// Keyframe schedules (Deforum, AnimateDiff, Parseq, CSV) from a render folder or audio
+    Schedule(schedule::ScheduleArgs),
     /// Make an mp4 of an output folder's frames with its audio (needs ffmpeg)
     Video(VideoArgs),
     /// Write (again) an output folder's preview page, index.html: after `schedule`, for a plugin
@@ -380,6 +383,7 @@ pub fn main() -> ExitCode {
         Command::Info(args) => run_info(args),
         Command::Video(args) => run_video(args),
         Command::Page(args) => run_page(args),
+        Command::Schedule(args) => schedule::run_schedule(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,605 @@
+//! CLI: `spectral-diffusion schedule`: keyframe schedules from a render folder or from audio.
+//!
+//! A folder's `spectrum.csv` is streamed row by row (one row's bins at a time, never the whole
+//! table), each value mapped to dB as the manifest's analysis defines it, and measured by every
+//! lane. Audio runs the render's own analysis (`pipeline::cut_frames` and the `Analyzer`, no
+//! images), and onsets lanes a second pass over each frame's own samples ([`FrameFlux`]).
+//! Writes `schedule.csv`, `deforum.txt`, `animatediff.txt` and `parseq.json`.
+//!
+//! Beats from the host's transport (issue 10's `transport.csv`) are not read yet: onsets lanes
+//! detect hits in the audio instead.
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+use super::decode::{FileSource, MonoSource};
+use super::demo::DemoSource;
+use super::pipeline::{self, PipelineError};
+use super::{DEMO_SAMPLE_RATE, EXIT_BAD_INPUT, EXIT_IO, Failure, default_out_dir};
+use crate::analysis::{AnalysisSettings, Analyzer};
+use crate::clock::{FrameClock, FrameRate};
+use crate::export::{CsvFormat, write_atomically};
+use crate::schedule::emit::{self, Schedule};
+use crate::schedule::lanes::Band;
+use crate::schedule::onsets::FrameFlux;
+use crate::schedule::{
+    DbScale, LaneConfig, LaneSet, LaneSource, RowMeter, TargetConfig, frame_period_s, unit_curves,
+};
+
+/// The files `schedule` writes into its folder.
+const CSV_NAME: &str = "schedule.csv";
+const DEFORUM_NAME: &str = "deforum.txt";
+const ANIMATEDIFF_NAME: &str = "animatediff.txt";
+const PARSEQ_NAME: &str = "parseq.json";
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// A render's output folder (spectrum.csv + manifest.json), or an audio file to analyse
+    #[arg(required_unless_present = "demo")]
+    input: Option<PathBuf>,
+    /// Analyse the built-in demo track instead
+    #[arg(long, conflicts_with = "input")]
+    demo: bool,
+    /// A lane: NAME=LO-HI (a band in Hz), NAME=loudness or NAME=onsets:LO-HI, then optional
+    /// ,key=value: attack_ms, release_ms, gate_db, curve (linear|exp|log), normalize, min, max,
+    /// invert, threshold_db and gap_ms (onsets). Repeat for more lanes.
+    #[arg(long = "lane", value_name = "SPEC")]
+    lanes: Vec<String>,
+    /// A schedule to write: NAME=LANE[,min=…,max=…,invert], e.g.
+    /// strength_schedule=kick,min=0.45,max=0.75,invert [default: one per lane, named after it]
+    #[arg(long = "target", value_name = "SPEC")]
+    targets: Vec<String>,
+    /// A TOML file of [[lane]] and [[target]] tables with the same keys (added to --lane/--target)
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Folder to write into [default: the input folder; for audio out/<file name>, or out/demo]
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+    /// Keyframe tolerance: a frame is left out of the strings when interpolation misses it by
+    /// at most this much
+    #[arg(long, default_value_t = 0.001)]
+    epsilon: f64,
+    /// Video frame rate, when analysing audio [default: 24]
+    #[arg(long)]
+    fps: Option<FrameRate>,
+    /// No summary line
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// A `--config` file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    lane: Vec<LaneConfig>,
+    #[serde(default)]
+    target: Vec<TargetConfig>,
+}
+
+/// The manifest fields a schedule needs.
+#[derive(Debug, Deserialize)]
+struct FolderManifest {
+    tool: ToolName,
+    sample_rate: u32,
+    fps: FrameRate,
+    analysis: AnalysisSettings,
+    bin_freqs_hz: Vec<f32>,
+    csv: CsvSection,
+    /// Frame runs, for the seed CSV's bare rows (absent in old manifests: then
+    /// `first_frame..=last_frame`).
+    frame_ranges: Option<Vec<[u64; 2]>>,
+    first_frame: Option<u64>,
+    last_frame: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ToolName {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct CsvSection {
+    format: CsvFormat,
+}
+
+/// What was measured: every lane's raw values, one per frame.
+struct Measured {
+    set: LaneSet,
+    raw: Vec<Vec<f32>>,
+    fps: FrameRate,
+    floor_db: f32,
+    default_out: PathBuf,
+}
+
+pub(super) fn run_schedule(args: &ScheduleArgs) -> Result<(), Failure> {
+    if !(args.epsilon.is_finite() && args.epsilon >= 0.0) {
+        return Err(Failure::usage(format!(
+            "--epsilon {} must be 0 or more",
+            args.epsilon
+        )));
+    }
+    let (lanes, targets) = lane_configs(args)?;
+    // clap requires INPUT unless --demo, and refuses both.
+    let measured = match &args.input {
+        Some(input) if input.is_dir() => {
+            if args.fps.is_some() {
+                return Err(Failure::usage(
+                    "--fps applies to audio; a folder's frame rate is in its manifest",
+                ));
+            }
+            measure_folder(input, &lanes, &targets)?
+        }
+        Some(input) => measure_audio(
+            &|| Ok(Box::new(FileSource::open(input)?)),
+            args.fps.unwrap_or(FrameRate::FPS_24),
+            &lanes,
+            &targets,
+            default_out_dir(input),
+        )?,
+        None => measure_audio(
+            &|| Ok(Box::new(DemoSource::new(DEMO_SAMPLE_RATE))),
+            args.fps.unwrap_or(FrameRate::FPS_24),
+            &lanes,
+            &targets,
+            PathBuf::from("out/demo"),
+        )?,
+    };
+    let out_dir = args.out.as_ref().unwrap_or(&measured.default_out);
+    let num_keyframes = write_outputs(&measured, out_dir, args.epsilon)?;
+    if !args.quiet {
+        let num_frames = measured.raw.first().map_or(0, Vec::len);
+        eprintln!(
+            "wrote {} lanes and {} schedules over {num_frames} frames at {} fps to {} \
+             ({num_keyframes} Deforum keyframes)",
+            measured.set.lanes.len(),
+            measured.set.targets.len(),
+            measured.fps,
+            out_dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Lanes and targets from `--config`, then `--lane`/`--target`.
+fn lane_configs(args: &ScheduleArgs) -> Result<(Vec<LaneConfig>, Vec<TargetConfig>), Failure> {
+    let mut config = ConfigFile {
+        lane: Vec::new(),
+        target: Vec::new(),
+    };
+    if let Some(path) = &args.config {
+        let text = fs::read_to_string(path).map_err(|error| Failure {
+            message: format!("{}: {error}", path.display()),
+            exit_code: if error.kind() == std::io::ErrorKind::NotFound {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_IO
+            },
+        })?;
+        config = toml::from_str(&text).map_err(|error| {
+            let line = error
+                .span()
+                .map(|span| format!(" (line {})", text[..span.start].lines().count().max(1)))
+                .unwrap_or_default();
+            Failure::usage(format!(
+                "{}{line}: {}",
+                path.display(),
+                error
+                    .message()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ))
+        })?;
+    }
+    for spec in &args.lanes {
+        config
+            .lane
+            .push(LaneConfig::parse(spec).map_err(Failure::usage)?);
+    }
+    for spec in &args.targets {
+        config
+            .target
+            .push(TargetConfig::parse(spec).map_err(Failure::usage)?);
+    }
+    Ok((config.lane, config.target))
+}
+
+/// Streams a render folder's `spectrum.csv` through the lanes.
+fn measure_folder(
+    dir: &Path,
+    lanes: &[LaneConfig],
+    targets: &[TargetConfig],
+) -> Result<Measured, Failure> {
+    let bad = |message: String| Failure {
+        message,
+        exit_code: EXIT_BAD_INPUT,
+    };
+    let manifest_path = dir.join("manifest.json");
+    let manifest_text = match fs::read(&manifest_path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(bad(format!(
+                "{} holds no manifest.json: not a render folder (run `spectral-diffusion render` first)",
+                dir.display()
+            )));
+        }
+        Err(error) => return Err(io_failure(&manifest_path, error)),
+    };
+    let manifest: FolderManifest = serde_json::from_slice(&manifest_text)
+        .map_err(|error| bad(format!("{}: {error}", manifest_path.display())))?;
+    if manifest.tool.name != env!("CARGO_PKG_NAME") {
+        return Err(bad(format!(
+            "{} was not written by {}",
+            manifest_path.display(),
+            env!("CARGO_PKG_NAME")
+        )));
+    }
+    let scale = DbScale::for_analysis(&manifest.analysis, manifest.sample_rate, manifest.fps);
+    let set = LaneSet::new(lanes, targets, &manifest.bin_freqs_hz).map_err(Failure::usage)?;
+    let num_bins = manifest.bin_freqs_hz.len();
+    let mut meter = RowMeter::new(&set, num_bins, scale.floor_db());
+
+    let csv_path = dir.join("spectrum.csv");
+    let file = File::open(&csv_path).map_err(|error| match error.kind() {
+        std::io::ErrorKind::NotFound => bad(format!("{}: no such file", csv_path.display())),
+        _ => io_failure(&csv_path, error),
+    })?;
+    let unreadable = |line_idx: usize, reason: &str| {
+        bad(format!(
+            "{} line {}: {reason}",
+            csv_path.display(),
+            line_idx + 1
+        ))
+    };
+    // The bare seed rows name no frame: they are the manifest's frames in order.
+    let mut seed_frames = match (
+        &manifest.frame_ranges,
+        manifest.first_frame,
+        manifest.last_frame,
+    ) {
+        (Some(ranges), _, _) => ranges.clone(),
+        (None, Some(first), Some(last)) => vec![[first, last]],
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .flat_map(|[first, last]| first..=last);
+    let floor_row = vec![scale.floor_db(); num_bins];
+    let mut row_db = vec![0.0f32; num_bins];
+    let mut next_frame = 0u64;
+    let mut reader = BufReader::new(file);
+    let mut line: Vec<u8> = Vec::new();
+    for line_idx in 0.. {
+        line.clear();
+        if reader
+            .read_until(b'\n', &mut line)
+            .map_err(|error| io_failure(&csv_path, error))?
+            == 0
+        {
+            break;
+        }
+        let text = line.trim_ascii_end();
+        let mut fields = text.split(|&byte| byte == b',');
+        let frame_idx = match manifest.csv.format {
+            CsvFormat::Full if line_idx == 0 => {
+                if fields.count() != 2 + num_bins {
+                    return Err(unreadable(
+                        line_idx,
+                        &format!("the header has not the manifest's {num_bins} bins"),
+                    ));
+                }
+                continue;
+            }
+            CsvFormat::Full => {
+                let frame = fields
+                    .next()
+                    .and_then(|field| std::str::from_utf8(field).ok()?.parse::<u64>().ok());
+                fields.next();
+                frame
+            }
+            CsvFormat::Seed => seed_frames.next(),
+        }
+        .ok_or_else(|| unreadable(line_idx, "names no frame"))?;
+        if frame_idx < next_frame {
+            return Err(unreadable(line_idx, "frames are not in ascending order"));
+        }
+        let mut num_values = 0;
+        for (db, field) in row_db.iter_mut().zip(&mut fields) {
+            let value = parse_f32(field).ok_or_else(|| {
+                let field = String::from_utf8_lossy(field);
+                unreadable(line_idx, &format!("{field:?} is not a number"))
+            })?;
+            *db = scale.to_db(value);
+            num_values += 1;
+        }
+        if num_values != num_bins || fields.next().is_some() {
+            return Err(unreadable(
+                line_idx,
+                &format!("a row needs the manifest's {num_bins} values"),
+            ));
+        }
+        // Frames the folder lacks (gaps between takes) read as silence.
+        for _ in next_frame..frame_idx {
+            meter.push_row(&set, &floor_row);
+        }
+        meter.push_row(&set, &row_db);
+        next_frame = frame_idx + 1;
+    }
+    if next_frame == 0 {
+        return Err(bad(format!("{} holds no frames", csv_path.display())));
+    }
+    Ok(Measured {
+        set,
+        raw: meter.raw,
+        fps: manifest.fps,
+        floor_db: scale.floor_db(),
+        default_out: dir.to_owned(),
+    })
+}
+
+/// Analyses audio with the render's own analysis, frame by frame, through the lanes; onsets lanes
+/// then take a second pass over each frame's own samples (`open` gives the audio each time).
+fn measure_audio(
+    open: &dyn Fn() -> Result<Box<dyn MonoSource>, Failure>,
+    fps: FrameRate,
+    lanes: &[LaneConfig],
+    targets: &[TargetConfig],
+    default_out: PathBuf,
+) -> Result<Measured, Failure> {
+    let mut source = open()?;
+    let analysis = AnalysisSettings::default();
+    let sample_rate = source.info().sample_rate;
+    let mut analyzer = Analyzer::new(&analysis, sample_rate)
+        .map_err(|error| Failure::from(PipelineError::from(error)))?;
+    let set = LaneSet::new(lanes, targets, &analyzer.bin_map().centre_freqs_hz)
+        .map_err(Failure::usage)?;
+    let scale = DbScale::for_analysis(&analysis, sample_rate, fps);
+    let mut meter = RowMeter::new(&set, analyzer.num_bins(), scale.floor_db());
+    let clock = FrameClock::new(fps, sample_rate, analyzer.placement());
+    let mut bins = vec![0.0f32; analyzer.num_bins()];
+    pipeline::cut_frames(source.as_mut(), &clock, |_, window| {
+        analyzer.analyze(window, &mut bins);
+        for value in &mut bins {
+            *value = scale.to_db(*value);
+        }
+        meter.push_row(&set, &bins);
+        Ok(ControlFlow::Continue(()))
+    })?;
+    if meter.raw.first().is_none_or(Vec::is_empty) {
+        return Err(PipelineError::NoAudio.into());
+    }
+
+    let onset_lanes: Vec<(usize, (Band, f32))> = set
+        .lanes
+        .iter()
+        .enumerate()
+        .filter_map(|(idx, lane)| match lane.source {
+            LaneSource::Onsets { band, .. } => {
+                Some((idx, (band, lane.shaping.gate_db.unwrap_or(f32::MIN))))
+            }
+            _ => None,
+        })
+        .collect();
+    if !onset_lanes.is_empty() {
+        let bands: Vec<(Band, f32)> = onset_lanes.iter().map(|&(_, band)| band).collect();
+        let max_frame_len = (clock.frame_start(1) + 1) as usize;
+        let mut flux_meter = FrameFlux::new(sample_rate, max_frame_len, &bands, scale.floor_db());
+        let mut flux = vec![0.0f32; bands.len()];
+        for &(lane_idx, _) in &onset_lanes {
+            meter.raw[lane_idx].clear();
+        }
+        let mut source = open()?;
+        for_each_frame(source.as_mut(), &clock, |samples| {
+            flux_meter.push_frame(samples, &mut flux);
+            for (&(lane_idx, _), &value) in onset_lanes.iter().zip(&flux) {
+                meter.raw[lane_idx].push(value);
+            }
+        })?;
+    }
+    Ok(Measured {
+        set,
+        raw: meter.raw,
+        fps,
+        floor_db: scale.floor_db(),
+        default_out,
+    })
+}
+
+/// Calls `on_frame` with each video frame's own samples, `floor(k·sr/fps) .. floor((k+1)·sr/fps)`
+/// (the last frame: what the audio holds of it), for every frame that starts inside the audio.
+fn for_each_frame(
+    source: &mut dyn MonoSource,
+    clock: &FrameClock,
+    mut on_frame: impl FnMut(&[f32]),
+) -> Result<(), Failure> {
+    let mut samples: Vec<f32> = Vec::new();
+    // Timeline position of `samples[0]`, always the next frame's start.
+    let mut buffer_start: i64 = 0;
+    let mut frame_idx: i64 = 0;
+    loop {
+        let is_done = !source.read_mono(&mut samples)?;
+        let buffer_end = buffer_start + samples.len() as i64;
+        loop {
+            let (start, end) = (
+                clock.frame_start(frame_idx),
+                clock.frame_start(frame_idx + 1),
+            );
+            let is_ready = end <= buffer_end || (is_done && start < buffer_end);
+            if !is_ready {
+                break;
+            }
+            let to = end.min(buffer_end);
+            on_frame(&samples[(start - buffer_start) as usize..(to - buffer_start) as usize]);
+            frame_idx += 1;
+        }
+        if is_done {
+            return Ok(());
+        }
+        let consumed = (clock.frame_start(frame_idx) - buffer_start) as usize;
+        samples.drain(..consumed);
+        buffer_start += consumed as i64;
+    }
+}
+
+/// Writes the four files; returns the Deforum keyframes written.
+fn write_outputs(measured: &Measured, out_dir: &Path, epsilon: f64) -> Result<usize, Failure> {
+    let set = &measured.set;
+    let frame_s = frame_period_s(measured.fps);
+    let units = unit_curves(set, measured.raw.clone(), measured.floor_db, frame_s);
+    let lane_values: Vec<Vec<f32>> = set
+        .lanes
+        .iter()
+        .zip(&units)
+        .map(|(lane, units)| units.iter().map(|&u| lane.shaping.range.map(u)).collect())
+        .collect();
+    let target_values: Vec<Vec<f32>> = set
+        .targets
+        .iter()
+        .map(|target| {
+            units[target.lane_idx]
+                .iter()
+                .map(|&u| target.range.map(u))
+                .collect()
+        })
+        .collect();
+    let lane_schedules: Vec<Schedule> = set
+        .lanes
+        .iter()
+        .zip(&lane_values)
+        .map(|(lane, values)| Schedule {
+            name: &lane.name,
+            values,
+        })
+        .collect();
+    let target_schedules: Vec<Schedule> = set
+        .targets
+        .iter()
+        .zip(&target_values)
+        .map(|(target, values)| Schedule {
+            name: &target.name,
+            values,
+        })
+        .collect();
+    let num_frames = units.first().map_or(0, Vec::len);
+
+    fs::create_dir_all(out_dir).map_err(|error| Failure {
+        message: format!("cannot write {}: {error}", out_dir.display()),
+        exit_code: EXIT_IO,
+    })?;
+    let write = |name: &str, emit: &dyn Fn(&mut dyn Write) -> std::io::Result<()>| {
+        write_atomically(&out_dir.join(name), |file| {
+            let mut out = BufWriter::new(file);
+            emit(&mut out)?;
+            out.flush()
+        })
+        .map_err(|error| Failure {
+            message: error.to_string(),
+            exit_code: EXIT_IO,
+        })
+    };
+    write(CSV_NAME, &|mut out| {
+        emit::write_csv(&mut out, &lane_schedules, num_frames)
+    })?;
+    write(DEFORUM_NAME, &|mut out| {
+        emit::write_strings(&mut out, &target_schedules, epsilon, emit::write_deforum)
+    })?;
+    write(ANIMATEDIFF_NAME, &|mut out| {
+        emit::write_strings(
+            &mut out,
+            &target_schedules,
+            epsilon,
+            emit::write_animatediff,
+        )
+    })?;
+    write(PARSEQ_NAME, &|mut out| {
+        emit::write_parseq(
+            &mut out,
+            &target_schedules,
+            measured.fps.as_f64(),
+            num_frames,
+        )
+    })?;
+    Ok(target_values
+        .iter()
+        .map(|values| {
+            let rounded: Vec<f64> = values.iter().map(|&v| emit::round(v)).collect();
+            emit::decimate(&rounded, epsilon).len()
+        })
+        .sum())
+}
+
+/// One CSV value. The table's values are ryu's shortest text of an `f32`, nearly always a plain
+/// decimal of at most nine digits: that is parsed here (a correctly rounded `f64` division,
+/// several times faster than `str::parse`, which is most of the time of a long song); anything
+/// else goes to `str::parse`.
+fn parse_f32(field: &[u8]) -> Option<f32> {
+    /// Powers of ten that `f64` holds exactly.
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let (is_negative, digits) = match field.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, field),
+    };
+    let mut mantissa = 0u64;
+    let mut num_digits = 0usize;
+    let mut num_fraction_digits = None;
+    for &byte in digits {
+        match byte {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(byte - b'0');
+                num_digits += 1;
+                if let Some(count) = &mut num_fraction_digits {
+                    *count += 1;
+                }
+            }
+            b'.' if num_fraction_digits.is_none() => num_fraction_digits = Some(0),
+            _ => return std::str::from_utf8(field).ok()?.parse().ok(),
+        }
+    }
+    let num_fraction_digits = num_fraction_digits.unwrap_or(0);
+    if num_digits == 0 || num_digits > 15 || num_fraction_digits >= POW10.len() {
+        return std::str::from_utf8(field).ok()?.parse().ok();
+    }
+    let value = (mantissa as f64 / POW10[num_fraction_digits]) as f32;
+    Some(if is_negative { -value } else { value })
+}
+
+fn io_failure(path: &Path, error: std::io::Error) -> Failure {
+    Failure {
+        message: format!("cannot read {}: {error}", path.display()),
+        exit_code: EXIT_IO,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_f32;
+
+    /// The fast path reads ryu's text of an f32 back as that very f32, as `str::parse` does.
+    #[test]
+    fn csv_values_parse_exactly() {
+        let mut text = ryu::Buffer::new();
+        let mut seed = 0x9E37_79B9u32;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            // Magnitudes from 1e-6 to 1e4, as the default (0..1) and seed presets write them.
+            let value = f32::from_bits(seed % 0x4700_0000 + 0x3500_0000);
+            let field = text.format_finite(value);
+            assert_eq!(parse_f32(field.as_bytes()), Some(value), "{field}");
+        }
+        for (field, wanted) in [("0", Some(0.0)), ("-2.5", Some(-2.5)), ("1e-7", Some(1e-7))] {
+            assert_eq!(parse_f32(field.as_bytes()), wanted);
+        }
+        for field in ["", "-", ".", "1.2.3", "abc", "1,0"] {
+            assert_eq!(parse_f32(field.as_bytes()), None, "{field:?}");
+        }
+    }
+}

@@ -1,0 +1,604 @@
+//! `spectral-diffusion schedule` end to end: every output parses with a parser written here from
+//! its consumer's grammar (DESIGN.md §12) and carries the lanes' values; onsets land on the
+//! frames that hold the hits for ten minutes at 24 and 23.976 fps; bad input is one line.
+
+// Each test crate uses its own part of the shared helpers.
+#[allow(dead_code)]
+mod common;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{cli, path_arg};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The strings' values are rounded to four decimals before decimation.
+const ROUNDING: f64 = 0.5e-4;
+
+fn run_ok(args: &[&str]) -> Output {
+    let output = cli(args);
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A 10 s test song rendered CSV-only (default preset unless `extra` says otherwise).
+fn render_folder(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let wav = dir.join("song.wav");
+    if !wav.exists() {
+        common::write_wav_i16(&wav, &common::to_i16(&common::song(48_000, 10.0)), 48_000);
+    }
+    let out = dir.join(name);
+    let mut args = vec!["render", path_arg(&wav), "--out", path_arg(&out)];
+    args.extend_from_slice(&["--csv-only", "--quiet"]);
+    args.extend_from_slice(extra);
+    run_ok(&args);
+    out
+}
+
+/// `schedule.csv` as named columns.
+fn schedule_csv(dir: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
+    let text = fs::read_to_string(dir.join("schedule.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(header[0], "frame");
+    let mut columns = vec![Vec::new(); header.len() - 1];
+    for (frame_idx, line) in lines.enumerate() {
+        let mut fields = line.split(',');
+        assert_eq!(fields.next().unwrap(), frame_idx.to_string());
+        for (column, field) in columns.iter_mut().zip(fields) {
+            column.push(field.parse().unwrap());
+        }
+    }
+    (header[1..].to_vec(), columns)
+}
+
+/// A plain decimal: optional minus, digits, optionally a point and digits. No exponent, no sign
+/// on the exponent, no `inf`/`nan`.
+fn parse_plain_decimal(text: &str) -> f64 {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+    assert!(
+        !whole.is_empty()
+            && whole.chars().all(|c| c.is_ascii_digit())
+            && !fraction.is_empty()
+            && fraction.chars().all(|c| c.is_ascii_digit()),
+        "{text:?} is not a plain decimal"
+    );
+    text.parse().unwrap()
+}
+
+/// The Deforum keyframe grammar: `F:(V)` items joined by `, `, F integer ascending from 0, V a
+/// plain decimal, no trailing comma, nothing else.
+fn parse_deforum(text: &str) -> Vec<(usize, f64)> {
+    parse_items(text, |item| {
+        let (frame, rest) = item.split_once(":(").expect("F:(V)");
+        let value = rest.strip_suffix(')').expect("closing parenthesis");
+        (frame, value)
+    })
+}
+
+/// AnimateDiff-Evolved value schedules: `idx = value` items joined by `, `.
+fn parse_animatediff(text: &str) -> Vec<(usize, f64)> {
+    parse_items(text, |item| item.split_once(" = ").expect("idx = value"))
+}
+
+fn parse_items<'a>(
+    text: &'a str,
+    split: impl Fn(&'a str) -> (&'a str, &'a str),
+) -> Vec<(usize, f64)> {
+    assert!(
+        !text.ends_with(',') && !text.ends_with(", "),
+        "trailing comma"
+    );
+    let keyframes: Vec<(usize, f64)> = text
+        .split(", ")
+        .map(|item| {
+            let (frame, value) = split(item);
+            assert!(frame.chars().all(|c| c.is_ascii_digit()), "frame {frame:?}");
+            (frame.parse().unwrap(), parse_plain_decimal(value))
+        })
+        .collect();
+    assert_eq!(keyframes[0].0, 0, "the first keyframe is frame 0");
+    assert!(
+        keyframes.windows(2).all(|pair| pair[0].0 < pair[1].0),
+        "ascending frames"
+    );
+    keyframes
+}
+
+/// Each `# name` line and the string after it, in a deforum.txt or animatediff.txt.
+fn strings(path: &Path) -> Vec<(String, String)> {
+    let text = fs::read_to_string(path).unwrap();
+    let mut lines = text.lines().filter(|line| !line.is_empty());
+    let mut out = Vec::new();
+    while let Some(name) = lines.next() {
+        let name = name.strip_prefix("# ").expect("a # name line");
+        out.push((name.to_owned(), lines.next().unwrap().to_owned()));
+    }
+    out
+}
+
+/// Linear interpolation between keyframes, at every frame up to the last keyframe.
+fn interpolate(keyframes: &[(usize, f64)]) -> Vec<f64> {
+    let mut values = vec![keyframes[0].1];
+    for pair in keyframes.windows(2) {
+        let ((a, va), (b, vb)) = (pair[0], pair[1]);
+        for frame_idx in a + 1..=b {
+            values.push(va + (vb - va) * (frame_idx - a) as f64 / (b - a) as f64);
+        }
+    }
+    values
+}
+
+fn assert_close(actual: &[f64], wanted: &[f64], tolerance: f64, what: &str) {
+    assert_eq!(actual.len(), wanted.len(), "{what}: frame count");
+    for (frame_idx, (a, w)) in actual.iter().zip(wanted).enumerate() {
+        assert!(
+            (a - w).abs() <= tolerance,
+            "{what} frame {frame_idx}: {a} vs {w}"
+        );
+    }
+}
+
+/// Deforum and AnimateDiff strings parse by their grammar and, interpolated, give back every
+/// frame of the lanes in schedule.csv within the decimation tolerance; Parseq lists every frame
+/// with the right values, deltas (zoom multiplicative) and percentages.
+#[test]
+fn every_output_parses_and_round_trips_the_lanes() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path(), "out", &[]);
+    let epsilon = 0.01;
+    run_ok(&[
+        "schedule",
+        path_arg(&folder),
+        "--lane",
+        "kick=30-120,release_ms=200",
+        "--lane",
+        "level=loudness,attack_ms=50,curve=exp",
+        "--lane",
+        "hats=onsets:6000-16000",
+        "--epsilon",
+        "0.01",
+        "--quiet",
+    ]);
+    let (names, columns) = schedule_csv(&folder);
+    assert_eq!(names, ["kick", "level", "hats"]);
+    assert_eq!(columns[0].len(), 240, "10 s at 24 fps");
+    for (file, parse) in [
+        (
+            "deforum.txt",
+            parse_deforum as fn(&str) -> Vec<(usize, f64)>,
+        ),
+        ("animatediff.txt", parse_animatediff),
+    ] {
+        let strings = strings(&folder.join(file));
+        assert_eq!(strings.len(), 3, "{file}: one string per lane");
+        for ((name, text), (lane, column)) in strings.iter().zip(names.iter().zip(&columns)) {
+            assert_eq!(name, lane);
+            let keyframes = parse(text);
+            assert_eq!(
+                keyframes.last().unwrap().0,
+                239,
+                "{file} {name}: last frame kept"
+            );
+            assert!(keyframes.len() < 240, "{file} {name}: decimated");
+            assert_close(
+                &interpolate(&keyframes),
+                column,
+                epsilon + ROUNDING + 1e-9,
+                &format!("{file} {name}"),
+            );
+        }
+    }
+
+    // Targets in other ranges, one of them Parseq's multiplicative zoom.
+    run_ok(&[
+        "schedule",
+        path_arg(&folder),
+        "--lane",
+        "kick=30-120",
+        "--target",
+        "zoom_schedule=kick,min=1,max=1.1",
+        "--target",
+        "strength_schedule=kick,min=0.45,max=0.75,invert",
+        "--quiet",
+    ]);
+    let (_, columns) = schedule_csv(&folder);
+    let kick = &columns[0];
+    let parseq: Value =
+        serde_json::from_slice(&fs::read(folder.join("parseq.json")).unwrap()).unwrap();
+    assert_eq!(parseq["options"]["output_fps"], 24.0);
+    let frames = parseq["rendered_frames"].as_array().unwrap();
+    assert_eq!(frames.len(), 240);
+    let field = |name: &str| -> Vec<f64> {
+        frames
+            .iter()
+            .enumerate()
+            .map(|(idx, frame)| {
+                assert_eq!(frame["frame"], idx as u64, "every frame, in order");
+                frame[name].as_f64().unwrap()
+            })
+            .collect()
+    };
+    let zoom = field("zoom");
+    let strength = field("strength");
+    let wanted_zoom: Vec<f64> = kick.iter().map(|k| 1.0 + 0.1 * k).collect();
+    let wanted_strength: Vec<f64> = kick.iter().map(|k| 0.75 - 0.3 * k).collect();
+    assert_close(&zoom, &wanted_zoom, ROUNDING + 1e-6, "parseq zoom");
+    assert_close(
+        &strength,
+        &wanted_strength,
+        ROUNDING + 1e-6,
+        "parseq strength",
+    );
+    for (name, values, is_zoom) in [("zoom", &zoom, true), ("strength", &strength, false)] {
+        let deltas = field(&format!("{name}_delta"));
+        assert_eq!(deltas[0], values[0], "{name}: frame 0's delta is its value");
+        for idx in 1..values.len() {
+            let change = values[idx] - values[idx - 1];
+            let wanted = if is_zoom { 1.0 + change } else { change };
+            assert!((deltas[idx] - wanted).abs() < 1e-6, "{name}_delta {idx}");
+        }
+        let meta = &parseq["rendered_frames_meta"][name];
+        let (lo, hi) = values
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        assert_eq!(
+            (meta["min"].as_f64(), meta["max"].as_f64()),
+            (Some(lo), Some(hi))
+        );
+        assert_eq!(meta["isFlat"], false);
+        for (pc, value) in field(&format!("{name}_pc")).iter().zip(values) {
+            assert!(
+                (pc - 100.0 * (value - lo) / (hi - lo)).abs() < 1e-3,
+                "{name}_pc"
+            );
+        }
+    }
+    let deforum = strings(&folder.join("deforum.txt"));
+    assert_eq!(deforum[0].0, "zoom_schedule");
+    assert_eq!(deforum[1].0, "strength_schedule");
+    assert_close(
+        &interpolate(&parse_deforum(&deforum[1].1)),
+        &strength,
+        0.001 + 1e-9,
+        "deforum strength vs parseq",
+    );
+}
+
+/// A mono 16-bit WAV of `seconds` with a kick (60 Hz, sharp attack, 33 ms decay) every 0.5 s and a
+/// steady 1 kHz tone outside the kick band.
+fn kick_track(path: &Path, sample_rate: u32, seconds: u32) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).unwrap();
+    let kick_len = u64::from(sample_rate) / 2;
+    let sr = f64::from(sample_rate);
+    for n in 0..u64::from(sample_rate) * u64::from(seconds) {
+        let t = (n % kick_len) as f64 / sr;
+        let kick = 0.5 * (2.0 * std::f64::consts::PI * 60.0 * t).cos() * (-30.0 * t).exp();
+        let tone = 0.05 * (2.0 * std::f64::consts::PI * 1000.0 * n as f64 / sr).sin();
+        writer
+            .write_sample(((kick + tone) * 32767.0).round() as i16)
+            .unwrap();
+    }
+    writer.finalize().unwrap();
+}
+
+/// Frame-boundary rule (src/schedule/onsets.rs): frame k holds samples floor(k·sr/fps) ..
+/// floor((k+1)·sr/fps), and a hit fires on the frame that holds its first sample. Ten minutes of
+/// kicks every 0.5 s, from audio (analysis only): at 24 fps every kick starts a frame (12n), at
+/// 23.976 fps the kicks fall at every position inside their frames; each fires on exactly its
+/// frame, to the last kick.
+#[test]
+fn onsets_land_on_the_frames_holding_the_kicks_for_ten_minutes() {
+    let dir = TempDir::new().unwrap();
+    let sample_rate = 16_000u64;
+    let wav = dir.path().join("kicks.wav");
+    kick_track(&wav, sample_rate as u32, 600);
+    for (fps, num, den) in [("24", 24u64, 1u64), ("23.976", 24_000, 1001)] {
+        let out = dir.path().join(fps);
+        run_ok(&[
+            "schedule",
+            path_arg(&wav),
+            "--fps",
+            fps,
+            "--out",
+            path_arg(&out),
+            "--lane",
+            "kick=onsets:30-120,release_ms=0",
+            "--quiet",
+        ]);
+        // The frame holding sample s: the last k with floor(k·sr·den/num) <= s.
+        let frame_holding = |s: u64| (((s + 1) * num - 1) / (sample_rate * den)) as usize;
+        let wanted: BTreeSet<usize> = (0..1200u64)
+            .map(|kick| frame_holding(kick * sample_rate / 2))
+            .collect();
+        assert_eq!(wanted.len(), 1200);
+        let (_, columns) = schedule_csv(&out);
+        let fired: BTreeSet<usize> = (0..columns[0].len())
+            .filter(|&frame_idx| columns[0][frame_idx] == 1.0)
+            .collect();
+        assert_same_frames(&fired, &wanted, &format!("{fps} fps: frames with a pulse"));
+        let keyframes = parse_deforum(&strings(&out.join("deforum.txt"))[0].1);
+        let pulses: BTreeSet<usize> = keyframes
+            .iter()
+            .filter(|(_, value)| *value == 1.0)
+            .map(|&(frame_idx, _)| frame_idx)
+            .collect();
+        assert_same_frames(
+            &pulses,
+            &wanted,
+            &format!("{fps} fps: Deforum keyframes at 1"),
+        );
+        let last = *wanted.last().unwrap();
+        assert!(
+            last > 14_000,
+            "{fps} fps: the last kick is ten minutes in ({last})"
+        );
+    }
+}
+
+/// Names the frames that differ, not the thousand that agree.
+fn assert_same_frames(actual: &BTreeSet<usize>, wanted: &BTreeSet<usize>, what: &str) {
+    let extra: Vec<_> = actual.difference(wanted).take(10).collect();
+    let missing: Vec<_> = wanted.difference(actual).take(10).collect();
+    assert!(
+        extra.is_empty() && missing.is_empty(),
+        "{what}: extra {extra:?}, missing {missing:?}"
+    );
+}
+
+/// The post's bare `--csv seed` rows are the manifest's frames with raw magnitudes: a schedule
+/// from them equals one from the same render's full CSV, and each band follows its frequency (a
+/// 200 Hz tone, then a 1 kHz tone: the low lane falls where the high lane rises).
+#[test]
+fn seed_csv_gives_the_full_csv_schedule_and_bands_follow_frequency() {
+    let dir = TempDir::new().unwrap();
+    let wav = dir.path().join("tones.wav");
+    let sr = 48_000u32;
+    let tones: Vec<f32> = (0..sr * 4)
+        .map(|n| {
+            let freq_hz = if n < sr * 2 { 200.0 } else { 1000.0 };
+            (0.5 * (2.0 * std::f64::consts::PI * freq_hz * f64::from(n) / f64::from(sr)).sin())
+                as f32
+        })
+        .collect();
+    common::write_wav_f32(&wav, &tones, 1, sr);
+    let mut schedules = Vec::new();
+    for csv in ["seed", "full"] {
+        let out = dir.path().join(csv);
+        run_ok(&[
+            "render",
+            path_arg(&wav),
+            "--out",
+            path_arg(&out),
+            "--preset",
+            "seed",
+            "--csv-only",
+            "--csv",
+            csv,
+            "--quiet",
+        ]);
+        run_ok(&[
+            "schedule",
+            path_arg(&out),
+            "--lane",
+            "low=150-250,normalize=false",
+            "--lane",
+            "high=900-1100,normalize=false",
+            "--quiet",
+        ]);
+        schedules.push(fs::read(out.join("schedule.csv")).unwrap());
+    }
+    assert_eq!(
+        schedules[0], schedules[1],
+        "seed and full CSV give the same schedule"
+    );
+    let (_, columns) = schedule_csv(&dir.path().join("seed"));
+    let (low, high) = (&columns[0], &columns[1]);
+    // normalize=false: 0..1 spans floor..0 dB, so 0.2 is 18 dB.
+    assert!(
+        low[10] - low[80] > 0.2,
+        "low lane: {} then {}",
+        low[10],
+        low[80]
+    );
+    assert!(
+        high[80] - high[10] > 0.2,
+        "high lane: {} then {}",
+        high[10],
+        high[80]
+    );
+}
+
+/// `schedule AUDIO` runs the render's own analysis: its band lanes equal those from the folder
+/// `render --csv-only` writes; a config file gives what the same flags give.
+#[test]
+fn audio_and_config_give_what_folder_and_flags_give() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path(), "out", &[]);
+    let lanes = [
+        "--lane",
+        "kick=30-120,release_ms=120",
+        "--lane",
+        "level=loudness,gate_db=-50",
+    ];
+    let mut args = vec!["schedule", path_arg(&folder), "--quiet"];
+    args.extend_from_slice(&lanes);
+    args.extend_from_slice(&[
+        "--target",
+        "strength_schedule=kick,min=0.45,max=0.75,invert",
+    ]);
+    run_ok(&args);
+
+    let from_audio = dir.path().join("audio");
+    let wav = dir.path().join("song.wav");
+    let mut args = vec![
+        "schedule",
+        path_arg(&wav),
+        "--out",
+        path_arg(&from_audio),
+        "--quiet",
+    ];
+    args.extend_from_slice(&lanes);
+    args.extend_from_slice(&[
+        "--target",
+        "strength_schedule=kick,min=0.45,max=0.75,invert",
+    ]);
+    run_ok(&args);
+
+    let config = dir.path().join("lanes.toml");
+    fs::write(
+        &config,
+        r#"
+[[lane]]
+name = "kick"
+source = "30-120"
+release_ms = 120
+
+[[lane]]
+name = "level"
+source = "loudness"
+gate_db = -50
+
+[[target]]
+name = "strength_schedule"
+lane = "kick"
+min = 0.45
+max = 0.75
+invert = true
+"#,
+    )
+    .unwrap();
+    let from_config = dir.path().join("config");
+    run_ok(&[
+        "schedule",
+        path_arg(&folder),
+        "--config",
+        path_arg(&config),
+        "--out",
+        path_arg(&from_config),
+        "--quiet",
+    ]);
+    for name in [
+        "schedule.csv",
+        "deforum.txt",
+        "animatediff.txt",
+        "parseq.json",
+    ] {
+        let wanted = fs::read(folder.join(name)).unwrap();
+        assert_eq!(
+            fs::read(from_audio.join(name)).unwrap(),
+            wanted,
+            "audio: {name}"
+        );
+        assert_eq!(
+            fs::read(from_config.join(name)).unwrap(),
+            wanted,
+            "config: {name}"
+        );
+    }
+}
+
+/// Bad input: one line starting `error:`, the documented exit code, and nothing written.
+#[test]
+fn bad_input_is_one_line_with_its_exit_code() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path(), "out", &[]);
+    let not_a_render = dir.path().join("empty");
+    fs::create_dir(&not_a_render).unwrap();
+    let bad_config = dir.path().join("bad.toml");
+    fs::write(
+        &bad_config,
+        "[[lane]]\nname = \"kick\"\nsorce = \"30-120\"\n",
+    )
+    .unwrap();
+    let folder_arg = path_arg(&folder);
+    let cases: [(&[&str], i32, &str); 10] = [
+        (&["--lane", "kick"], 2, "expected NAME=LO-HI"),
+        (&["--lane", "kick=120-30"], 2, "lower to a higher"),
+        (&["--lane", "kick=30-120,atack_ms=5"], 2, "unknown field"),
+        (
+            &["--lane", "air=30000-40000"],
+            2,
+            "outside the analysed range",
+        ),
+        (
+            &["--lane", "kick=30-120", "--lane", "kick=40-80"],
+            2,
+            "named twice",
+        ),
+        (
+            &["--lane", "kick=30-120", "--target", "zoom=snare"],
+            2,
+            "does not exist",
+        ),
+        (&[], 2, "no lanes"),
+        (&["--config", path_arg(&bad_config)], 2, "sorce"),
+        (
+            &["--lane", "kick=30-120", "--fps", "30"],
+            2,
+            "--fps applies to audio",
+        ),
+        (&["--lane", "kick=30-120", "--epsilon=-1"], 2, "--epsilon"),
+    ];
+    for (extra, code, wanted) in cases {
+        let mut args = vec!["schedule", folder_arg];
+        args.extend_from_slice(extra);
+        expect_failure(&args, code, wanted);
+    }
+    let missing = dir.path().join("missing");
+    expect_failure(
+        &["schedule", path_arg(&missing), "--lane", "k=30-120"],
+        1,
+        "no such file",
+    );
+    expect_failure(
+        &["schedule", path_arg(&not_a_render), "--lane", "k=30-120"],
+        1,
+        "not a render folder",
+    );
+    let missing_config = dir.path().join("missing.toml");
+    expect_failure(
+        &[
+            "schedule",
+            folder_arg,
+            "--config",
+            path_arg(&missing_config),
+        ],
+        1,
+        "missing.toml",
+    );
+    assert!(
+        !folder.join("schedule.csv").exists(),
+        "failures write nothing"
+    );
+}
+
+fn expect_failure(args: &[&str], code: i32, wanted: &str) {
+    let output = cli(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{args:?}: one line: {stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains(wanted),
+        "{args:?}: {stderr}"
+    );
+}
