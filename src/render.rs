@@ -225,11 +225,6 @@ impl RenderSettings {
         }
     }
 
-    /// The defaults a preset draws with: the post's look for `seed`, the guide look otherwise.
-    pub fn for_preset(preset: Preset) -> Self {
-        Self::for_look(Look::for_preset(preset))
-    }
-
     /// Grey when the post chain desaturates, else RGB: what the PNGs and the manifest say.
     pub fn color_type(&self) -> ColorType {
         if self.post.desaturate {
