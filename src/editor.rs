@@ -562,8 +562,9 @@ impl EditorState {
     }
 }
 
-/// The live pie and polar views: the guide's drawing on black, in colour, without the post chain,
-/// so the spectrum's shape reads clearly while mixing.
+/// The live pie and polar views: the guide's drawing on a flat ground (black in the post's look,
+/// mid-grey in the guide look), in colour, without the post chain, so the spectrum's shape reads
+/// clearly while mixing.
 fn live_render_settings(tab: Tab, params: &PluginParams) -> RenderSettings {
     let guide = params.render_settings();
     RenderSettings {

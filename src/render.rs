@@ -25,6 +25,7 @@ mod tone;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::Preset;
 use blur::GaussianBlur;
 use pie::PieTable;
 use polar::PolarStamper;
@@ -62,12 +63,70 @@ pub enum PieShape {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Palette {
+    /// Colour and brightness follow the bin's level, dark violet through orange to near white:
+    /// a loud band is bright wherever it is drawn, so no angle or column is bright or dark for
+    /// good (the guide look's palette).
+    Level,
     /// Hue by bin index at full saturation, as seed_pipeline.py.
     Rainbow,
     /// The post's polar colour rgb(i*4, m*2, 100) in its 256-bin, m = 90 v units, clamped.
     Post,
     /// White bins: the shape alone carries the spectrum.
     Grey,
+}
+
+/// Which family of defaults frames follow: the post's, or the guide look tuned on music for
+/// img2img (`bench/guide_quality.sh`, README "Guide quality").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Look {
+    /// The post's: values drawn as they come, pie wedges starting at 5 % of the size, noise from
+    /// black up to the amount. What the `seed` preset draws, pixel for pixel as before.
+    Post,
+    /// Each view maps its own window of the `default` preset's level scale onto its full size
+    /// ([`View::guide_levels`]), a silent bin draws nothing, and the noise field swings around
+    /// mid-grey, so the frame averages near grey and the shape is what changes.
+    Guide,
+}
+
+impl Look {
+    /// The look a preset draws by default: the post's for `seed`, the guide look otherwise.
+    pub fn for_preset(preset: Preset) -> Self {
+        match preset {
+            Preset::Seed => Self::Post,
+            Preset::Default => Self::Guide,
+        }
+    }
+
+    /// The palette this look uses unless one is chosen.
+    pub fn palette(self) -> Palette {
+        match self {
+            Self::Post => Palette::Rainbow,
+            Self::Guide => Palette::Level,
+        }
+    }
+
+    /// The pie shape this look uses unless one is chosen: the guide fills the frame.
+    pub fn pie_shape(self) -> PieShape {
+        match self {
+            Self::Post => PieShape::Half,
+            Self::Guide => PieShape::Full,
+        }
+    }
+}
+
+impl View {
+    /// The guide look's level window: the part of the `default` preset's 0..=1 level scale (0 at
+    /// the -90 dB floor, 1 at 0 dBFS) that spans the view from nothing to full size. Chosen on
+    /// the held-out music of `bench/guide_quality.sh` so that music moves every view by at
+    /// least 4/255 a frame and the shape covers at least 15 % of the frame.
+    pub fn guide_levels(self) -> (f32, f32) {
+        match self {
+            Self::Pie => (0.15, 0.65),
+            Self::Polar => (0.15, 0.8),
+            Self::Bars => (0.1, 0.7),
+        }
+    }
 }
 
 /// The background noise field.
@@ -128,6 +187,8 @@ impl Default for PostChain {
 /// Everything that decides a frame's bytes besides its index and bins.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RenderSettings {
+    /// The post's look or the guide look: how levels become sizes and where the noise sits.
+    pub look: Look,
     /// How the spectrum is drawn.
     pub view: View,
     /// Half or full circle, for `View::Pie`.
@@ -143,21 +204,27 @@ pub struct RenderSettings {
 }
 
 impl Default for RenderSettings {
-    /// The post's look: a rainbow half pie on blurred noise, blurred, grey, autocontrasted.
+    /// The `default` preset's look: the guide look.
     fn default() -> Self {
+        Self::for_look(Look::Guide)
+    }
+}
+
+impl RenderSettings {
+    /// A `look`'s defaults: a pie (full for the guide, the post's half circle otherwise) in the
+    /// look's palette on blurred noise, blurred, grey, autocontrasted.
+    pub fn for_look(look: Look) -> Self {
         Self {
+            look,
             view: View::Pie,
-            pie_shape: PieShape::Half,
-            palette: Palette::Rainbow,
+            pie_shape: look.pie_shape(),
+            palette: look.palette(),
             size: DEFAULT_SIZE_PX,
             noise: NoiseSettings::default(),
             post: PostChain::default(),
         }
     }
-}
 
-/// Settings a [`Renderer`] refuses.
-impl RenderSettings {
     /// Grey when the post chain desaturates, else RGB: what the PNGs and the manifest say.
     pub fn color_type(&self) -> ColorType {
         if self.post.desaturate {
@@ -168,6 +235,7 @@ impl RenderSettings {
     }
 }
 
+/// Settings a [`Renderer`] refuses.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("image size {0} is outside 64..=2048 pixels")]
@@ -240,6 +308,9 @@ pub struct Renderer {
     colors: Vec<[u8; 3]>,
     /// The view's tables.
     raster: ViewRaster,
+    /// The guide look's autocontrast range per channel (see [`take_tone_range`]); `None` for the
+    /// post's per-frame autocontrast.
+    take_range: Option<([u8; 3], [u8; 3])>,
 }
 
 impl Renderer {
@@ -271,6 +342,7 @@ impl Renderer {
             values: Vec::new(),
             colors: Vec::new(),
             raster,
+            take_range: (settings.look == Look::Guide).then(|| take_tone_range(settings)),
         };
         renderer.update_background(0);
         Ok(renderer)
@@ -281,7 +353,8 @@ impl Renderer {
     }
 
     /// Draws frame `frame_idx` from `unit_bins` (N values in 0..=1, any N; non-finite values count
-    /// as 0, values outside are clamped; no bins draws the background alone). Deterministic: the
+    /// as 0, values outside are clamped; no bins draws the background alone). The guide look
+    /// first stretches the view's level window to 0..=1. Deterministic: the
     /// same (frame_idx, bins, settings) give the same bytes; `frame_idx` only matters for
     /// per-frame noise. Allocates only when a frame has more bins than any before it.
     pub fn render(&mut self, frame_idx: u64, unit_bins: &[f32]) -> &Image {
@@ -289,10 +362,14 @@ impl Renderer {
             self.update_background(frame_idx);
         }
         self.image.pixels.copy_from_slice(&self.background);
+        let (bottom, top) = match self.settings.look {
+            Look::Post => (0.0, 1.0),
+            Look::Guide => self.settings.view.guide_levels(),
+        };
         self.values.clear();
         self.values.extend(unit_bins.iter().map(|&v| {
             if v.is_finite() {
-                v.clamp(0.0, 1.0)
+                ((v - bottom) / (top - bottom)).clamp(0.0, 1.0)
             } else {
                 0.0
             }
@@ -318,6 +395,7 @@ impl Renderer {
             self.image.color.bytes_per_pixel(),
             noise.seed.wrapping_add(frame_idx),
             noise.amount,
+            self.settings.look == Look::Guide,
             &mut self.noise_blur,
         );
         self.background_frame_idx = Some(frame_idx);
@@ -342,7 +420,17 @@ impl Renderer {
         let pixels = &mut self.image.pixels;
         match &mut self.raster {
             ViewRaster::Pie(table) => {
-                table.render_pie::<CH>(pixels, self.settings.pie_shape, &self.values, &self.colors)
+                let min_radius_frac = match self.settings.look {
+                    Look::Post => pie::POST_MIN_RADIUS_FRAC,
+                    Look::Guide => 0.0,
+                };
+                table.render_pie::<CH>(
+                    pixels,
+                    self.settings.pie_shape,
+                    min_radius_frac,
+                    &self.values,
+                    &self.colors,
+                )
             }
             ViewRaster::Polar(stamper) => {
                 stamper.render_polar::<CH>(pixels, &self.values, &self.colors)
@@ -368,11 +456,45 @@ impl Renderer {
             tone::invert(pixels);
         }
         if post.autocontrast {
-            tone::autocontrast(pixels, channels, post.autocontrast_cutoff_percent);
+            match self.take_range {
+                Some((lo, hi)) => tone::stretch(pixels, channels, lo, hi),
+                None => tone::autocontrast(pixels, channels, post.autocontrast_cutoff_percent),
+            }
         }
         if post.equalize {
             tone::equalize(pixels, channels);
         }
+    }
+}
+
+/// The guide look's autocontrast range: per channel, the darkest and brightest value any frame of
+/// the take can hold (the noise field's span and the palette's colours at 256 bins × 17 levels,
+/// after any invert; the blur only mixes them). PIL's autocontrast stretches each frame's own
+/// range, so a frame whose loudest bin is quiet had its background pushed to white and the ground
+/// pumped with the music; stretching the take's range keeps a level's brightness fixed.
+fn take_tone_range(settings: &RenderSettings) -> ([u8; 3], [u8; 3]) {
+    let is_grey = settings.color_type() == ColorType::Grey;
+    let noise_span = noise::centred_span(settings.noise.amount);
+    let mut lo = [noise_span.0; 3];
+    let mut hi = [noise_span.1; 3];
+    for bin_idx in 0..256 {
+        for step in 0..=16 {
+            let rgb = palette::bin_color(settings.palette, bin_idx, 256, step as f32 / 16.0);
+            let color = if is_grey {
+                [palette::luma(rgb); 3]
+            } else {
+                rgb
+            };
+            for c in 0..3 {
+                lo[c] = lo[c].min(color[c]);
+                hi[c] = hi[c].max(color[c]);
+            }
+        }
+    }
+    if settings.post.invert {
+        (hi.map(|v| 255 - v), lo.map(|v| 255 - v))
+    } else {
+        (lo, hi)
     }
 }
 

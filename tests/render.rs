@@ -2,8 +2,8 @@
 //! the geometry of each view.
 
 use spectral_diffusion::render::{
-    ColorType, Image, NoiseSettings, Palette, PieShape, PostChain, RenderError, RenderSettings,
-    Renderer, View,
+    ColorType, Image, Look, NoiseSettings, Palette, PieShape, PostChain, RenderError,
+    RenderSettings, Renderer, View,
 };
 
 /// A spectrum shaped like music: loud lows, falling highs, a little ripple.
@@ -16,7 +16,8 @@ fn music_like(num_bins: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Raw drawing: no noise, no post chain, so pixels are background (0) or the view.
+/// Raw drawing in the post's look: no noise, no post chain, so pixels are background (0) or the
+/// view, and a value is drawn as it is.
 fn raw(view: View, palette: Palette) -> RenderSettings {
     RenderSettings {
         view,
@@ -31,7 +32,7 @@ fn raw(view: View, palette: Palette) -> RenderSettings {
             autocontrast: false,
             ..PostChain::default()
         },
-        ..RenderSettings::default()
+        ..RenderSettings::for_look(Look::Post)
     }
 }
 
@@ -136,7 +137,7 @@ fn out_of_range_knobs_are_rejected() {
 /// The PNG writer picks its colour type from the image: grey must be 1 byte a pixel, RGB 3.
 #[test]
 fn desaturate_gives_grey_else_rgb() {
-    let mut settings = RenderSettings::default();
+    let mut settings = RenderSettings::for_look(Look::Post);
     let image = render_once(&settings, &music_like(256));
     assert_eq!(image.color, ColorType::Grey);
     assert_eq!(image.pixels.len(), 512 * 512);
@@ -156,7 +157,7 @@ fn autocontrast_spans_full_range() {
     for view in [View::Pie, View::Polar, View::Bars] {
         let settings = RenderSettings {
             view,
-            ..RenderSettings::default()
+            ..RenderSettings::for_look(Look::Post)
         };
         let image = render_once(&settings, &music_like(256));
         assert_eq!(image.pixels.iter().min(), Some(&0), "{view:?}");
@@ -184,7 +185,7 @@ fn invert_maps_p_to_255_minus_p() {
 /// Equalize spreads the pixels: no band of 32 levels holds more than twice its fair share.
 #[test]
 fn equalize_flattens_histogram() {
-    let mut settings = RenderSettings::default();
+    let mut settings = RenderSettings::for_look(Look::Post);
     settings.noise.amount = 1.0;
     settings.post.equalize = true;
     let image = render_once(&settings, &music_like(256));
@@ -337,4 +338,142 @@ fn any_bin_count_renders() {
             assert_eq!(image.pixels.len(), 64 * 64, "{view:?} with {num_bins} bins");
         }
     }
+}
+
+/// The guide look drawn for measuring at 256 px: no noise (a flat mid-grey ground), no post chain.
+fn guide_raw(view: View) -> RenderSettings {
+    let mut settings = raw(view, Palette::Level);
+    settings.look = Look::Guide;
+    settings.pie_shape = PieShape::Full;
+    settings.size = 256;
+    settings
+}
+
+/// Share of pixels where two frames differ by more than 10 % of full scale.
+fn share_differing(a: &Image, b: &Image) -> f64 {
+    let num = a
+        .pixels
+        .iter()
+        .zip(&b.pixels)
+        .filter(|&(&p, &q)| p.abs_diff(q) > 25)
+        .count();
+    num as f64 / a.pixels.len() as f64
+}
+
+/// Mean absolute difference per pixel, in 1/255.
+fn mean_change(a: &Image, b: &Image) -> f64 {
+    let total: u64 = a
+        .pixels
+        .iter()
+        .zip(&b.pixels)
+        .map(|(&p, &q)| u64::from(p.abs_diff(q)))
+        .sum();
+    total as f64 / a.pixels.len() as f64
+}
+
+/// A broadband frame at `level` on the `default` preset's scale (0 = -90 dB, 1 = 0 dBFS), with a
+/// little ripple so neighbouring bands differ as in music.
+fn broadband(level: f32) -> Vec<f32> {
+    (0..256)
+        .map(|i| level + 0.03 * (i as f32 * 0.7).sin())
+        .collect()
+}
+
+/// Silence, and levels below a view's window, draw nothing in the guide look: the frame is the
+/// background alone (no centre disc, no stubs), so nothing stays fixed between quiet and loud.
+#[test]
+fn guide_silence_draws_no_shape() {
+    for view in [View::Pie, View::Polar, View::Bars] {
+        let settings = RenderSettings {
+            view,
+            size: 128,
+            ..RenderSettings::default()
+        };
+        let background = render_once(&settings, &[]);
+        let (bottom, _) = view.guide_levels();
+        assert_eq!(render_once(&settings, &[0.0; 256]), background, "{view:?}");
+        assert_eq!(
+            render_once(&settings, &[bottom; 256]),
+            background,
+            "{view:?} at the bottom of its window"
+        );
+        assert_ne!(
+            render_once(&settings, &broadband(0.5)),
+            background,
+            "{view:?} draws music"
+        );
+    }
+}
+
+/// At music's typical level (-45 dB, 0.5 on the scale; the held-out track's median band is
+/// 0.3 to 0.5) every view's shape covers at least 15 % of the frame: the target.
+#[test]
+fn guide_shape_covers_the_frame_at_music_level() {
+    for view in [View::Pie, View::Polar, View::Bars] {
+        let settings = guide_raw(view);
+        let covered = share_differing(
+            &render_once(&settings, &broadband(0.5)),
+            &render_once(&settings, &[]),
+        );
+        assert!(covered >= 0.15, "{view:?} covers {:.1} %", covered * 100.0);
+    }
+}
+
+/// Music 6 dB louder moves every view by at least 4/255 a pixel on average (the target
+/// for the mean frame-to-frame change), the ground and post chain included.
+#[test]
+fn a_6_db_change_moves_every_guide_view() {
+    for view in [View::Pie, View::Polar, View::Bars] {
+        let settings = RenderSettings {
+            view,
+            size: 256,
+            ..RenderSettings::default()
+        };
+        let quieter = render_once(&settings, &broadband(0.45));
+        let louder = render_once(&settings, &broadband(0.45 + 6.0 / 90.0));
+        let change = mean_change(&quieter, &louder);
+        assert!(change >= 4.0, "{view:?} moves {change:.2}/255");
+    }
+}
+
+/// A loud band brightens its own slice and nothing else: brightness follows the level, not
+/// the angle or the column.
+#[test]
+fn guide_loud_band_brightens_its_slice() {
+    let base = vec![0.35; 64];
+    let mut loud = base.clone();
+    loud[16..24].fill(0.65);
+    // Pie: bin i's wedge is centred (i + 0.5) * 180 / 64 degrees clockwise from 12 o'clock.
+    let settings = guide_raw(View::Pie);
+    let (quiet_img, loud_img) = (render_once(&settings, &base), render_once(&settings, &loud));
+    let at = |image: &Image, bin: f32| {
+        let angle = ((bin + 0.5) * 180.0 / 64.0 - 90.0).to_radians();
+        grey(
+            image,
+            (128.0 + 20.0 * angle.cos()) as u32,
+            (128.0 + 20.0 * angle.sin()) as u32,
+        )
+    };
+    assert!(
+        at(&loud_img, 20.0) > at(&quiet_img, 20.0).saturating_add(40),
+        "the loud slice: {} vs {}",
+        at(&loud_img, 20.0),
+        at(&quiet_img, 20.0)
+    );
+    assert_eq!(at(&loud_img, 48.0), at(&quiet_img, 48.0), "another slice");
+    // Bars: the loud bins' columns brighten at the bottom; others stay.
+    let settings = guide_raw(View::Bars);
+    let (quiet_img, loud_img) = (render_once(&settings, &base), render_once(&settings, &loud));
+    let column = |bin: u32| bin * 4 + 2;
+    assert!(
+        grey(&loud_img, column(20), 250) > grey(&quiet_img, column(20), 250).saturating_add(40)
+    );
+    assert_eq!(
+        grey(&loud_img, column(48), 250),
+        grey(&quiet_img, column(48), 250)
+    );
+    // Every bin at one level has one brightness: no fixed bright ray or dark band.
+    let flat = render_once(&settings, &[0.7; 64]);
+    let bottom: Vec<u8> = (0..64).map(|bin| grey(&flat, column(bin), 250)).collect();
+    assert!(bottom.windows(2).all(|w| w[0] == w[1]), "{bottom:?}");
 }

@@ -26,7 +26,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::analysis::{AnalysisSettings, Preset, WindowKind};
 use crate::clock::FrameRate;
 use crate::export::{CsvFormat, DEMO_AUDIO_NAME, ExportError, ExportSettings, OpenMode, Source};
-use crate::render::{Palette, PieShape, RenderSettings, Renderer, View};
+use crate::render::{Look, Palette, PieShape, RenderSettings, Renderer, View};
 use decode::{Damage, DecodeError, FileSource, MonoSource};
 use demo::DemoSource;
 use page::PageError;
@@ -152,16 +152,22 @@ struct RenderArgs {
     look: LookArgs,
 }
 
-/// How frames look. Every option defaults to the post's look ([`RenderSettings::default`]).
+/// How frames look. Every option defaults to the preset's look ([`RenderSettings::for_look`]):
+/// the guide look, or the post's with `--preset seed`.
 #[derive(Debug, Args)]
 struct LookArgs {
+    /// `guide` (tuned for img2img: per-view level windows, mid-grey noise) or `post` (the blog
+    /// post's) [default: guide; post with --preset seed]
+    #[arg(long, value_enum)]
+    look: Option<Look>,
     /// Image view [default: pie]
     #[arg(long, value_enum)]
     view: Option<View>,
-    /// Pie view: the post's half circle, or mirrored to a full circle [default: half]
+    /// Pie view: the post's half circle, or mirrored to a full circle [default: full; half with
+    /// the post's look]
     #[arg(long, value_enum)]
     pie: Option<PieShape>,
-    /// Colours before desaturation [default: rainbow]
+    /// Colours before desaturation [default: level; rainbow with the post's look]
     #[arg(long, value_enum)]
     palette: Option<Palette>,
     /// Image width and height in pixels, 64 to 2048 [default: 512]
@@ -197,8 +203,9 @@ struct LookArgs {
 }
 
 impl LookArgs {
-    fn render_settings(&self) -> RenderSettings {
-        let mut settings = RenderSettings::default();
+    fn render_settings(&self, preset: Preset) -> RenderSettings {
+        let look = self.look.unwrap_or(Look::for_preset(preset));
+        let mut settings = RenderSettings::for_look(look);
         settings.view = self.view.unwrap_or(settings.view);
         settings.pie_shape = self.pie.unwrap_or(settings.pie_shape);
         settings.palette = self.palette.unwrap_or(settings.palette);
@@ -401,7 +408,7 @@ pub fn main() -> ExitCode {
 
 fn run_render(args: &RenderArgs) -> Result<(), Failure> {
     let stop = stop_on_signals()?;
-    let render = args.look.render_settings();
+    let render = args.look.render_settings(args.preset);
     // Check the look before decoding anything: a bad --size should not wait for a long file.
     Renderer::new(&render).map_err(Failure::usage)?;
     let analysis = AnalysisSettings {

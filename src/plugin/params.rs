@@ -16,7 +16,7 @@ use nice_plug_egui::EguiEditorState;
 use crate::analysis::{AnalysisSettings, Preset, WindowKind};
 use crate::clock::FrameRate;
 use crate::handoff::TakeSettings;
-use crate::render::{NoiseSettings, Palette, PieShape, PostChain, RenderSettings, View};
+use crate::render::{Look, NoiseSettings, Palette, PieShape, PostChain, RenderSettings, View};
 
 /// Bins per guide frame (the post's 256).
 pub const GUIDE_BINS: usize = 256;
@@ -156,7 +156,7 @@ impl Default for PluginParams {
         };
         Self {
             view: EnumParam::new("View", ViewParam::Pie),
-            palette: EnumParam::new("Palette", PaletteParam::Rainbow),
+            palette: EnumParam::new("Palette", PaletteParam::Auto),
             write_images: BoolParam::new("Write Images", true).non_automatable(),
             preset: EnumParam::new("Preset", PresetParam::Default),
             fps: EnumParam::new("Frame Rate", FpsParam::Fps24),
@@ -309,14 +309,17 @@ impl PluginParams {
         }
     }
 
-    /// How the writer draws frames, from the guide parameters. The defaults are the CLI's.
+    /// How the writer draws frames, from the guide parameters. The defaults are the CLI's: the
+    /// look follows the preset (the post's for `seed`, the guide look otherwise).
     pub fn render_settings(&self) -> RenderSettings {
-        let (view, pie_shape) = self.view.value().view();
-        let defaults = RenderSettings::default();
+        let look = Look::for_preset(self.preset.value().preset());
+        let (view, pie_shape) = self.view.value().view(look);
+        let defaults = RenderSettings::for_look(look);
         RenderSettings {
+            look,
             view,
             pie_shape,
-            palette: self.palette.value().palette(),
+            palette: self.palette.value().palette(look),
             size: self.image_size.value() as u32,
             noise: NoiseSettings {
                 amount: self.noise_amount.value(),
@@ -474,10 +477,13 @@ fn new_instance_id() -> String {
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ViewParam {
-    /// The post's half pie.
+    /// The look's pie: the full circle, or the post's half with the `seed` preset.
     #[id = "pie"]
     #[name = "Pie"]
     Pie,
+    #[id = "pie-half"]
+    #[name = "Pie (half)"]
+    PieHalf,
     #[id = "pie-full"]
     #[name = "Pie (full)"]
     PieFull,
@@ -490,18 +496,27 @@ pub enum ViewParam {
 }
 
 impl ViewParam {
-    pub fn view(self) -> (View, PieShape) {
+    /// The view, and the pie's shape (the look's for `Pie`; unused by the other views).
+    pub fn view(self, look: Look) -> (View, PieShape) {
         match self {
-            Self::Pie => (View::Pie, PieShape::Half),
+            Self::Pie => (View::Pie, look.pie_shape()),
+            Self::PieHalf => (View::Pie, PieShape::Half),
             Self::PieFull => (View::Pie, PieShape::Full),
-            Self::Polar => (View::Polar, PieShape::Half),
-            Self::Bars => (View::Bars, PieShape::Half),
+            Self::Polar => (View::Polar, look.pie_shape()),
+            Self::Bars => (View::Bars, look.pie_shape()),
         }
     }
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaletteParam {
+    /// The look's palette: level, or the post's rainbow with the `seed` preset.
+    #[id = "auto"]
+    #[name = "Auto"]
+    Auto,
+    #[id = "level"]
+    #[name = "Level"]
+    Level,
     #[id = "rainbow"]
     #[name = "Rainbow"]
     Rainbow,
@@ -515,8 +530,10 @@ pub enum PaletteParam {
 }
 
 impl PaletteParam {
-    pub fn palette(self) -> Palette {
+    pub fn palette(self, look: Look) -> Palette {
         match self {
+            Self::Auto => look.palette(),
+            Self::Level => Palette::Level,
             Self::Rainbow => Palette::Rainbow,
             Self::Post => Palette::Post,
             Self::Grey => Palette::Grey,

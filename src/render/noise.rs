@@ -20,18 +20,35 @@ impl SplitMix64 {
     }
 }
 
+/// Mid-grey: where a centred field sits when its amount is 0.
+const MID_GREY: f32 = 128.0;
+/// How far a centred field swings either side of mid-grey at amount 1: a texture img2img can
+/// work with, not a pattern that outshouts the spectrum (it never moves).
+const CENTRED_SWING: f32 = 64.0;
+
+/// The darkest and brightest value of a centred field of `amount`.
+pub(crate) fn centred_span(amount: f32) -> (u8, u8) {
+    let swing = CENTRED_SWING * amount.clamp(0.0, 1.0);
+    let edge = |v: f32| v.round().clamp(0.0, 255.0) as u8;
+    (edge(MID_GREY - swing), edge(MID_GREY + swing))
+}
+
 /// Fills `field` (`width` pixels a row, `channels` bytes a pixel) with uniform bytes drawn from
-/// `seed`, blurs it, and scales it by `amount` (0 = black, 1 = full-range noise).
+/// `seed` and blurs it. Then, as the post does, scales it by `amount` (0 = black, 1 = the blurred
+/// noise as it is); or, when `is_centred`, stretches it to span mid-grey ± 64 at amount 1 and
+/// scales that swing by `amount` (0 = flat grey). Blurring narrows uniform noise
+/// to a few levels around 128, so the post's field is a near-flat dark grey whatever its amount.
 pub(crate) fn render_noise(
     field: &mut Vec<u8>,
     width: usize,
     channels: usize,
     seed: u64,
     amount: f32,
+    is_centred: bool,
     blur: &mut GaussianBlur,
 ) {
     if amount <= 0.0 {
-        field.fill(0);
+        field.fill(if is_centred { MID_GREY as u8 } else { 0 });
         return;
     }
     let mut rng = SplitMix64 { state: seed };
@@ -40,7 +57,19 @@ pub(crate) fn render_noise(
         chunk.copy_from_slice(&bytes[..chunk.len()]);
     }
     blur.apply(field, width, channels);
-    let scale: [u8; 256] = std::array::from_fn(|p| (p as f32 * amount).round() as u8);
+    let scale: [u8; 256] = if is_centred {
+        let lo = f32::from(field.iter().copied().min().unwrap_or(0));
+        let hi = f32::from(field.iter().copied().max().unwrap_or(255));
+        let scale = 2.0 * CENTRED_SWING * amount / (hi - lo).max(1.0);
+        let mid = (lo + hi) / 2.0;
+        std::array::from_fn(|p| {
+            (MID_GREY + (p as f32 - mid) * scale)
+                .round()
+                .clamp(0.0, 255.0) as u8
+        })
+    } else {
+        std::array::from_fn(|p| (p as f32 * amount).round() as u8)
+    };
     for p in field.iter_mut() {
         *p = scale[usize::from(*p)];
     }
@@ -70,8 +99,8 @@ mod tests {
     fn amount_scales_the_field() {
         let mut blur = GaussianBlur::new(0.0);
         let (mut full, mut half) = (vec![0u8; 256], vec![0u8; 256]);
-        render_noise(&mut full, 16, 1, 7, 1.0, &mut blur);
-        render_noise(&mut half, 16, 1, 7, 0.5, &mut blur);
+        render_noise(&mut full, 16, 1, 7, 1.0, false, &mut blur);
+        render_noise(&mut half, 16, 1, 7, 0.5, false, &mut blur);
         assert!(
             full.iter().any(|&p| p > 200),
             "uniform noise reaches the top of the range"

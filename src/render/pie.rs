@@ -11,8 +11,10 @@ const DIST_STEPS_PER_PX: f32 = 16.0;
 /// Fixed-point steps of the tabulated angle over the half turn from 12 o'clock to 6 o'clock.
 const ANGLE_STEPS: u32 = 1 << 16;
 
-/// The smallest and largest wedge radius as fractions of the image size (seed_pipeline.py).
-const MIN_RADIUS_FRAC: f32 = 0.05;
+/// The post's smallest wedge radius (a value of 0), as a fraction of the image size
+/// (seed_pipeline.py); the guide look starts at 0, so silence draws nothing.
+pub(crate) const POST_MIN_RADIUS_FRAC: f32 = 0.05;
+/// The largest wedge radius (a value of 1), as a fraction of the image size (seed_pipeline.py).
 const MAX_RADIUS_FRAC: f32 = 0.48;
 
 /// Where every pixel of the top-right quadrant sits relative to the centre; the other quadrants
@@ -56,11 +58,13 @@ impl PieTable {
         }
     }
 
-    /// Draws wedges for `values` (0..=1) in `colors` over `pixels` (`CH` bytes a pixel).
+    /// Draws wedges for `values` (0..=1) in `colors` over `pixels` (`CH` bytes a pixel); a value
+    /// of 0 has a radius of `min_radius_frac` of the image size.
     pub(crate) fn render_pie<const CH: usize>(
         &mut self,
         pixels: &mut [u8],
         shape: PieShape,
+        min_radius_frac: f32,
         values: &[f32],
         colors: &[[u8; 3]],
     ) {
@@ -69,7 +73,7 @@ impl PieTable {
             return;
         }
         let size = self.size_px as f32;
-        let (r_min, r_max) = (MIN_RADIUS_FRAC * size, MAX_RADIUS_FRAC * size);
+        let (r_min, r_max) = (min_radius_frac * size, MAX_RADIUS_FRAC * size);
         self.radii.clear();
         self.radii.extend(
             values

@@ -23,15 +23,29 @@ pub(crate) fn autocontrast(pixels: &mut [u8], channels: usize, cutoff_percent: f
         let lo = counts.iter().position(|&n| n > 0);
         let hi = counts.iter().rposition(|&n| n > 0);
         match (lo, hi) {
-            (Some(lo), Some(hi)) if hi > lo => std::array::from_fn(|p| {
-                // PIL computes int(p * scale + offset) in floats; exact integers truncate the same
-                // way without landing one short of 255 at p = hi.
-                ((p.clamp(lo, hi) - lo) * 255 / (hi - lo)) as u8
-            }),
+            (Some(lo), Some(hi)) => stretch_lut(lo as u8, hi as u8),
             _ => identity(),
         }
     });
     apply(pixels, channels, &luts);
+}
+
+/// Stretches `lo[c]..=hi[c]` of each channel to 0..=255, as autocontrast does with the range it
+/// finds, but over a range given up front: the same curve for every frame of a take.
+pub(crate) fn stretch(pixels: &mut [u8], channels: usize, lo: [u8; 3], hi: [u8; 3]) {
+    let luts: [[u8; 256]; 3] = std::array::from_fn(|c| stretch_lut(lo[c], hi[c]));
+    apply(pixels, channels, &luts);
+}
+
+/// The table mapping `lo..=hi` linearly onto 0..=255 (the identity when the range is empty).
+fn stretch_lut(lo: u8, hi: u8) -> [u8; 256] {
+    let (lo, hi) = (usize::from(lo), usize::from(hi));
+    if hi <= lo {
+        return identity();
+    }
+    // PIL computes int(p * scale + offset) in floats; exact integers truncate the same way
+    // without landing one short of 255 at p = hi.
+    std::array::from_fn(|p| ((p.clamp(lo, hi) - lo) * 255 / (hi - lo)) as u8)
 }
 
 /// Removes `cut` pixels from the histogram, walking the values in `order`.
