@@ -515,6 +515,24 @@ invert = true
             "config: {name}"
         );
     }
+
+    // The render folder's preview page was drawn again with the lanes.
+    let page = fs::read_to_string(folder.join("index.html")).unwrap();
+    assert!(
+        page.contains(r#""name":"kick""#),
+        "no kick lane in the page"
+    );
+    // Schedules made from the audio first are no one else's files: a render goes in beside them.
+    run_ok(&[
+        "render",
+        path_arg(&wav),
+        "--out",
+        path_arg(&from_audio),
+        "--csv-only",
+        "--quiet",
+    ]);
+    assert!(from_audio.join("spectrum.csv").exists());
+    assert!(from_audio.join("deforum.txt").exists());
 }
 
 /// Bad input: one line starting `error:`, the documented exit code, and nothing written.

@@ -326,6 +326,19 @@ impl From<VideoError> for Failure {
     }
 }
 
+impl From<rendered::RenderedError> for Failure {
+    fn from(error: rendered::RenderedError) -> Self {
+        Self {
+            exit_code: if error.is_io() {
+                EXIT_IO
+            } else {
+                EXIT_BAD_INPUT
+            },
+            message: error.to_string(),
+        }
+    }
+}
+
 impl From<PageError> for Failure {
     fn from(error: PageError) -> Self {
         Self {

@@ -9,21 +9,20 @@
 //! spectra. The HTML, CSS and script are the template `page.html`.
 
 use std::fs;
-use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
 use super::rendered::{RenderedError, RenderedFolder};
-use crate::analysis::{Preset, unit_values};
-use crate::export::{CsvFormat, ExportError, PAGE_NAME, Source, is_our_page, write_atomically};
+use super::schedule::LANES_CSV_NAME;
+use crate::analysis::unit_values;
+use crate::export::{ExportError, PAGE_NAME, Source, is_our_page, write_atomically};
+use crate::schedule::DbScale;
 
 /// The page template; `{{TITLE}}` and `{{DATA}}` are filled in. Its generator line is
 /// `export::PAGE_MARK`, by which a page is known as ours.
 const TEMPLATE: &str = include_str!("page.html");
-/// The `schedule` command's per-frame lanes: `frame,<lane>,<lane>…`.
-const SCHEDULE_NAME: &str = "schedule.csv";
 /// A lane value the page reads as "no value at this frame".
 const NO_VALUE: u16 = u16::MAX;
 
@@ -122,7 +121,7 @@ pub fn write_page(dir: &Path, audio: Option<&Path>) -> Result<PageSummary, PageE
     let audio_url = audio.as_deref().and_then(|path| relative_url(dir, path));
 
     let spectra = read_spectra(&folder)?;
-    let schedule_path = dir.join(SCHEDULE_NAME);
+    let schedule_path = dir.join(LANES_CSV_NAME);
     let lanes = if schedule_path.is_file() {
         read_schedule(&schedule_path)?
     } else {
@@ -202,106 +201,36 @@ impl Spectra {
     }
 }
 
-/// A frame's loudness in dB: the power mean of its bins in the manifest's dB scale (`default`
-/// values span `floor_db..0` dB; `seed` values are raw amplitudes).
-fn loudness_db(preset: Preset, floor_db: f32, values: &[f32]) -> f64 {
-    let power = |value: f32| {
-        let level_db = match preset {
-            Preset::Default => f64::from(floor_db) * (1.0 - f64::from(value)),
-            Preset::Seed => 20.0 * f64::from(value).max(1e-12).log10(),
-        };
-        10f64.powf(level_db / 10.0)
-    };
+/// A frame's loudness in dB: the power mean of its bins on the manifest's dB scale.
+fn loudness_db(scale: DbScale, values: &[f32]) -> f64 {
+    let power = |value: f32| 10f64.powf(f64::from(scale.to_db(value)) / 10.0);
     let mean = values.iter().map(|&value| power(value)).sum::<f64>() / values.len().max(1) as f64;
     10.0 * mean.max(1e-30).log10()
 }
 
 /// Reads the folder's `spectrum.csv`.
-fn read_spectra(folder: &RenderedFolder) -> Result<Spectra, PageError> {
-    let path = folder.dir.join("spectrum.csv");
-    let io_error = |source| RenderedError::Io {
-        path: path.clone(),
-        source,
-    };
-    // Row by row: an hour's table is 150 MB of text.
-    let file = File::open(&path).map_err(io_error)?;
-    let table_error = |line: usize, reason: String| PageError::Table {
-        path: path.clone(),
-        line,
-        reason,
-    };
-    let mut lines = BufReader::new(file).lines().enumerate();
-    if folder.csv_format == CsvFormat::Full {
-        lines.next();
-    }
-    // A seed table's bare rows are the frames the manifest lists, in order.
-    let mut listed = folder.frame_indices();
+fn read_spectra(folder: &RenderedFolder) -> Result<Spectra, RenderedError> {
+    let scale = folder.db_scale();
+    let num_bins = folder.bin_freqs_hz.len();
     let mut spectra = Spectra {
         frame_ranges: Vec::new(),
-        num_bins: 0,
+        num_bins,
         bytes: Vec::new(),
         loudness_db: Vec::new(),
     };
-    let mut values = Vec::new();
-    let mut unit = Vec::new();
-    for (line_idx, line) in lines {
-        let line = line.map_err(io_error)?;
-        let line_no = line_idx + 1;
-        let mut fields = line.split(',');
-        let frame_idx = match folder.csv_format {
-            CsvFormat::Full => {
-                let frame_idx = fields
-                    .next()
-                    .and_then(|field| field.trim().parse::<u64>().ok())
-                    .ok_or_else(|| table_error(line_no, "no frame number".to_owned()))?;
-                // The time column.
-                fields.next();
-                frame_idx
-            }
-            CsvFormat::Seed => listed
-                .next()
-                .ok_or_else(|| table_error(line_no, "more rows than manifest.json lists".into()))?,
-        };
-        values.clear();
-        for field in fields {
-            let value = field
-                .trim()
-                .parse::<f32>()
-                .map_err(|_| table_error(line_no, format!("{field:?} is not a number")))?;
-            values.push(value);
-        }
-        if spectra.frame_ranges.is_empty() {
-            spectra.num_bins = values.len();
-            unit.resize(values.len(), 0.0);
-        } else if values.len() != spectra.num_bins {
-            return Err(table_error(
-                line_no,
-                format!(
-                    "{} values, but the first row has {}",
-                    values.len(),
-                    spectra.num_bins
-                ),
-            ));
-        }
+    let mut unit = vec![0.0; num_bins];
+    folder.for_each_row(|frame_idx, values| {
         match spectra.frame_ranges.last_mut() {
             Some(range) if range[1] + 1 == frame_idx => range[1] = frame_idx,
-            Some(range) if range[1] >= frame_idx => {
-                return Err(table_error(
-                    line_no,
-                    format!("frame {frame_idx} is out of order"),
-                ));
-            }
             _ => spectra.frame_ranges.push([frame_idx, frame_idx]),
         }
-        unit_values(folder.preset, &values, &mut unit);
+        unit_values(folder.analysis.preset, values, &mut unit);
         spectra.bytes.extend(
             unit.iter()
                 .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8),
         );
-        spectra
-            .loudness_db
-            .push(loudness_db(folder.preset, folder.floor_db, &values));
-    }
+        spectra.loudness_db.push(loudness_db(scale, values));
+    })?;
     Ok(spectra)
 }
 

@@ -20,10 +20,11 @@ use serde::Deserialize;
 use super::decode::{FileSource, MonoSource};
 use super::demo::DemoSource;
 use super::pipeline::{self, PipelineError};
+use super::rendered::RenderedFolder;
 use super::{DEMO_SAMPLE_RATE, EXIT_BAD_INPUT, EXIT_IO, Failure, default_out_dir};
 use crate::analysis::{AnalysisSettings, Analyzer};
 use crate::clock::{FrameClock, FrameRate};
-use crate::export::{CsvFormat, write_atomically};
+use crate::export::{self, write_atomically};
 use crate::schedule::emit::{self, Schedule};
 use crate::schedule::lanes::Band;
 use crate::schedule::onsets::FrameFlux;
@@ -32,10 +33,10 @@ use crate::schedule::{
 };
 
 /// The files `schedule` writes into its folder.
-const CSV_NAME: &str = "schedule.csv";
-const DEFORUM_NAME: &str = "deforum.txt";
-const ANIMATEDIFF_NAME: &str = "animatediff.txt";
-const PARSEQ_NAME: &str = "parseq.json";
+pub(super) const LANES_CSV_NAME: &str = export::SCHEDULE_FILES[0];
+const DEFORUM_NAME: &str = export::SCHEDULE_FILES[1];
+const ANIMATEDIFF_NAME: &str = export::SCHEDULE_FILES[2];
+const PARSEQ_NAME: &str = export::SCHEDULE_FILES[3];
 
 #[derive(Debug, Args)]
 pub struct ScheduleArgs {
@@ -82,32 +83,6 @@ struct ConfigFile {
     target: Vec<TargetConfig>,
 }
 
-/// The manifest fields a schedule needs.
-#[derive(Debug, Deserialize)]
-struct FolderManifest {
-    tool: ToolName,
-    sample_rate: u32,
-    fps: FrameRate,
-    analysis: AnalysisSettings,
-    bin_freqs_hz: Vec<f32>,
-    csv: CsvSection,
-    /// Frame runs, for the seed CSV's bare rows (absent in old manifests: then
-    /// `first_frame..=last_frame`).
-    frame_ranges: Option<Vec<[u64; 2]>>,
-    first_frame: Option<u64>,
-    last_frame: Option<u64>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ToolName {
-    name: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct CsvSection {
-    format: CsvFormat,
-}
-
 /// What was measured: every lane's raw values, one per frame.
 struct Measured {
     set: LaneSet,
@@ -152,6 +127,10 @@ pub(super) fn run_schedule(args: &ScheduleArgs) -> Result<(), Failure> {
     };
     let out_dir = args.out.as_ref().unwrap_or(&measured.default_out);
     let num_keyframes = write_outputs(&measured, out_dir, args.epsilon)?;
+    // The folder's preview page plots `schedule.csv`: draw it again with these lanes.
+    if export::is_our_page(&out_dir.join(export::PAGE_NAME)) {
+        super::page::write_page(out_dir, None)?;
+    }
     if !args.quiet {
         let num_frames = measured.raw.first().map_or(0, Vec::len);
         eprintln!(
@@ -216,112 +195,17 @@ fn measure_folder(
     lanes: &[LaneConfig],
     targets: &[TargetConfig],
 ) -> Result<Measured, Failure> {
-    let bad = |message: String| Failure {
-        message,
-        exit_code: EXIT_BAD_INPUT,
-    };
-    let manifest_path = dir.join("manifest.json");
-    let manifest_text = match fs::read(&manifest_path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Err(bad(format!(
-                "{} holds no manifest.json: not a render folder (run `spectral-diffusion render` first)",
-                dir.display()
-            )));
-        }
-        Err(error) => return Err(io_failure(&manifest_path, error)),
-    };
-    let manifest: FolderManifest = serde_json::from_slice(&manifest_text)
-        .map_err(|error| bad(format!("{}: {error}", manifest_path.display())))?;
-    if manifest.tool.name != env!("CARGO_PKG_NAME") {
-        return Err(bad(format!(
-            "{} was not written by {}",
-            manifest_path.display(),
-            env!("CARGO_PKG_NAME")
-        )));
-    }
-    let scale = DbScale::for_analysis(&manifest.analysis, manifest.sample_rate, manifest.fps);
-    let set = LaneSet::new(lanes, targets, &manifest.bin_freqs_hz).map_err(Failure::usage)?;
-    let num_bins = manifest.bin_freqs_hz.len();
+    let folder = RenderedFolder::read(dir)?;
+    let scale = folder.db_scale();
+    let set = LaneSet::new(lanes, targets, &folder.bin_freqs_hz).map_err(Failure::usage)?;
+    let num_bins = folder.bin_freqs_hz.len();
     let mut meter = RowMeter::new(&set, num_bins, scale.floor_db());
-
-    let csv_path = dir.join("spectrum.csv");
-    let file = File::open(&csv_path).map_err(|error| match error.kind() {
-        std::io::ErrorKind::NotFound => bad(format!("{}: no such file", csv_path.display())),
-        _ => io_failure(&csv_path, error),
-    })?;
-    let unreadable = |line_idx: usize, reason: &str| {
-        bad(format!(
-            "{} line {}: {reason}",
-            csv_path.display(),
-            line_idx + 1
-        ))
-    };
-    // The bare seed rows name no frame: they are the manifest's frames in order.
-    let mut seed_frames = match (
-        &manifest.frame_ranges,
-        manifest.first_frame,
-        manifest.last_frame,
-    ) {
-        (Some(ranges), _, _) => ranges.clone(),
-        (None, Some(first), Some(last)) => vec![[first, last]],
-        _ => Vec::new(),
-    }
-    .into_iter()
-    .flat_map(|[first, last]| first..=last);
     let floor_row = vec![scale.floor_db(); num_bins];
     let mut row_db = vec![0.0f32; num_bins];
     let mut next_frame = 0u64;
-    let mut reader = BufReader::new(file);
-    let mut line: Vec<u8> = Vec::new();
-    for line_idx in 0.. {
-        line.clear();
-        if reader
-            .read_until(b'\n', &mut line)
-            .map_err(|error| io_failure(&csv_path, error))?
-            == 0
-        {
-            break;
-        }
-        let text = line.trim_ascii_end();
-        let mut fields = text.split(|&byte| byte == b',');
-        let frame_idx = match manifest.csv.format {
-            CsvFormat::Full if line_idx == 0 => {
-                if fields.count() != 2 + num_bins {
-                    return Err(unreadable(
-                        line_idx,
-                        &format!("the header has not the manifest's {num_bins} bins"),
-                    ));
-                }
-                continue;
-            }
-            CsvFormat::Full => {
-                let frame = fields
-                    .next()
-                    .and_then(|field| std::str::from_utf8(field).ok()?.parse::<u64>().ok());
-                fields.next();
-                frame
-            }
-            CsvFormat::Seed => seed_frames.next(),
-        }
-        .ok_or_else(|| unreadable(line_idx, "names no frame"))?;
-        if frame_idx < next_frame {
-            return Err(unreadable(line_idx, "frames are not in ascending order"));
-        }
-        let mut num_values = 0;
-        for (db, field) in row_db.iter_mut().zip(&mut fields) {
-            let value = parse_f32(field).ok_or_else(|| {
-                let field = String::from_utf8_lossy(field);
-                unreadable(line_idx, &format!("{field:?} is not a number"))
-            })?;
+    folder.for_each_row(|frame_idx, values| {
+        for (db, &value) in row_db.iter_mut().zip(values) {
             *db = scale.to_db(value);
-            num_values += 1;
-        }
-        if num_values != num_bins || fields.next().is_some() {
-            return Err(unreadable(
-                line_idx,
-                &format!("a row needs the manifest's {num_bins} values"),
-            ));
         }
         // Frames the folder lacks (gaps between takes) read as silence.
         for _ in next_frame..frame_idx {
@@ -329,14 +213,17 @@ fn measure_folder(
         }
         meter.push_row(&set, &row_db);
         next_frame = frame_idx + 1;
-    }
+    })?;
     if next_frame == 0 {
-        return Err(bad(format!("{} holds no frames", csv_path.display())));
+        return Err(Failure {
+            message: format!("{} holds no frames", dir.join(export::CSV_NAME).display()),
+            exit_code: EXIT_BAD_INPUT,
+        });
     }
     Ok(Measured {
         set,
         raw: meter.raw,
-        fps: manifest.fps,
+        fps: folder.fps,
         floor_db: scale.floor_db(),
         default_out: dir.to_owned(),
     })
@@ -502,7 +389,7 @@ fn write_outputs(measured: &Measured, out_dir: &Path, epsilon: f64) -> Result<us
             exit_code: EXIT_IO,
         })
     };
-    write(CSV_NAME, &|mut out| {
+    write(LANES_CSV_NAME, &|mut out| {
         emit::write_csv(&mut out, &lane_schedules, num_frames)
     })?;
     write(DEFORUM_NAME, &|mut out| {
@@ -531,75 +418,4 @@ fn write_outputs(measured: &Measured, out_dir: &Path, epsilon: f64) -> Result<us
             emit::decimate(&rounded, epsilon).len()
         })
         .sum())
-}
-
-/// One CSV value. The table's values are ryu's shortest text of an `f32`, nearly always a plain
-/// decimal of at most nine digits: that is parsed here (a correctly rounded `f64` division,
-/// several times faster than `str::parse`, which is most of the time of a long song); anything
-/// else goes to `str::parse`.
-fn parse_f32(field: &[u8]) -> Option<f32> {
-    /// Powers of ten that `f64` holds exactly.
-    const POW10: [f64; 16] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-    ];
-    let (is_negative, digits) = match field.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, field),
-    };
-    let mut mantissa = 0u64;
-    let mut num_digits = 0usize;
-    let mut num_fraction_digits = None;
-    for &byte in digits {
-        match byte {
-            b'0'..=b'9' => {
-                mantissa = mantissa * 10 + u64::from(byte - b'0');
-                num_digits += 1;
-                if let Some(count) = &mut num_fraction_digits {
-                    *count += 1;
-                }
-            }
-            b'.' if num_fraction_digits.is_none() => num_fraction_digits = Some(0),
-            _ => return std::str::from_utf8(field).ok()?.parse().ok(),
-        }
-    }
-    let num_fraction_digits = num_fraction_digits.unwrap_or(0);
-    if num_digits == 0 || num_digits > 15 || num_fraction_digits >= POW10.len() {
-        return std::str::from_utf8(field).ok()?.parse().ok();
-    }
-    let value = (mantissa as f64 / POW10[num_fraction_digits]) as f32;
-    Some(if is_negative { -value } else { value })
-}
-
-fn io_failure(path: &Path, error: std::io::Error) -> Failure {
-    Failure {
-        message: format!("cannot read {}: {error}", path.display()),
-        exit_code: EXIT_IO,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_f32;
-
-    /// The fast path reads ryu's text of an f32 back as that very f32, as `str::parse` does.
-    #[test]
-    fn csv_values_parse_exactly() {
-        let mut text = ryu::Buffer::new();
-        let mut seed = 0x9E37_79B9u32;
-        for _ in 0..200_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            // Magnitudes from 1e-6 to 1e4, as the default (0..1) and seed presets write them.
-            let value = f32::from_bits(seed % 0x4700_0000 + 0x3500_0000);
-            let field = text.format_finite(value);
-            assert_eq!(parse_f32(field.as_bytes()), Some(value), "{field}");
-        }
-        for (field, wanted) in [("0", Some(0.0)), ("-2.5", Some(-2.5)), ("1e-7", Some(1e-7))] {
-            assert_eq!(parse_f32(field.as_bytes()), wanted);
-        }
-        for field in ["", "-", ".", "1.2.3", "abc", "1,0"] {
-            assert_eq!(parse_f32(field.as_bytes()), None, "{field:?}");
-        }
-    }
 }

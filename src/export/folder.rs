@@ -31,13 +31,15 @@ pub fn inspect(dir: &Path) -> Result<FolderState, ExportError> {
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(FolderState::Empty),
         Err(source) => return Err(ExportError::io(dir, source)),
     };
-    // A writer's lock file alone is no content: the writer locks a folder before opening it.
-    let is_lock = |entry: &io::Result<fs::DirEntry>| {
-        entry
-            .as_ref()
-            .is_ok_and(|entry| entry.file_name() == super::LOCK_FILE)
+    // A writer's lock file is no content (the writer locks a folder before opening it), nor are
+    // schedules made from the audio before any render.
+    let is_no_content = |entry: &io::Result<fs::DirEntry>| {
+        entry.as_ref().is_ok_and(|entry| {
+            let name = entry.file_name();
+            name == super::LOCK_FILE || super::SCHEDULE_FILES.iter().any(|file| name == *file)
+        })
     };
-    if entries.all(|entry| is_lock(&entry)) {
+    if entries.all(|entry| is_no_content(&entry)) {
         return Ok(FolderState::Empty);
     }
     Ok(match ManifestOnDisk::read(&dir.join(MANIFEST_NAME))? {

@@ -43,7 +43,16 @@ pub const PAGE_NAME: &str = "index.html";
 /// The line that marks an `index.html` as our preview page, so a user's own page is never
 /// overwritten or removed.
 pub const PAGE_MARK: &str = r#"<meta name="generator" content="spectral-diffusion preview page">"#;
-const CSV_NAME: &str = "spectrum.csv";
+/// What `schedule` writes into a folder, its lanes first. They are the user's to keep (a new
+/// render leaves them), but no sign of someone else's folder either.
+pub const SCHEDULE_FILES: [&str; 4] = [
+    "schedule.csv",
+    "deforum.txt",
+    "animatediff.txt",
+    "parseq.json",
+];
+/// The spectrum table every output folder holds.
+pub const CSV_NAME: &str = "spectrum.csv";
 /// The spectrum table's scratch file while a writer is open (see [`table`]).
 const SPILL_NAME: &str = ".spectrum.bins.tmp";
 
