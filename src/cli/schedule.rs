@@ -9,8 +9,8 @@
 //! Beats from the host's transport (issue 10's `transport.csv`) are not read yet: onsets lanes
 //! detect hits in the audio instead.
 
-use std::fs::{self, File};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::fs;
+use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
