@@ -591,7 +591,7 @@ fn bad_input_is_one_line_with_its_exit_code() {
     expect_failure(
         &["schedule", path_arg(&not_a_render), "--lane", "k=30-120"],
         1,
-        "not a render folder",
+        "has no manifest.json",
     );
     let missing_config = dir.path().join("missing.toml");
     expect_failure(

@@ -258,6 +258,14 @@ impl Failure {
         }
     }
 
+    /// A folder or file that cannot be read as ours: bad input, or an I/O failure when `is_io`.
+    fn unreadable(error: impl std::fmt::Display, is_io: bool) -> Self {
+        Self {
+            message: error.to_string(),
+            exit_code: if is_io { EXIT_IO } else { EXIT_BAD_INPUT },
+        }
+    }
+
     /// Damaged audio where the user asked for none (`--strict`, `info --verify`).
     fn damaged(path: &Path, damage: &[Damage], consequence: &str) -> Self {
         Self {
@@ -292,15 +300,8 @@ fn print_damage(path: &Path, damage: &[Damage], sample_rate: u32) {
 
 impl From<DecodeError> for Failure {
     fn from(error: DecodeError) -> Self {
-        let exit_code = if error.is_io() {
-            EXIT_IO
-        } else {
-            EXIT_BAD_INPUT
-        };
-        Self {
-            message: error.to_string(),
-            exit_code,
-        }
+        let is_io = error.is_io();
+        Self::unreadable(error, is_io)
     }
 }
 
@@ -328,27 +329,15 @@ impl From<VideoError> for Failure {
 
 impl From<rendered::RenderedError> for Failure {
     fn from(error: rendered::RenderedError) -> Self {
-        Self {
-            exit_code: if error.is_io() {
-                EXIT_IO
-            } else {
-                EXIT_BAD_INPUT
-            },
-            message: error.to_string(),
-        }
+        let is_io = error.is_io();
+        Self::unreadable(error, is_io)
     }
 }
 
 impl From<PageError> for Failure {
     fn from(error: PageError) -> Self {
-        Self {
-            exit_code: if error.is_io() {
-                EXIT_IO
-            } else {
-                EXIT_BAD_INPUT
-            },
-            message: error.to_string(),
-        }
+        let is_io = error.is_io();
+        Self::unreadable(error, is_io)
     }
 }
 
