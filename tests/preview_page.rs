@@ -40,6 +40,11 @@ fn chromium() -> Option<&'static str> {
                 .is_ok_and(|output| output.status.success())
         });
     if found.is_none() {
+        // CI installs it: there, a missing tool fails the test instead of skipping it.
+        assert!(
+            std::env::var_os("SPECTRAL_DIFFUSION_REQUIRE_TOOLS").is_none(),
+            "chromium not on PATH (apt-get install chromium; .ci/run does)"
+        );
         eprintln!("skipped: chromium not on PATH (apt-get install chromium; .ci/run does)");
     }
     found
