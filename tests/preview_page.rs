@@ -120,6 +120,17 @@ fn render(args: &[&str]) {
     );
 }
 
+/// The page ran without a console message or script error, loaded the demo's 16 s of audio, drew
+/// the lane plot and the sketch, and shows frame `frame`.
+fn assert_played(state: &PageState, frame: u64) {
+    assert!(state.console.is_empty(), "{:?}", state.console);
+    assert_eq!(state.errors, "0", "{state:?}");
+    assert!(state.audio.starts_with("loaded 16.0"), "{state:?}");
+    assert_eq!(state.plot, "drawn", "{state:?}");
+    assert_eq!(state.sketch, "drawn", "{state:?}");
+    assert_eq!(state.frame, Some(frame), "{state:?}");
+}
+
 /// The demo's page from `file://`: no console output or error, the demo's audio loaded (16 s),
 /// lane plot and sketch drawn, and the frame shown is the audio position's frame: 0 at the start,
 /// 300 (= 12.5 s × 24) after seeking the audio to 12.5 s, with that frame's PNG in the image.
@@ -142,12 +153,7 @@ fn demo_page_plays_frames_in_step_with_the_audio() {
     let page = out.join("index.html");
     for (fragment, frame, time_s) in [("", 0, 0.0), ("#t=12.5", 300, 12.5)] {
         let state = open(browser, &page, fragment);
-        assert!(state.console.is_empty(), "{:?}", state.console);
-        assert_eq!(state.errors, "0", "{state:?}");
-        assert!(state.audio.starts_with("loaded 16.0"), "{state:?}");
-        assert_eq!(state.plot, "drawn", "{state:?}");
-        assert_eq!(state.sketch, "drawn", "{state:?}");
-        assert_eq!(state.frame, Some(frame), "{state:?}");
+        assert_played(&state, frame);
         assert_eq!(state.time_s, Some(time_s), "{state:?}");
         assert_eq!(
             state.image_src.as_deref(),
@@ -189,12 +195,7 @@ fn page_plots_schedule_lanes_at_the_exact_rate() {
     render(&["page", path_arg(&out), "--audio", path_arg(&song)]);
 
     let state = open(browser, &out.join("index.html"), "#t=12.5");
-    assert!(state.console.is_empty(), "{:?}", state.console);
-    assert_eq!(state.errors, "0", "{state:?}");
-    assert!(state.audio.starts_with("loaded 16.0"), "{state:?}");
-    assert_eq!(state.frame, Some(374), "{state:?}");
-    assert_eq!(state.plot, "drawn", "{state:?}");
-    assert_eq!(state.sketch, "drawn", "{state:?}");
+    assert_played(&state, 374);
     assert!(state.legend.contains("kick"), "{state:?}");
     assert!(state.legend.contains("strength_schedule"), "{state:?}");
     assert!(!state.legend.contains("loudness"), "{state:?}");

@@ -156,19 +156,24 @@ fn video_matches_the_manifest_at_24_and_29_97_fps() {
     }
 }
 
-/// Without ffmpeg on PATH, `video` says so in one line naming the package, exits 3, writes nothing.
-#[test]
-fn video_without_ffmpeg_names_the_package() {
-    let dir = TempDir::new().unwrap();
-    let out = dir.path().join("out");
+/// The demo rendered into `out` without frame images: the manifest and the demo's audio.
+fn render_demo_csv_only(out: &Path) {
     assert_success(&cli(&[
         "render",
         "--demo",
         "--csv-only",
         "--out",
-        path_arg(&out),
+        path_arg(out),
         "--quiet",
     ]));
+}
+
+/// Without ffmpeg on PATH, `video` says so in one line naming the package, exits 3, writes nothing.
+#[test]
+fn video_without_ffmpeg_names_the_package() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    render_demo_csv_only(&out);
     let empty = dir.path().join("empty-path");
     fs::create_dir(&empty).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_spectral-diffusion"))
@@ -288,14 +293,7 @@ fn side_by_side_needs_every_output_frame() {
 fn demo_folder_holds_its_audio() {
     let dir = TempDir::new().unwrap();
     let out = dir.path().join("demo");
-    assert_success(&cli(&[
-        "render",
-        "--demo",
-        "--csv-only",
-        "--out",
-        path_arg(&out),
-        "--quiet",
-    ]));
+    render_demo_csv_only(&out);
     let manifest = manifest(&out);
     assert_eq!(manifest["audio"], "demo.wav");
     let reader = hound::WavReader::open(out.join("demo.wav")).unwrap();
