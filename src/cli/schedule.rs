@@ -204,9 +204,7 @@ fn measure_folder(
     let mut row_db = vec![0.0f32; num_bins];
     let mut next_frame = 0u64;
     folder.for_each_row(|frame_idx, values| {
-        for (db, &value) in row_db.iter_mut().zip(values) {
-            *db = scale.to_db(value);
-        }
+        scale.row_to_db(values, &mut row_db);
         // Frames the folder lacks (gaps between takes) read as silence.
         for _ in next_frame..frame_idx {
             meter.push_row(&set, &floor_row);
@@ -249,12 +247,11 @@ fn measure_audio(
     let mut meter = RowMeter::new(&set, analyzer.num_bins(), scale.floor_db());
     let clock = FrameClock::new(fps, sample_rate, analyzer.placement());
     let mut bins = vec![0.0f32; analyzer.num_bins()];
+    let mut bins_db = bins.clone();
     pipeline::cut_frames(source.as_mut(), &clock, |_, window| {
         analyzer.analyze(window, &mut bins);
-        for value in &mut bins {
-            *value = scale.to_db(*value);
-        }
-        meter.push_row(&set, &bins);
+        scale.row_to_db(&bins, &mut bins_db);
+        meter.push_row(&set, &bins_db);
         Ok(ControlFlow::Continue(()))
     })?;
     if meter.raw.first().is_none_or(Vec::is_empty) {

@@ -91,12 +91,30 @@ impl DbScale {
 
     /// One value in dB, never below the floor.
     pub fn to_db(self, value: f32) -> f32 {
+        let mut db = [0.0];
+        self.row_to_db(&[value], &mut db);
+        db[0]
+    }
+
+    /// A row of values in dB, into `out`. The scale is matched once per row, not per value: per
+    /// value, the compiler evaluated `log10` for both scales, and the `default` preset's zeros
+    /// took libm's slow error path (a fifth of `schedule`'s time over an hour's CSV).
+    pub fn row_to_db(self, values: &[f32], out: &mut [f32]) {
+        let pairs = out.iter_mut().zip(values);
         match self {
-            Self::Unit { floor_db } => floor_db * (1.0 - value.clamp(0.0, 1.0)),
+            Self::Unit { floor_db } => {
+                for (db, &value) in pairs {
+                    *db = floor_db * (1.0 - value.clamp(0.0, 1.0));
+                }
+            }
             Self::Magnitude {
                 full_scale,
                 floor_db,
-            } => (20.0 * (value / full_scale).log10()).max(floor_db),
+            } => {
+                for (db, &value) in pairs {
+                    *db = (20.0 * (value / full_scale).log10()).max(floor_db);
+                }
+            }
         }
     }
 }
