@@ -182,6 +182,7 @@ fn remove_file(path: &Path) -> Result<(), ExportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::export::tests::names;
 
     /// Only the names [`super::super::frame_path`] makes count as our frames.
     #[test]
@@ -215,8 +216,7 @@ mod tests {
             fs::write(dir.path().join(name), b"x").unwrap();
         }
         remove_our_files(dir.path()).unwrap();
-        let mut left: Vec<_> = walk(dir.path());
-        left.sort();
+        let left = names(dir.path());
         assert_eq!(left, ["frames/cover.png", "notes.txt"]);
     }
 
@@ -228,22 +228,7 @@ mod tests {
         fs::write(dir.path().join("frames/000000.png"), b"x").unwrap();
         let error = clear_folder(dir.path()).unwrap_err();
         assert!(matches!(error, ExportError::NotOurs { .. }), "{error}");
-        assert_eq!(walk(dir.path()), ["frames/000000.png"]);
+        assert_eq!(names(dir.path()), ["frames/000000.png"]);
         assert!(clear_folder(&dir.path().join("missing")).is_ok());
-    }
-
-    /// Files under `dir`, relative, with `/` separators.
-    fn walk(dir: &Path) -> Vec<String> {
-        let mut files = Vec::new();
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-            if path.is_dir() {
-                files.extend(walk(&path).into_iter().map(|f| format!("{name}/{f}")));
-            } else {
-                files.push(name);
-            }
-        }
-        files
     }
 }

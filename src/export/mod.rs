@@ -603,7 +603,8 @@ mod tests {
         }
     }
 
-    fn names(dir: &Path) -> Vec<String> {
+    /// Every file under `dir`, relative with `/`, sorted (for `folder`'s tests too).
+    pub(super) fn names(dir: &Path) -> Vec<String> {
         files(dir).into_iter().map(|(name, _)| name).collect()
     }
 
