@@ -18,7 +18,7 @@ use super::rendered::{RenderedError, RenderedFolder};
 use super::schedule::LANES_CSV_NAME;
 use crate::analysis::unit_values;
 use crate::export::{ExportError, PAGE_NAME, Source, is_our_page, write_atomically};
-use crate::schedule::DbScale;
+use crate::schedule::lanes::power_mean_db;
 
 /// The page template; `{{TITLE}}` and `{{DATA}}` are filled in. Its generator line is
 /// `export::PAGE_MARK`, by which a page is known as ours.
@@ -201,13 +201,6 @@ impl Spectra {
     }
 }
 
-/// A frame's loudness in dB: the power mean of its bins on the manifest's dB scale.
-fn loudness_db(scale: DbScale, values: &[f32]) -> f64 {
-    let power = |value: f32| 10f64.powf(f64::from(scale.to_db(value)) / 10.0);
-    let mean = values.iter().map(|&value| power(value)).sum::<f64>() / values.len().max(1) as f64;
-    10.0 * mean.max(1e-30).log10()
-}
-
 /// Reads the folder's `spectrum.csv`.
 fn read_spectra(folder: &RenderedFolder) -> Result<Spectra, RenderedError> {
     let scale = folder.db_scale();
@@ -219,6 +212,7 @@ fn read_spectra(folder: &RenderedFolder) -> Result<Spectra, RenderedError> {
         loudness_db: Vec::new(),
     };
     let mut unit = vec![0.0; num_bins];
+    let mut levels_db = vec![0.0; num_bins];
     folder.for_each_row(|frame_idx, values| {
         match spectra.frame_ranges.last_mut() {
             Some(range) if range[1] + 1 == frame_idx => range[1] = frame_idx,
@@ -229,7 +223,11 @@ fn read_spectra(folder: &RenderedFolder) -> Result<Spectra, RenderedError> {
             unit.iter()
                 .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8),
         );
-        spectra.loudness_db.push(loudness_db(scale, values));
+        // The loudness lane: the power mean of the bins on the manifest's dB scale.
+        scale.row_to_db(values, &mut levels_db);
+        spectra
+            .loudness_db
+            .push(f64::from(power_mean_db(&levels_db)));
     })?;
     Ok(spectra)
 }

@@ -386,11 +386,7 @@ impl RowMeter {
             let band = &row_db[bins.clone()];
             raw.push(match lane.source {
                 LaneSource::Band(_) => mean(band.iter().copied()),
-                LaneSource::Loudness => {
-                    // 10^(dB/10) as exp(dB·ln10/10): `exp` is cheaper than `powf`.
-                    const NEPERS_PER_DB: f32 = std::f32::consts::LN_10 / 10.0;
-                    10.0 * mean(band.iter().map(|&db| (db * NEPERS_PER_DB).exp())).log10()
-                }
+                LaneSource::Loudness => power_mean_db(band),
                 LaneSource::Onsets { .. } => spectral_flux(
                     band,
                     &self.previous_db[bins.clone()],
@@ -414,6 +410,13 @@ pub fn spectral_flux(current_db: &[f32], previous_db: &[f32], gate_db: f32) -> f
             .zip(previous_db)
             .map(|(&now, &before)| (now - before).max(0.0)),
     )
+}
+
+/// The loudness of levels in dB: the dB of their mean power.
+pub fn power_mean_db(levels_db: &[f32]) -> f32 {
+    // 10^(dB/10) as exp(dB·ln10/10): `exp` is cheaper than `powf`.
+    const NEPERS_PER_DB: f32 = std::f32::consts::LN_10 / 10.0;
+    10.0 * mean(levels_db.iter().map(|&db| (db * NEPERS_PER_DB).exp())).log10()
 }
 
 fn mean(values: impl ExactSizeIterator<Item = f32>) -> f32 {
