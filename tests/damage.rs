@@ -266,6 +266,29 @@ fn cut_off_wav_renders_what_exists() {
     assert_eq!(num_frames(kept), num_frames(kept - 1152));
     assert_cut_off(dir.path(), &wav, num_frames(kept)..=num_frames(kept));
 
+    // `schedule` analyses the same audio, and says it is cut off too.
+    let schedule_out = dir.path().join("schedule");
+    let output = cli(&[
+        "schedule",
+        path_arg(&wav),
+        "--lane",
+        "kick=30-120",
+        "--out",
+        path_arg(&schedule_out),
+        "--quiet",
+    ]);
+    let text = stderr(&output);
+    assert!(output.status.success(), "{text}");
+    let warnings = warning_lines(&text);
+    assert_eq!(warnings.len(), 1, "{text}");
+    assert!(warnings[0].contains("cut off"), "{text}");
+    let schedule = fs::read_to_string(schedule_out.join("schedule.csv")).unwrap();
+    assert_eq!(
+        schedule.lines().count() - 1,
+        num_frames(kept),
+        "one row per frame"
+    );
+
     let output = cli(&["info", path_arg(&wav), "--verify"]);
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(text.contains("the header says 10.000 s"), "{text}");

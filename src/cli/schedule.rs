@@ -111,6 +111,7 @@ pub(super) fn run_schedule(args: &ScheduleArgs) -> Result<(), Failure> {
             measure_folder(input, &lanes, &targets)?
         }
         Some(input) => measure_audio(
+            input,
             &|| Ok(Box::new(FileSource::open(input)?)),
             args.fps.unwrap_or(FrameRate::FPS_24),
             &lanes,
@@ -118,6 +119,7 @@ pub(super) fn run_schedule(args: &ScheduleArgs) -> Result<(), Failure> {
             default_out_dir(input),
         )?,
         None => measure_audio(
+            Path::new("demo"),
             &|| Ok(Box::new(DemoSource::new(DEMO_SAMPLE_RATE))),
             args.fps.unwrap_or(FrameRate::FPS_24),
             &lanes,
@@ -230,6 +232,7 @@ fn measure_folder(
 /// Analyses audio with the render's own analysis, frame by frame, through the lanes; onsets lanes
 /// then take a second pass over each frame's own samples (`open` gives the audio each time).
 fn measure_audio(
+    audio: &Path,
     open: &dyn Fn() -> Result<Box<dyn MonoSource>, Failure>,
     fps: FrameRate,
     lanes: &[LaneConfig],
@@ -254,6 +257,8 @@ fn measure_audio(
         meter.push_row(&set, &bins_db);
         Ok(ControlFlow::Continue(()))
     })?;
+    // Damaged spans became silence of their length, as in `render`: say where, as it does.
+    super::print_damage(audio, source.damage(), sample_rate);
     if meter.raw.first().is_none_or(Vec::is_empty) {
         return Err(PipelineError::NoAudio.into());
     }
