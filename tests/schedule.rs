@@ -620,3 +620,231 @@ fn expect_failure(args: &[&str], code: i32, wanted: &str) {
         "{args:?}: {stderr}"
     );
 }
+
+/// The test's tempo map, at 24 fps: the take starts 1.3 beats into bar 5 of 4/4 at 120 bpm; at
+/// bar 6 (1.35 s) the song turns to 7/8 at 90 bpm (an eighth every 1/3 s). Returns a
+/// `transport.csv` of `num_frames` rows, each at its frame's first sample, as the plugin writes it.
+fn tempo_change_transport(num_frames: u64) -> String {
+    let mut text = "frame,time_s,tempo_bpm,sig_num,sig_den,beat,bar,bar_beat,playing\n".to_owned();
+    for frame in 0..num_frames {
+        let t = frame as f64 / 24.0;
+        let (tempo, sig, quarters, bar, bar_beat) = if t < 1.35 {
+            let quarters = 21.3 + 2.0 * t;
+            let bar = (quarters / 4.0).floor();
+            (120, (4, 4), quarters, bar, quarters - 4.0 * bar)
+        } else {
+            let eighths = (t - 1.35) * 3.0;
+            let bars = (eighths / 7.0).floor();
+            (
+                90,
+                (7, 8),
+                24.0 + eighths / 2.0,
+                6.0 + bars,
+                eighths - 7.0 * bars,
+            )
+        };
+        text += &format!(
+            "{frame},{t},{tempo},{},{},{quarters},{bar},{bar_beat},1\n",
+            sig.0, sig.1
+        );
+    }
+    text
+}
+
+/// The frames whose values are 1.
+fn pulse_frames(values: &[f64]) -> BTreeSet<usize> {
+    (0..values.len()).filter(|&k| values[k] == 1.0).collect()
+}
+
+/// A session of two takes (as the plugin writes them: spectra plus its host tables): beat lanes
+/// pulse on the frames that hold the beats of the tempo map, across a tempo and time-signature
+/// change; note, CC and macro lanes give the recorded values; a take's spectral lane measures the
+/// same in the session as in the take alone.
+#[test]
+fn session_lanes_follow_the_beat_grid_midi_and_macros() {
+    let dir = TempDir::new().unwrap();
+    let session = dir.path().join("session");
+    let drums = render_folder(dir.path(), "session/Drums", &[]);
+    let keys = render_folder(dir.path(), "session/Keys", &[]);
+    fs::write(session.join("session.json"), r#"{"format":1,"lanes":[]}"#).unwrap();
+    let num_frames = 240;
+    fs::write(
+        drums.join("transport.csv"),
+        tempo_change_transport(num_frames),
+    )
+    .unwrap();
+    let mut midi = "frame,time_s,note_36,note_38,cc_1\n".to_owned();
+    for frame in 0..num_frames {
+        let note_36 = if (10..=12).contains(&frame) {
+            "0.8"
+        } else {
+            "0"
+        };
+        let note_38 = if frame == 11 { "1" } else { "0" };
+        midi += &format!(
+            "{frame},{},{note_36},{note_38},{}\n",
+            frame as f64 / 24.0,
+            frame % 2
+        );
+    }
+    fs::write(drums.join("midi.csv"), midi).unwrap();
+    let mut macros =
+        "frame,time_s,macro_1,macro_2,macro_3,macro_4,macro_5,macro_6,macro_7,macro_8\n".to_owned();
+    for frame in 0..num_frames {
+        let value = frame as f64 / 239.0;
+        macros += &format!("{frame},{},{value},0,0,0,0,0,0,0\n", frame as f64 / 24.0);
+    }
+    fs::write(keys.join("macros.csv"), macros).unwrap();
+
+    let session_arg = path_arg(&session);
+    run_ok(&[
+        "schedule",
+        session_arg,
+        "--quiet",
+        "--lane",
+        "beat=beats,release_ms=0",
+        "--lane",
+        "even=Drums/beats:2,release_ms=0",
+        "--lane",
+        "bar=bars,release_ms=0",
+        "--lane",
+        "bar2=Drums/bars:2,release_ms=0",
+        "--lane",
+        "kick=Drums/note:36-38,release_ms=0",
+        "--lane",
+        "mod=Drums/cc:1",
+        "--lane",
+        "zoom=Keys/macro:1,min=1,max=1.05",
+        "--lane",
+        "level=Keys/loudness",
+    ]);
+    let (names, columns) = schedule_csv(&session);
+    assert_eq!(
+        names,
+        [
+            "beat", "even", "bar", "bar2", "kick", "mod", "zoom", "level"
+        ]
+    );
+    assert_eq!(columns[0].len(), num_frames as usize);
+    // The beats' times from the tempo map: quarters 22 and 23 of 4/4, then an eighth every 1/3 s
+    // from 1.35 s; frame k holds the times k/24 ≤ t < (k+1)/24.
+    let beat_times = [0.35, 0.85]
+        .into_iter()
+        .map(|t| (t, 2 + (t > 0.5) as usize))
+        .chain((0..26).map(|n| (1.35 + n as f64 / 3.0, n % 7)));
+    let frame_of = |t: f64| (t * 24.0).floor() as usize;
+    let beats: Vec<(usize, usize)> = beat_times
+        .filter(|&(t, _)| t < 10.0)
+        .map(|(t, index_in_bar)| (frame_of(t), index_in_bar))
+        .collect();
+    let frames_where = |keep: &dyn Fn(usize) -> bool| -> BTreeSet<usize> {
+        beats
+            .iter()
+            .filter(|&&(_, idx)| keep(idx))
+            .map(|&(k, _)| k)
+            .collect()
+    };
+    assert_same_frames(
+        &pulse_frames(&columns[0]),
+        &frames_where(&|_| true),
+        "beats",
+    );
+    assert_same_frames(
+        &pulse_frames(&columns[1]),
+        &frames_where(&|idx| idx % 2 == 0),
+        "beats:2",
+    );
+    assert_same_frames(
+        &pulse_frames(&columns[2]),
+        &[32, 88, 144, 200].into(),
+        "bars",
+    );
+    assert_same_frames(&pulse_frames(&columns[3]), &[32, 144].into(), "bars:2");
+    assert_eq!(
+        &columns[4][9..14],
+        [0.0, 0.8, 1.0, 0.8, 0.0],
+        "notes: the loudest sounding"
+    );
+    assert!(
+        (0..num_frames as usize).all(|k| columns[5][k] == (k % 2) as f64),
+        "cc"
+    );
+    for (k, &zoom) in columns[6].iter().enumerate() {
+        let wanted = 1.0 + 0.05 * k as f64 / 239.0;
+        assert!(
+            (zoom - wanted).abs() < 1e-6,
+            "macro at frame {k}: {zoom} vs {wanted}"
+        );
+    }
+    run_ok(&[
+        "schedule",
+        path_arg(&keys),
+        "--quiet",
+        "--lane",
+        "level=loudness",
+    ]);
+    assert_eq!(
+        schedule_csv(&keys).1[0],
+        columns[7],
+        "a take's lane, alone and in its session"
+    );
+}
+
+#[test]
+fn session_and_host_lane_mistakes_are_one_line() {
+    let dir = TempDir::new().unwrap();
+    let session = dir.path().join("session");
+    let take = render_folder(dir.path(), "session/Drums", &[]);
+    fs::write(session.join("session.json"), r#"{"format":1,"lanes":[]}"#).unwrap();
+    let (session_arg, take_arg) = (path_arg(&session), path_arg(&take));
+    let wav = dir.path().join("song.wav");
+    for (args, code, wanted) in [
+        (
+            &["schedule", session_arg, "--lane", "k=30-120"][..],
+            2,
+            "name the lane it follows as LANE/SOURCE (lanes: Drums)",
+        ),
+        (
+            &["schedule", session_arg, "--lane", "k=Keys/30-120"],
+            2,
+            "has no lane \"Keys\" (it has: Drums)",
+        ),
+        (
+            &["schedule", session_arg, "--lane", "b=beats"],
+            1,
+            "no lane of the session",
+        ),
+        (
+            &["schedule", take_arg, "--lane", "k=Drums/30-120"],
+            2,
+            "is no session folder",
+        ),
+        (
+            &["schedule", take_arg, "--lane", "b=bars"],
+            1,
+            "has no transport.csv",
+        ),
+        (
+            &["schedule", take_arg, "--lane", "m=macro:9"],
+            2,
+            "from 1 to 8",
+        ),
+        (
+            &["schedule", take_arg, "--lane", "n=note:60-40"],
+            2,
+            "from low to high",
+        ),
+        (
+            &["schedule", take_arg, "--lane", "n=note:60,gate_db=-40"],
+            2,
+            "measured in the spectrum only",
+        ),
+        (
+            &["schedule", path_arg(&wav), "--lane", "b=beats"],
+            2,
+            "give its folder, not audio",
+        ),
+    ] {
+        expect_failure(args, code, wanted);
+    }
+}

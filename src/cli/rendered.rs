@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::analysis::AnalysisSettings;
 use crate::clock::FrameRate;
-use crate::export::{CSV_NAME, CsvFormat, Source, frame_path};
+use crate::export::{CSV_NAME, CsvFormat, MANIFEST_NAME, Source, frame_path};
 use crate::schedule::DbScale;
 
 /// Why an output folder cannot be read back.
@@ -96,7 +96,7 @@ pub struct RenderedFolder {
 impl RenderedFolder {
     /// Reads `dir/manifest.json`.
     pub fn read(dir: &Path) -> Result<Self, RenderedError> {
-        let path = dir.join("manifest.json");
+        let path = dir.join(MANIFEST_NAME);
         let text = match fs::read(&path) {
             Ok(text) => text,
             Err(error) if error.kind() == io::ErrorKind::NotFound => {

@@ -6,8 +6,9 @@
 //! images), and onsets lanes a second pass over each frame's own samples ([`FrameFlux`]).
 //! Writes `schedule.csv`, `deforum.txt`, `animatediff.txt` and `parseq.json`.
 //!
-//! Beats from the host's transport (issue 10's `transport.csv`) are not read yet: onsets lanes
-//! detect hits in the audio instead.
+//! A plugin take's folder also has its host's beat grid, MIDI and macros (`transport.csv`,
+//! `midi.csv`, `macros.csv`): beat, note, CC and macro lanes read them. A session folder holds
+//! several takes (one per track); its lanes name the take they follow (`Drums/onsets:30-120`).
 
 use std::fs;
 use std::io::{BufWriter, Write};
@@ -26,10 +27,12 @@ use crate::analysis::{AnalysisSettings, Analyzer};
 use crate::clock::{FrameClock, FrameRate};
 use crate::export::{self, write_atomically};
 use crate::schedule::emit::{self, Schedule};
+use crate::schedule::host::{HostSource, HostTable};
 use crate::schedule::lanes::Band;
 use crate::schedule::onsets::FrameFlux;
 use crate::schedule::{
-    DbScale, LaneConfig, LaneSet, LaneSource, RowMeter, TargetConfig, frame_period_s, unit_curves,
+    DbScale, Lane, LaneConfig, LaneSet, LaneSource, RowMeter, TargetConfig, frame_period_s,
+    unit_curves,
 };
 
 /// The files `schedule` writes into its folder.
@@ -40,15 +43,18 @@ const PARSEQ_NAME: &str = export::SCHEDULE_FILES[3];
 
 #[derive(Debug, Args)]
 pub struct ScheduleArgs {
-    /// A render's output folder (spectrum.csv + manifest.json), or an audio file to analyse
+    /// A render's or plugin take's output folder (spectrum.csv + manifest.json), a plugin
+    /// session folder (session.json and a folder per track), or an audio file to analyse
     #[arg(required_unless_present = "demo")]
     input: Option<PathBuf>,
     /// Analyse the built-in demo track instead
     #[arg(long, conflicts_with = "input")]
     demo: bool,
-    /// A lane: NAME=LO-HI (a band in Hz), NAME=loudness or NAME=onsets:LO-HI, then optional
-    /// ,key=value: attack_ms, release_ms, gate_db, curve (linear|exp|log), normalize, min, max,
-    /// invert, threshold_db and gap_ms (onsets). Repeat for more lanes.
+    /// A lane: NAME=LO-HI (a band in Hz), NAME=loudness or NAME=onsets:LO-HI; from a plugin
+    /// take also beats[:N], bars[:N], note:N[-M], cc:N or macro:N; in a session, prefixed with
+    /// the lane folder it follows (Drums/30-120). Then optional ,key=value: attack_ms,
+    /// release_ms, gate_db, curve (linear|exp|log), normalize, min, max, invert, threshold_db and
+    /// gap_ms (onsets). Repeat for more lanes.
     #[arg(long = "lane", value_name = "SPEC")]
     lanes: Vec<String>,
     /// A schedule to write: NAME=LANE[,min=…,max=…,invert], e.g.
@@ -88,7 +94,8 @@ struct Measured {
     set: LaneSet,
     raw: Vec<Vec<f32>>,
     fps: FrameRate,
-    floor_db: f32,
+    /// Each lane's analysis floor: what silence reads.
+    floors_db: Vec<f32>,
     default_out: PathBuf,
 }
 
@@ -191,42 +198,203 @@ fn lane_configs(args: &ScheduleArgs) -> Result<(Vec<LaneConfig>, Vec<TargetConfi
     Ok((config.lane, config.target))
 }
 
-/// Streams a render folder's `spectrum.csv` through the lanes.
+/// Measures the lanes in a folder: a render's or a plugin take's, or a session of takes whose
+/// lanes name the take they are measured in (`Drums/30-120`). Each folder's `spectrum.csv` is
+/// streamed once for all its spectral lanes; host lanes read the take's tables.
 fn measure_folder(
     dir: &Path,
     lanes: &[LaneConfig],
     targets: &[TargetConfig],
 ) -> Result<Measured, Failure> {
-    let folder = RenderedFolder::read(dir)?;
+    let set = LaneSet::new(lanes, targets).map_err(Failure::usage)?;
+    let lane_dirs = set
+        .lanes
+        .iter()
+        .map(|lane| lane_folder(dir, lane))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut folder_dirs = lane_dirs.clone();
+    folder_dirs.sort();
+    folder_dirs.dedup();
+    let folders = folder_dirs
+        .iter()
+        .map(|folder_dir| RenderedFolder::read(folder_dir))
+        .collect::<Result<Vec<_>, _>>()?;
+    let fps = folders[0].fps;
+    if let Some(other) = folders.iter().find(|folder| folder.fps != fps) {
+        return Err(Failure::unreadable(
+            format!(
+                "{} is at {} fps and {} at {fps}: lanes of one schedule share a frame rate",
+                other.dir.display(),
+                other.fps,
+                folders[0].dir.display()
+            ),
+            false,
+        ));
+    }
+    let num_frames = folders
+        .iter()
+        .map(RenderedFolder::end_frame)
+        .max()
+        .unwrap_or(0) as usize;
+    if num_frames == 0 {
+        return Err(Failure::unreadable(
+            format!("{} holds no frames", folders[0].dir.display()),
+            false,
+        ));
+    }
+
+    let mut raw = vec![Vec::new(); set.lanes.len()];
+    let mut floors_db = vec![0.0; set.lanes.len()];
+    for folder in &folders {
+        let lane_idxs: Vec<usize> = (0..set.lanes.len())
+            .filter(|&idx| lane_dirs[idx] == folder.dir)
+            .collect();
+        let (spectral, host): (Vec<usize>, Vec<usize>) = lane_idxs
+            .into_iter()
+            .partition(|&idx| set.lanes[idx].source.is_spectral());
+        if !spectral.is_empty() {
+            let scale = folder.db_scale();
+            let measured = measure_spectrum(folder, spectral.iter().map(|&idx| &set.lanes[idx]))?;
+            for (&idx, mut values) in spectral.iter().zip(measured) {
+                // Frames after the folder's last read as silence.
+                let silence = match set.lanes[idx].source {
+                    LaneSource::Onsets { .. } => 0.0,
+                    _ => scale.floor_db(),
+                };
+                values.resize(num_frames, silence);
+                raw[idx] = values;
+                floors_db[idx] = scale.floor_db();
+            }
+        }
+        for idx in host {
+            let LaneSource::Host(source) = set.lanes[idx].source else {
+                unreachable!("partitioned on is_spectral");
+            };
+            let table = read_host_table(&folder.dir, source.table_name())?;
+            raw[idx] = source
+                .values(&table, num_frames, frame_period_s(fps))
+                .map_err(|reason| {
+                    let path = folder.dir.join(source.table_name());
+                    Failure::unreadable(format!("{}: {reason}", path.display()), false)
+                })?;
+        }
+    }
+    Ok(Measured {
+        set,
+        raw,
+        fps,
+        floors_db,
+        default_out: dir.to_owned(),
+    })
+}
+
+/// The folder a lane is measured in: `dir` itself, or in a session (a folder of takes with a
+/// `session.json`) the take the lane names. Beat lanes may leave the take out: every take of a
+/// session has the same beat grid, so the first with one serves.
+fn lane_folder(dir: &Path, lane: &Lane) -> Result<PathBuf, Failure> {
+    let is_session = dir.join(export::SESSION_NAME).is_file();
+    let takes = || session_takes(dir);
+    match (&lane.stem, is_session) {
+        (Some(stem), true) => {
+            let take = dir.join(stem);
+            if take.join(export::MANIFEST_NAME).is_file() {
+                Ok(take)
+            } else {
+                Err(Failure::usage(format!(
+                    "lane {:?}: the session {} has no lane {stem:?} (it has: {})",
+                    lane.name,
+                    dir.display(),
+                    takes()?.join(", ")
+                )))
+            }
+        }
+        (Some(stem), false) => Err(Failure::usage(format!(
+            "lane {:?}: {stem}/… names a session lane, but {} is no session folder",
+            lane.name,
+            dir.display()
+        ))),
+        (None, false) => Ok(dir.to_owned()),
+        (None, true) => match lane.source {
+            LaneSource::Host(source @ HostSource::Beats { .. }) => takes()?
+                .into_iter()
+                .map(|take| dir.join(take))
+                .find(|take| take.join(source.table_name()).is_file())
+                .ok_or_else(|| {
+                    Failure::unreadable(
+                        format!(
+                            "no lane of the session {} has a {}: beats come from the plugin's takes",
+                            dir.display(),
+                            source.table_name()
+                        ),
+                        false,
+                    )
+                }),
+            _ => Err(Failure::usage(format!(
+                "lane {:?}: {} is a session; name the lane it follows as LANE/SOURCE \
+                 (lanes: {})",
+                lane.name,
+                dir.display(),
+                takes()?.join(", ")
+            ))),
+        },
+    }
+}
+/// A session's takes: its subfolders that hold a manifest, by name.
+fn session_takes(dir: &Path) -> Result<Vec<String>, Failure> {
+    let entries = fs::read_dir(dir).map_err(|error| {
+        Failure::unreadable(format!("cannot read {}: {error}", dir.display()), true)
+    })?;
+    let mut takes: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().join(export::MANIFEST_NAME).is_file())
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect();
+    takes.sort();
+    Ok(takes)
+}
+
+/// Streams a folder's `spectrum.csv` through `lanes` (spectral ones): their raw values, one per
+/// frame from 0 to the folder's last; frames the folder lacks (gaps between takes) read as silence.
+fn measure_spectrum<'a>(
+    folder: &RenderedFolder,
+    lanes: impl IntoIterator<Item = &'a Lane>,
+) -> Result<Vec<Vec<f32>>, Failure> {
     let scale = folder.db_scale();
-    let set = LaneSet::new(lanes, targets, &folder.bin_freqs_hz).map_err(Failure::usage)?;
     let num_bins = folder.bin_freqs_hz.len();
-    let mut meter = RowMeter::new(&set, num_bins, scale.floor_db());
+    let mut meter =
+        RowMeter::new(lanes, &folder.bin_freqs_hz, scale.floor_db()).map_err(Failure::usage)?;
     let floor_row = vec![scale.floor_db(); num_bins];
     let mut row_db = vec![0.0f32; num_bins];
     let mut next_frame = 0u64;
     folder.for_each_row(|frame_idx, values| {
         scale.row_to_db(values, &mut row_db);
-        // Frames the folder lacks (gaps between takes) read as silence.
         for _ in next_frame..frame_idx {
-            meter.push_row(&set, &floor_row);
+            meter.push_row(&floor_row);
         }
-        meter.push_row(&set, &row_db);
+        meter.push_row(&row_db);
         next_frame = frame_idx + 1;
     })?;
-    if next_frame == 0 {
-        return Err(Failure {
-            message: format!("{} holds no frames", dir.join(export::CSV_NAME).display()),
-            exit_code: EXIT_BAD_INPUT,
-        });
-    }
-    Ok(Measured {
-        set,
-        raw: meter.raw,
-        fps: folder.fps,
-        floor_db: scale.floor_db(),
-        default_out: dir.to_owned(),
-    })
+    Ok(meter.raw)
+}
+
+/// A take's host table (`transport.csv`, `midi.csv` or `macros.csv`).
+fn read_host_table(dir: &Path, name: &str) -> Result<HostTable, Failure> {
+    let path = dir.join(name);
+    let text = fs::read_to_string(&path).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::NotFound {
+            Failure::unreadable(
+                format!(
+                    "{} has no {name}: beat, MIDI and macro lanes come from the plugin's takes",
+                    dir.display()
+                ),
+                false,
+            )
+        } else {
+            Failure::unreadable(format!("cannot read {}: {error}", path.display()), true)
+        }
+    })?;
+    HostTable::parse(&text)
+        .map_err(|reason| Failure::unreadable(format!("{}: {reason}", path.display()), false))
 }
 
 /// Analyses audio with the render's own analysis, frame by frame, through the lanes; onsets lanes
@@ -244,17 +412,31 @@ fn measure_audio(
     let sample_rate = source.info().sample_rate;
     let mut analyzer = Analyzer::new(&analysis, sample_rate)
         .map_err(|error| Failure::from(PipelineError::from(error)))?;
-    let set = LaneSet::new(lanes, targets, &analyzer.bin_map().centre_freqs_hz)
-        .map_err(Failure::usage)?;
+    let set = LaneSet::new(lanes, targets).map_err(Failure::usage)?;
+    if let Some(lane) = set
+        .lanes
+        .iter()
+        .find(|lane| lane.stem.is_some() || !lane.source.is_spectral())
+    {
+        return Err(Failure::usage(format!(
+            "lane {:?} reads a plugin take or session: give its folder, not audio",
+            lane.name
+        )));
+    }
     let scale = DbScale::for_analysis(&analysis, sample_rate, fps);
-    let mut meter = RowMeter::new(&set, analyzer.num_bins(), scale.floor_db());
+    let mut meter = RowMeter::new(
+        &set.lanes,
+        &analyzer.bin_map().centre_freqs_hz,
+        scale.floor_db(),
+    )
+    .map_err(Failure::usage)?;
     let clock = FrameClock::new(fps, sample_rate, analyzer.placement());
     let mut bins = vec![0.0f32; analyzer.num_bins()];
     let mut bins_db = bins.clone();
     pipeline::cut_frames(source.as_mut(), &clock, |_, window| {
         analyzer.analyze(window, &mut bins);
         scale.row_to_db(&bins, &mut bins_db);
-        meter.push_row(&set, &bins_db);
+        meter.push_row(&bins_db);
         Ok(ControlFlow::Continue(()))
     })?;
     // Damaged spans became silence of their length, as in `render`: say where, as it does.
@@ -291,10 +473,10 @@ fn measure_audio(
         })?;
     }
     Ok(Measured {
+        floors_db: vec![scale.floor_db(); set.lanes.len()],
         set,
         raw: meter.raw,
         fps,
-        floor_db: scale.floor_db(),
         default_out,
     })
 }
@@ -339,7 +521,7 @@ fn for_each_frame(
 fn write_outputs(measured: &Measured, out_dir: &Path, epsilon: f64) -> Result<usize, Failure> {
     let set = &measured.set;
     let frame_s = frame_period_s(measured.fps);
-    let units = unit_curves(set, measured.raw.clone(), measured.floor_db, frame_s);
+    let units = unit_curves(set, measured.raw.clone(), &measured.floors_db, frame_s);
     let lane_values: Vec<Vec<f32>> = set
         .lanes
         .iter()

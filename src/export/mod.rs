@@ -35,7 +35,9 @@ pub use manifest::Manifest;
 use manifest::{FolderContents, ManifestOnDisk};
 use table::SpectrumTable;
 
-const MANIFEST_NAME: &str = "manifest.json";
+pub const MANIFEST_NAME: &str = "manifest.json";
+/// A session's index of its lanes (the plugin takes of one session folder, DESIGN.md §13).
+pub const SESSION_NAME: &str = "session.json";
 /// The demo's audio, saved beside its frames (`render --demo`); the manifest's `audio` names it.
 pub const DEMO_AUDIO_NAME: &str = "demo.wav";
 /// The preview page the CLI writes into a folder (`render`, `page`).

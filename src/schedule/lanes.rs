@@ -4,7 +4,14 @@
 //! - a band `LO-HI` (Hz): the mean of the band's bins in dB;
 //! - `loudness`: the power mean of every bin, in dB (dominated by the loudest bins, as the ear is);
 //! - `onsets:LO-HI`: hits in the band, found from its spectral flux (see [`super::onsets`]); its
-//!   `gate_db` (default -60 dB) is the band level a hit must reach.
+//!   `gate_db` (default -60 dB) is the band level a hit must reach;
+//! - from a plugin take's own tables (see [`super::host`]): `beats`, `beats:N`, `bars`, `bars:N`
+//!   (a pulse on the frame that holds the beat), `note:N` / `note:LO-HI` (velocity while held),
+//!   `cc:N` and `macro:N` (their value).
+//!
+//! In a session folder, a source names the session lane (a track's folder) it is measured in:
+//! `Drums/onsets:30-120`, `Keys/note:48-72`. The host's beat grid is the same in every lane, so
+//! beat and bar lanes may leave it out.
 //!
 //! On the command line a lane is `NAME=SOURCE[,key=value…]`; in a config file, a `[[lane]]`
 //! table with `name`, `source` and the same keys. Both go through [`LaneConfig`], so the keys and
@@ -15,6 +22,7 @@ use std::ops::Range;
 
 use serde::Deserialize;
 
+use super::host::{BeatUnit, HostSource};
 use super::shaping::{Curve, OutputRange, Shaping};
 use super::{ScheduleError, Target, TargetConfig};
 
@@ -32,7 +40,8 @@ const DEFAULT_ONSET_GATE_DB: f32 = -60.0;
 #[serde(deny_unknown_fields)]
 pub struct LaneConfig {
     pub name: String,
-    /// `LO-HI` (Hz), `loudness` or `onsets:LO-HI`.
+    /// `[STEM/]SOURCE`: `LO-HI` (Hz), `loudness`, `onsets:LO-HI`, `beats[:N]`, `bars[:N]`,
+    /// `note:N[-M]`, `cc:N` or `macro:N`.
     pub source: String,
     pub attack_ms: Option<f32>,
     pub release_ms: Option<f32>,
@@ -65,12 +74,32 @@ pub enum LaneSource {
         threshold_db: f32,
         gap_ms: f32,
     },
+    /// Values the plugin recorded beside the spectrum: the host's beat grid, MIDI, macros.
+    Host(HostSource),
+}
+
+impl LaneSource {
+    /// Measured in a folder's spectrum (as opposed to its host tables).
+    pub fn is_spectral(self) -> bool {
+        !matches!(self, Self::Host(_))
+    }
+
+    /// 0-or-1 pulses, which skip normalisation and gating and fall back over a release.
+    fn is_pulse(self) -> bool {
+        matches!(
+            self,
+            Self::Onsets { .. } | Self::Host(HostSource::Beats { .. })
+        )
+    }
 }
 
 /// A checked lane.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lane {
     pub name: String,
+    /// The session lane (a track's folder under the session) it is measured in; `None` for the
+    /// folder or audio given.
+    pub stem: Option<String>,
     pub source: LaneSource,
     pub shaping: Shaping,
 }
@@ -138,21 +167,36 @@ impl LaneConfig {
             reason,
         };
         check_name(&self.name).map_err(&bad)?;
-        let source = match self.source.trim() {
+        let (stem, source) = match self.source.trim().split_once('/') {
+            Some((stem, source)) if !stem.trim().is_empty() => {
+                (Some(stem.trim().to_owned()), source.trim())
+            }
+            Some(_) => return Err(bad("the session lane before / is empty".into())),
+            None => (None, self.source.trim()),
+        };
+        let source = match source {
             "loudness" => LaneSource::Loudness,
-            text => match text.strip_prefix("onsets:") {
-                Some(band) => LaneSource::Onsets {
+            text => match text.split_once(':').unwrap_or((text, "")) {
+                ("onsets", band) => LaneSource::Onsets {
                     band: parse_band(band).map_err(&bad)?,
                     threshold_db: self.threshold_db.unwrap_or(DEFAULT_THRESHOLD_DB),
                     gap_ms: self.gap_ms.unwrap_or(DEFAULT_GAP_MS),
                 },
-                None => LaneSource::Band(parse_band(text).map_err(&bad)?),
+                (kind @ ("beats" | "bars" | "note" | "cc" | "macro"), arg) => {
+                    LaneSource::Host(parse_host_source(kind, arg).map_err(&bad)?)
+                }
+                _ => LaneSource::Band(parse_band(text).map_err(&bad)?),
             },
         };
         let is_onsets = matches!(source, LaneSource::Onsets { .. });
         if !is_onsets && (self.threshold_db.is_some() || self.gap_ms.is_some()) {
             return Err(bad(
                 "threshold_db and gap_ms apply to onsets lanes only".into()
+            ));
+        }
+        if !source.is_spectral() && (self.gate_db.is_some() || self.normalize.is_some()) {
+            return Err(bad(
+                "gate_db and normalize apply to lanes measured in the spectrum only".into(),
             ));
         }
         if let LaneSource::Onsets {
@@ -164,17 +208,18 @@ impl LaneConfig {
             check_non_negative("threshold_db", threshold_db).map_err(&bad)?;
             check_non_negative("gap_ms", gap_ms).map_err(&bad)?;
         }
-        let (default_release, default_gate) = if is_onsets {
-            (DEFAULT_ONSET_RELEASE_MS, Some(DEFAULT_ONSET_GATE_DB))
+        let default_release = if source.is_pulse() {
+            DEFAULT_ONSET_RELEASE_MS
         } else {
-            (0.0, None)
+            0.0
         };
+        let default_gate = is_onsets.then_some(DEFAULT_ONSET_GATE_DB);
         let shaping = Shaping {
             attack_ms: self.attack_ms.unwrap_or(0.0),
             release_ms: self.release_ms.unwrap_or(default_release),
             gate_db: self.gate_db.or(default_gate),
             curve: self.curve.unwrap_or(Curve::Linear),
-            should_normalize: self.normalize.unwrap_or(true),
+            should_normalize: self.normalize.unwrap_or(source.is_spectral()),
             range: OutputRange::new(self.min, self.max, self.invert).map_err(&bad)?,
         };
         check_non_negative("attack_ms", shaping.attack_ms).map_err(&bad)?;
@@ -184,6 +229,7 @@ impl LaneConfig {
         }
         Ok(Lane {
             name: self.name.clone(),
+            stem,
             source,
             shaping,
         })
@@ -248,23 +294,59 @@ fn parse_band(text: &str) -> Result<Band, String> {
     Ok(Band { lo_hz, hi_hz })
 }
 
-/// Checked lanes and targets, with each band resolved to the bins of one analysis.
+/// `beats`, `beats:4`, `bars:2`, `note:36`, `note:36-48`, `cc:1`, `macro:3`.
+fn parse_host_source(kind: &str, arg: &str) -> Result<HostSource, String> {
+    let number = |text: &str, range: std::ops::RangeInclusive<u32>, what: &str| {
+        text.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                format!(
+                    "{kind}:{arg}: {what} must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                )
+            })
+    };
+    let every = |unit| -> Result<HostSource, String> {
+        let every = if arg.is_empty() {
+            1
+        } else {
+            number(arg, 1..=1024, "N")?
+        };
+        Ok(HostSource::Beats { unit, every })
+    };
+    let midi = |text: &str| number(text, 0..=127, "a MIDI number").map(|n| n as u8);
+    match kind {
+        "beats" => every(BeatUnit::Beat),
+        "bars" => every(BeatUnit::Bar),
+        "note" => {
+            let (lo, hi) = match arg.split_once('-') {
+                Some((lo, hi)) => (midi(lo)?, midi(hi)?),
+                None => (midi(arg)?, midi(arg)?),
+            };
+            if lo > hi {
+                return Err(format!("note:{arg}: the range must go from low to high"));
+            }
+            Ok(HostSource::Notes { lo, hi })
+        }
+        "cc" => Ok(HostSource::Cc(midi(arg)?)),
+        _ => Ok(HostSource::Macro(number(arg, 1..=8, "the macro")? as u8)),
+    }
+}
+
+/// Checked lanes and targets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaneSet {
     pub lanes: Vec<Lane>,
-    /// Each lane's bins (all bins for loudness).
-    pub bins: Vec<Range<usize>>,
     /// The schedules to write; one per lane, named after it, when none were asked for.
     pub targets: Vec<Target>,
 }
 
 impl LaneSet {
-    /// Checks `lanes` and `targets` and resolves bands against `bin_freqs_hz` (ascending).
-    pub fn new(
-        lanes: &[LaneConfig],
-        targets: &[TargetConfig],
-        bin_freqs_hz: &[f32],
-    ) -> Result<Self, ScheduleError> {
+    /// Checks `lanes` and `targets`.
+    pub fn new(lanes: &[LaneConfig], targets: &[TargetConfig]) -> Result<Self, ScheduleError> {
         if lanes.is_empty() {
             return Err(ScheduleError::NoLanes);
         }
@@ -276,21 +358,6 @@ impl LaneSet {
         if let Some(lane) = lanes.iter().find(|lane| !names.insert(lane.name.as_str())) {
             return Err(ScheduleError::DuplicateLane(lane.name.clone()));
         }
-        let bins = lanes
-            .iter()
-            .map(|lane| match lane.source {
-                LaneSource::Loudness => Ok(0..bin_freqs_hz.len()),
-                LaneSource::Band(band) | LaneSource::Onsets { band, .. } => {
-                    band_bins(band, bin_freqs_hz).ok_or_else(|| ScheduleError::BandOutsideRange {
-                        lane: lane.name.clone(),
-                        lo_hz: band.lo_hz,
-                        hi_hz: band.hi_hz,
-                        min_hz: bin_freqs_hz.first().copied().unwrap_or_default(),
-                        max_hz: bin_freqs_hz.last().copied().unwrap_or_default(),
-                    })
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         let targets = if targets.is_empty() {
             lanes
                 .iter()
@@ -304,11 +371,7 @@ impl LaneSet {
         } else {
             check_targets(targets, &lanes)?
         };
-        Ok(Self {
-            lanes,
-            bins,
-            targets,
-        })
+        Ok(Self { lanes, targets })
     }
 }
 
@@ -363,9 +426,22 @@ fn band_bins(band: Band, bin_freqs_hz: &[f32]) -> Option<Range<usize>> {
     Some(nearest..nearest + 1)
 }
 
-/// Measures every lane on one frame's bins at a time, appending one raw value per lane: dB for
-/// band and loudness lanes, spectral flux (mean dB rise per bin) for onsets lanes.
+/// What a spectral lane takes of its bins.
+#[derive(Debug, Clone, Copy)]
+enum Measure {
+    /// Band: the mean level in dB.
+    Mean,
+    /// Loudness: the dB of the mean power.
+    PowerMean,
+    /// Onsets: the spectral flux, 0 below the gate.
+    Flux { gate_db: f32 },
+}
+
+/// Measures spectral lanes on one frame's bins at a time, appending one raw value per lane: dB
+/// for band and loudness lanes, spectral flux (mean dB rise per bin) for onsets lanes.
 pub struct RowMeter {
+    /// What each lane measures, over which bins (all bins for loudness).
+    lanes: Vec<(Measure, Range<usize>)>,
     /// The previous frame's bins in dB; the floor before the first frame.
     previous_db: Vec<f32>,
     /// Each lane's raw values, one per frame pushed.
@@ -373,25 +449,55 @@ pub struct RowMeter {
 }
 
 impl RowMeter {
-    pub fn new(set: &LaneSet, num_bins: usize, floor_db: f32) -> Self {
-        Self {
-            previous_db: vec![floor_db; num_bins],
-            raw: vec![Vec::new(); set.lanes.len()],
-        }
+    /// A meter of `lanes` over an analysis whose bin centres are `bin_freqs_hz` (ascending);
+    /// fails when a band lies outside them. Host lanes are no business of a meter: the caller
+    /// reads them from the take's tables.
+    pub fn new<'a>(
+        lanes: impl IntoIterator<Item = &'a Lane>,
+        bin_freqs_hz: &[f32],
+        floor_db: f32,
+    ) -> Result<Self, ScheduleError> {
+        let lanes = lanes
+            .into_iter()
+            .map(|lane| {
+                let (measure, band) = match lane.source {
+                    LaneSource::Loudness => return Ok((Measure::PowerMean, 0..bin_freqs_hz.len())),
+                    LaneSource::Band(band) => (Measure::Mean, band),
+                    LaneSource::Onsets { band, .. } => {
+                        let gate_db = lane.shaping.gate_db.unwrap_or(f32::MIN);
+                        (Measure::Flux { gate_db }, band)
+                    }
+                    LaneSource::Host(_) => unreachable!("host lanes are not measured in spectra"),
+                };
+                let bins = band_bins(band, bin_freqs_hz).ok_or_else(|| {
+                    ScheduleError::BandOutsideRange {
+                        lane: lane.name.clone(),
+                        lo_hz: band.lo_hz,
+                        hi_hz: band.hi_hz,
+                        min_hz: bin_freqs_hz.first().copied().unwrap_or_default(),
+                        max_hz: bin_freqs_hz.last().copied().unwrap_or_default(),
+                    }
+                })?;
+                Ok((measure, bins))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            raw: vec![Vec::new(); lanes.len()],
+            lanes,
+            previous_db: vec![floor_db; bin_freqs_hz.len()],
+        })
     }
 
     /// Adds one frame's bins, already in dB.
-    pub fn push_row(&mut self, set: &LaneSet, row_db: &[f32]) {
-        for ((lane, bins), raw) in set.lanes.iter().zip(&set.bins).zip(&mut self.raw) {
+    pub fn push_row(&mut self, row_db: &[f32]) {
+        for ((measure, bins), raw) in self.lanes.iter().zip(&mut self.raw) {
             let band = &row_db[bins.clone()];
-            raw.push(match lane.source {
-                LaneSource::Band(_) => mean(band.iter().copied()),
-                LaneSource::Loudness => power_mean_db(band),
-                LaneSource::Onsets { .. } => spectral_flux(
-                    band,
-                    &self.previous_db[bins.clone()],
-                    lane.shaping.gate_db.unwrap_or(f32::MIN),
-                ),
+            raw.push(match *measure {
+                Measure::Mean => mean(band.iter().copied()),
+                Measure::PowerMean => power_mean_db(band),
+                Measure::Flux { gate_db } => {
+                    spectral_flux(band, &self.previous_db[bins.clone()], gate_db)
+                }
             });
         }
         self.previous_db.copy_from_slice(row_db);

@@ -5,12 +5,14 @@
 //! a lane's raw values over the song ─► shaping: normalise, gate, attack/release, curve ─► 0..1
 //! 0..1 ─► a lane's or a target's range (and invert) ─► emitters: Deforum, AnimateDiff, Parseq, CSV
 //! ```
-//! [`lanes`] says what a lane follows and measures it frame by frame, [`shaping`] turns a lane's
+//! [`lanes`] says what a lane follows and measures it frame by frame, [`host`] reads the lanes a
+//! plugin take recorded beside its spectra (beats, MIDI, macros), [`shaping`] turns a lane's
 //! levels into a 0..1 curve, [`onsets`] finds hits, [`emit`] writes each consumer's grammar.
 //! Reading folders and audio is the CLI's job (`cli::schedule`); everything here is data in,
 //! data out.
 
 pub mod emit;
+pub mod host;
 pub mod lanes;
 pub mod onsets;
 pub mod shaping;
@@ -46,7 +48,10 @@ pub enum ScheduleError {
         min_hz: f32,
         max_hz: f32,
     },
-    #[error("no lanes: add --lane NAME=LO-HI (or loudness, onsets:LO-HI), or --config FILE")]
+    #[error(
+        "no lanes: add --lane NAME=LO-HI (or loudness, onsets:LO-HI, beats, note:N, cc:N, \
+         macro:N), or --config FILE"
+    )]
     NoLanes,
 }
 
@@ -141,27 +146,33 @@ pub fn frame_period_s(fps: FrameRate) -> f64 {
     f64::from(fps.den) / f64::from(fps.num)
 }
 
-/// Every lane's 0..1 curve from its raw values: levels are normalised and gated, onset flux
-/// becomes pulses; then attack/release and the curve (see [`shaping`] and [`onsets`]).
+/// Every lane's 0..1 curve from its raw values: levels are normalised and gated (`floors_db`:
+/// each lane's analysis floor), onset flux becomes pulses, host values are 0..1 already; then
+/// attack/release and the curve (see [`shaping`] and [`onsets`]).
 pub fn unit_curves(
     set: &LaneSet,
     raw: Vec<Vec<f32>>,
-    floor_db: f32,
+    floors_db: &[f32],
     frame_s: f64,
 ) -> Vec<Vec<f32>> {
     set.lanes
         .iter()
         .zip(raw)
-        .map(|(lane, mut values)| {
-            if let LaneSource::Onsets {
-                threshold_db,
-                gap_ms,
-                ..
-            } = lane.source
-            {
-                values = onsets::detect(&values, threshold_db, onsets::gap_frames(gap_ms, frame_s));
-            } else {
-                lane.shaping.normalize_levels(&mut values, floor_db);
+        .zip(floors_db)
+        .map(|((lane, mut values), &floor_db)| {
+            match lane.source {
+                LaneSource::Onsets {
+                    threshold_db,
+                    gap_ms,
+                    ..
+                } => {
+                    let gap_frames = onsets::gap_frames(gap_ms, frame_s);
+                    values = onsets::detect(&values, threshold_db, gap_frames);
+                }
+                LaneSource::Host(_) => {}
+                LaneSource::Band(_) | LaneSource::Loudness => {
+                    lane.shaping.normalize_levels(&mut values, floor_db);
+                }
             }
             lane.shaping.smooth_and_bend(&mut values, frame_s);
             values

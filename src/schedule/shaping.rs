@@ -12,7 +12,7 @@
 //!    favours quiet parts; the inverse of `exp`).
 //! 5. **Range**: `min + (max - min) * u`, or `max - (max - min) * u` inverted.
 //!
-//! Onset lanes skip 1 and 2: their pulses are already 0 or 1.
+//! Onset and host lanes (beats, MIDI, macros) skip 1 and 2: their values are 0..1 already.
 
 use serde::Deserialize;
 
