@@ -7,6 +7,7 @@
 
 pub mod decode;
 pub mod demo;
+mod diffuse;
 pub mod page;
 pub mod pipeline;
 pub mod rendered;
@@ -63,6 +64,9 @@ enum Command {
     /// Write (again) an output folder's preview page, index.html: after `schedule`, for a plugin
     /// take, or to point it at other audio
     Page(PageArgs),
+    /// img2img on an output folder's frames through ComfyUI or AUTOMATIC1111 servers, resumable,
+    /// spread over every server given, into FOLDER/diffused/
+    Diffuse(diffuse::DiffuseArgs),
 }
 
 #[derive(Debug, Args)]
@@ -82,13 +86,17 @@ struct VideoArgs {
     /// demo.wav; a plugin take needs its bounce here]
     #[arg(long)]
     audio: Option<PathBuf>,
-    /// The mp4 to write [default: FOLDER/video.mp4, or FOLDER/side-by-side.mp4]
+    /// The mp4 to write [default: FOLDER/video.mp4, FOLDER/side-by-side.mp4 or FOLDER/diffused.mp4]
     #[arg(long)]
     out: Option<PathBuf>,
     /// Folder of img2img output frames, numbered like the guides (000042.png, or any name whose
     /// last number is the frame), shown to the right of each guide frame
     #[arg(long, value_name = "DIR")]
     side_by_side: Option<PathBuf>,
+    /// Folder of img2img output frames, numbered like the guides, to make the video of instead
+    /// of the guides (`diffuse` writes FOLDER/diffused)
+    #[arg(long, value_name = "DIR", conflicts_with = "side_by_side")]
+    frames: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -393,6 +401,7 @@ pub fn main() -> ExitCode {
         Command::Video(args) => run_video(args),
         Command::Page(args) => run_page(args),
         Command::Schedule(args) => schedule::run_schedule(args),
+        Command::Diffuse(args) => diffuse::run_diffuse(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -544,9 +553,10 @@ fn run_page(args: &PageArgs) -> Result<(), Failure> {
 
 fn run_video(args: &VideoArgs) -> Result<(), Failure> {
     let stop = stop_on_signals()?;
-    let default_name = match args.side_by_side {
-        Some(_) => "side-by-side.mp4",
-        None => "video.mp4",
+    let default_name = match (&args.side_by_side, &args.frames) {
+        (Some(_), _) => "side-by-side.mp4",
+        (None, Some(_)) => "diffused.mp4",
+        (None, None) => "video.mp4",
     };
     let job = VideoJob {
         folder: args.folder.clone(),
@@ -556,6 +566,7 @@ fn run_video(args: &VideoArgs) -> Result<(), Failure> {
             .clone()
             .unwrap_or_else(|| args.folder.join(default_name)),
         side_by_side: args.side_by_side.clone(),
+        frames: args.frames.clone(),
     };
     let summary = video::make_video(&job, || stop.load(Ordering::Relaxed))?;
     let audio = match &summary.audio {
