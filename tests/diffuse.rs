@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
@@ -70,6 +70,10 @@ struct Comfy {
     checkpoints: Vec<String>,
     /// A frame whose prompt waits for the test's word.
     hold: Option<Hold>,
+    /// Every prompt fails in KSampler with CUDA's out-of-memory error.
+    out_of_memory: bool,
+    /// The first prompt waits here until every server sharing it has one: so each draws some.
+    meet: Option<Arc<Barrier>>,
 }
 
 /// The prompt of `frame_idx` tells `reached` when it is there, then waits until `release` says go.
@@ -306,6 +310,9 @@ fn handle_comfy(
                     hold.reached.send(()).unwrap();
                     hold.release.lock().unwrap().recv().unwrap();
                 }
+                if let (Some(meet), 1) = (&behaviour.meet, num_prompts) {
+                    meet.wait();
+                }
                 std::thread::sleep(behaviour.delay);
                 if is_dead.load(Ordering::SeqCst) {
                     return;
@@ -323,6 +330,23 @@ fn handle_comfy(
                     &client_id,
                     json!({"type": "execution_start", "data": data(json!({}))}),
                 );
+                if behaviour.out_of_memory {
+                    let error = data(
+                        json!({"node_id": "6", "node_type": "KSampler", "executed": ["1", "4"],
+                        "exception_message": "CUDA out of memory. Tried to allocate 1.50 GiB",
+                        "exception_type": "torch.OutOfMemoryError", "traceback": [], "current_inputs": {}, "current_outputs": {}}),
+                    );
+                    state.lock().unwrap().history.insert(prompt_id.clone(), json!({
+                        "prompt": [], "outputs": {},
+                        "status": {"status_str": "error", "completed": false, "messages": [["execution_error", error]]},
+                    }));
+                    send(
+                        &sockets,
+                        &client_id,
+                        json!({"type": "execution_error", "data": error}),
+                    );
+                    return;
+                }
                 send(
                     &sockets,
                     &client_id,
@@ -626,14 +650,20 @@ fn comfyui_round_trip_writes_every_frame() {
 }
 
 /// Two servers of different speeds (the slow one without a websocket, so it is polled through
-/// `/history`) share the frames: both draw some, every frame is drawn once.
+/// `/history`) share the frames: both draw some (their first prompts wait for each other, so
+/// this does not hang on thread timing), every frame is drawn once.
 #[test]
 fn two_servers_share_the_frames() {
     let dir = TempDir::new().unwrap();
     let folder = render_folder(dir.path());
-    let fast = start_comfy(comfy(0));
+    let meet = Arc::new(Barrier::new(2));
+    let fast = start_comfy(Comfy {
+        meet: Some(Arc::clone(&meet)),
+        ..comfy(0)
+    });
     let slow = start_comfy(Comfy {
         no_websocket: true,
+        meet: Some(meet),
         ..comfy(150)
     });
     assert_success(&diffuse(
@@ -1046,4 +1076,34 @@ fn video_is_made_of_the_drawn_frames() {
     assert_eq!((video.num_frames, video.width), (NUM_FRAMES, 4));
     assert_eq!(video.r_frame_rate, "12/1");
     assert!(probe(&folder.join("diffused.mp4"), "a:0").duration_s > 0.4);
+}
+
+/// ComfyUI running out of memory (`execution_error` on the websocket): the server is retried,
+/// then dropped, and the run ends with one line quoting the node and CUDA's message, exit 3.
+#[test]
+fn comfyui_out_of_memory_is_reported() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let server = start_comfy(Comfy {
+        out_of_memory: true,
+        ..comfy(0)
+    });
+    let output = diffuse(&folder, &[&server], &["--checkpoint", CHECKPOINT]);
+    assert_eq!(output.status.code(), Some(3));
+    let text = stderr(&output);
+    assert_eq!(
+        text.lines().last().unwrap(),
+        format!(
+            "error: no server left: {}: node 6 (KSampler) failed: torch.OutOfMemoryError: CUDA out \
+             of memory. Tried to allocate 1.50 GiB (out of memory on the server) (0 of 6 frames \
+             drawn; rerun to draw the rest)",
+            server.url
+        )
+    );
+    let prompts = server
+        .requests()
+        .iter()
+        .filter(|request| request.url == "/prompt")
+        .count();
+    assert_eq!(prompts, 3, "tried three times, then dropped");
 }
