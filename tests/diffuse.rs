@@ -308,7 +308,7 @@ fn handle_comfy(
                     && hold.frame_idx == frame_idx
                 {
                     hold.reached.send(()).unwrap();
-                    hold.release.lock().unwrap().recv().unwrap();
+                    let _ = hold.release.lock().unwrap().recv();
                 }
                 if let (Some(meet), 1) = (&behaviour.meet, num_prompts) {
                     meet.wait();
@@ -779,6 +779,53 @@ fn interrupt_then_resume_redoes_nothing() {
         .collect();
     assert_eq!(resent, rest);
     assert_all_drawn(&folder, |_| 0.5);
+}
+
+/// A server that hangs on a frame: the first Ctrl-C waits for it, the second exits at once with
+/// 130, and the ledger still lists exactly the frames in the folder.
+#[test]
+fn second_interrupt_abandons_a_hung_frame() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let (reached_tx, reached_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let server = start_comfy(Comfy {
+        hold: Some(Hold {
+            frame_idx: 2,
+            reached: reached_tx,
+            release: Arc::new(Mutex::new(release_rx)),
+        }),
+        ..comfy(0)
+    });
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_spectral-diffusion"))
+        .args([
+            "diffuse",
+            path_arg(&folder),
+            "--quiet",
+            "--server",
+            &server.url,
+            "--checkpoint",
+            CHECKPOINT,
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    reached_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    for _ in 0..2 {
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+        // Two signals sent at once may arrive as one: the first must be handled before the second.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    let done: BTreeSet<u64> = ledger_frames(&folder).into_iter().collect();
+    assert_eq!(done, BTreeSet::from([0, 1]));
+    assert_eq!(
+        diffused(&folder).0.keys().copied().collect::<BTreeSet<_>>(),
+        done
+    );
+    drop(release_tx);
 }
 
 /// A denoise schedule from `schedule.csv`: each frame gets its row's value; changing two rows

@@ -160,7 +160,7 @@ impl Plan {
 }
 
 pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
-    let stop = stop_on_signals()?;
+    let stop = stop_on_signals(true)?;
     if !(0.0..=1.0).contains(&args.denoise) {
         return Err(Failure::usage("--denoise must be 0 to 1"));
     }

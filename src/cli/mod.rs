@@ -418,7 +418,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run_render(args: &RenderArgs) -> Result<(), Failure> {
-    let stop = stop_on_signals()?;
+    let stop = stop_on_signals(false)?;
     let render = args.look.render_settings(args.preset);
     // Check the look before decoding anything: a bad --size should not wait for a long file.
     Renderer::new(&render).map_err(Failure::usage)?;
@@ -552,7 +552,7 @@ fn run_page(args: &PageArgs) -> Result<(), Failure> {
 }
 
 fn run_video(args: &VideoArgs) -> Result<(), Failure> {
-    let stop = stop_on_signals()?;
+    let stop = stop_on_signals(false)?;
     let default_name = match (&args.side_by_side, &args.frames) {
         (Some(_), _) => "side-by-side.mp4",
         (None, Some(_)) => "diffused.mp4",
@@ -616,14 +616,27 @@ fn install_panic_hook() {
 }
 
 /// A flag that SIGINT (Ctrl-C) and SIGTERM set instead of killing the process, so the render can
-/// stop between frames and leave its folder resumable.
-fn stop_on_signals() -> Result<Arc<AtomicBool>, Failure> {
+/// stop between frames and leave its folder resumable. With `is_second_fatal`, a second signal
+/// exits at once with 130 (`diffuse`: its frames in flight wait on servers that may hang).
+fn stop_on_signals(is_second_fatal: bool) -> Result<Arc<AtomicBool>, Failure> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(|error| Failure {
-            message: format!("cannot handle signal {signal}: {error}"),
-            exit_code: EXIT_IO,
-        })?;
+        // The shutdown goes first: it sees the flag as the previous signal left it.
+        let shutdown = || {
+            signal_hook::flag::register_conditional_shutdown(
+                signal,
+                i32::from(EXIT_INTERRUPTED),
+                Arc::clone(&stop),
+            )
+        };
+        is_second_fatal
+            .then(shutdown)
+            .transpose()
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
+            .map_err(|error| Failure {
+                message: format!("cannot handle signal {signal}: {error}"),
+                exit_code: EXIT_IO,
+            })?;
     }
     Ok(stop)
 }
