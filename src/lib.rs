@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod clock;
+pub mod diffuse;
 pub mod editor;
 pub mod export;
 pub mod handoff;

@@ -7,6 +7,7 @@
 
 pub mod decode;
 pub mod demo;
+mod diffuse;
 pub mod page;
 pub mod pipeline;
 pub mod rendered;
@@ -63,6 +64,9 @@ enum Command {
     /// Write (again) an output folder's preview page, index.html: after `schedule`, for a plugin
     /// take, or to point it at other audio
     Page(PageArgs),
+    /// img2img on an output folder's frames through ComfyUI or AUTOMATIC1111 servers, resumable,
+    /// spread over every server given, into FOLDER/diffused/
+    Diffuse(diffuse::DiffuseArgs),
 }
 
 #[derive(Debug, Args)]
@@ -82,13 +86,17 @@ struct VideoArgs {
     /// demo.wav; a plugin take needs its bounce here]
     #[arg(long)]
     audio: Option<PathBuf>,
-    /// The mp4 to write [default: FOLDER/video.mp4, or FOLDER/side-by-side.mp4]
+    /// The mp4 to write [default: FOLDER/video.mp4, FOLDER/side-by-side.mp4 or FOLDER/diffused.mp4]
     #[arg(long)]
     out: Option<PathBuf>,
     /// Folder of img2img output frames, numbered like the guides (000042.png, or any name whose
     /// last number is the frame), shown to the right of each guide frame
     #[arg(long, value_name = "DIR")]
     side_by_side: Option<PathBuf>,
+    /// Folder of img2img output frames, numbered like the guides, to make the video of instead
+    /// of the guides (`diffuse` writes FOLDER/diffused)
+    #[arg(long, value_name = "DIR", conflicts_with = "side_by_side")]
+    frames: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -393,6 +401,7 @@ pub fn main() -> ExitCode {
         Command::Video(args) => run_video(args),
         Command::Page(args) => run_page(args),
         Command::Schedule(args) => schedule::run_schedule(args),
+        Command::Diffuse(args) => diffuse::run_diffuse(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -409,7 +418,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run_render(args: &RenderArgs) -> Result<(), Failure> {
-    let stop = stop_on_signals()?;
+    let stop = stop_on_signals(false)?;
     let render = args.look.render_settings(args.preset);
     // Check the look before decoding anything: a bad --size should not wait for a long file.
     Renderer::new(&render).map_err(Failure::usage)?;
@@ -543,10 +552,11 @@ fn run_page(args: &PageArgs) -> Result<(), Failure> {
 }
 
 fn run_video(args: &VideoArgs) -> Result<(), Failure> {
-    let stop = stop_on_signals()?;
-    let default_name = match args.side_by_side {
-        Some(_) => "side-by-side.mp4",
-        None => "video.mp4",
+    let stop = stop_on_signals(false)?;
+    let default_name = match (&args.side_by_side, &args.frames) {
+        (Some(_), _) => "side-by-side.mp4",
+        (None, Some(_)) => "diffused.mp4",
+        (None, None) => "video.mp4",
     };
     let job = VideoJob {
         folder: args.folder.clone(),
@@ -556,6 +566,7 @@ fn run_video(args: &VideoArgs) -> Result<(), Failure> {
             .clone()
             .unwrap_or_else(|| args.folder.join(default_name)),
         side_by_side: args.side_by_side.clone(),
+        frames: args.frames.clone(),
     };
     let summary = video::make_video(&job, || stop.load(Ordering::Relaxed))?;
     let audio = match &summary.audio {
@@ -605,14 +616,27 @@ fn install_panic_hook() {
 }
 
 /// A flag that SIGINT (Ctrl-C) and SIGTERM set instead of killing the process, so the render can
-/// stop between frames and leave its folder resumable.
-fn stop_on_signals() -> Result<Arc<AtomicBool>, Failure> {
+/// stop between frames and leave its folder resumable. With `is_second_fatal`, a second signal
+/// exits at once with 130 (`diffuse`: its frames in flight wait on servers that may hang).
+fn stop_on_signals(is_second_fatal: bool) -> Result<Arc<AtomicBool>, Failure> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(|error| Failure {
-            message: format!("cannot handle signal {signal}: {error}"),
-            exit_code: EXIT_IO,
-        })?;
+        // The shutdown goes first: it sees the flag as the previous signal left it.
+        let shutdown = || {
+            signal_hook::flag::register_conditional_shutdown(
+                signal,
+                i32::from(EXIT_INTERRUPTED),
+                Arc::clone(&stop),
+            )
+        };
+        is_second_fatal
+            .then(shutdown)
+            .transpose()
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
+            .map_err(|error| Failure {
+                message: format!("cannot handle signal {signal}: {error}"),
+                exit_code: EXIT_IO,
+            })?;
     }
     Ok(stop)
 }

@@ -36,6 +36,8 @@ pub struct VideoJob {
     pub out: PathBuf,
     /// img2img output frames to put to the right of the guides, numbered like them.
     pub side_by_side: Option<PathBuf>,
+    /// img2img output frames, numbered like the guides, to make the video of instead of them.
+    pub frames: Option<PathBuf>,
 }
 
 /// Why no video was made. Each message is one line.
@@ -131,6 +133,11 @@ pub fn make_video(
     {
         return Err(VideoError::MissingFrame { path });
     }
+    let output_frames = job
+        .frames
+        .as_deref()
+        .map(|dir| side_frames(dir, &folder))
+        .transpose()?;
     let side_frames = job
         .side_by_side
         .as_deref()
@@ -175,13 +182,15 @@ pub fn make_video(
     };
 
     let is_plain_sequence = folder.frame_ranges == [[0, num_frames - 1]];
-    let guide_input = if is_plain_sequence && side_frames.is_none() {
+    let guide_input = if is_plain_sequence && side_frames.is_none() && output_frames.is_none() {
         folder.dir.join("frames").join(SEQUENCE_PATTERN)
     } else {
-        let guides: BTreeMap<u64, PathBuf> = folder
-            .frame_indices()
-            .map(|frame_idx| (frame_idx, folder.frame_path(frame_idx)))
-            .collect();
+        let guides: BTreeMap<u64, PathBuf> = output_frames.unwrap_or_else(|| {
+            folder
+                .frame_indices()
+                .map(|frame_idx| (frame_idx, folder.frame_path(frame_idx)))
+                .collect()
+        });
         let dir = out_dir.join(format!(".{file_name}.guides.tmp"));
         scratch.dirs.push(dir.clone());
         link_sequence(&dir, &guides, num_frames, (width, height))?;

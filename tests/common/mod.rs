@@ -92,3 +92,66 @@ pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Whether ffmpeg and ffprobe run; the tests that need them print why they skip.
+pub fn has_ffmpeg() -> bool {
+    let runs = |program: &str| {
+        Command::new(program)
+            .arg("-version")
+            .output()
+            .is_ok_and(|output| output.status.success())
+    };
+    let has = runs("ffmpeg") && runs("ffprobe");
+    if !has {
+        // CI installs it: there, a missing tool fails the test instead of skipping it.
+        assert!(
+            std::env::var_os("SPECTRAL_DIFFUSION_REQUIRE_TOOLS").is_none(),
+            "ffmpeg/ffprobe not on PATH (apt-get install ffmpeg; .ci/run does)"
+        );
+        eprintln!("skipped: ffmpeg/ffprobe not on PATH (apt-get install ffmpeg; .ci/run does)");
+    }
+    has
+}
+
+/// Fails with the exit code and stderr unless `output` exited 0.
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "exit {:?}: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// What ffprobe says about one stream of a file.
+pub struct Probe {
+    /// Frames decoded (video) or packets counted (audio).
+    pub num_frames: u64,
+    pub duration_s: f64,
+    pub width: u64,
+    pub r_frame_rate: String,
+}
+
+pub fn probe(file: &Path, stream: &str) -> Probe {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", stream, "-count_frames"])
+        .args([
+            "-show_entries",
+            "stream=nb_read_frames,duration,width,r_frame_rate",
+            "-of",
+            "json",
+        ])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let stream = &json["streams"][0];
+    let number = |field: &str| stream[field].as_str().and_then(|text| text.parse().ok());
+    Probe {
+        num_frames: number("nb_read_frames").unwrap_or(0),
+        duration_s: stream["duration"].as_str().unwrap().parse().unwrap(),
+        width: stream["width"].as_u64().unwrap_or(0),
+        r_frame_rate: stream["r_frame_rate"].as_str().unwrap().to_owned(),
+    }
+}

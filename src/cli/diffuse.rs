@@ -1,0 +1,582 @@
+//! CLI: `spectral-diffusion diffuse`: an output folder's guide frames through img2img on ComfyUI
+//! or AUTOMATIC1111 servers, into `OUTDIR/diffused/%06d.png` (DESIGN.md §14).
+//!
+//! Settings per frame come from flags, or from `schedule.csv` columns (`--denoise-from LANE`…);
+//! the seed of frame k is `--seed` + k. The ledger (`diffused/ledger.jsonl`) makes a rerun draw
+//! only the frames whose guide or settings changed, or whose output is gone. Exit codes as every
+//! command: 1 a request the servers refuse (or bad settings), 2 usage, 3 no server left or a
+//! write failed, 130 interrupted.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use indicatif::ProgressStyle;
+
+use super::rendered::RenderedFolder;
+use super::video::{self, VideoJob};
+use super::{EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_IO, Failure, progress_bar, stop_on_signals};
+use crate::diffuse::a1111::{A1111, A1111Job};
+use crate::diffuse::comfyui::{ComfyUi, ComfyUiJob};
+use crate::diffuse::ledger::{Entry, Ledger};
+use crate::diffuse::scheduler::{self, Event, PoolError, PoolSettings};
+use crate::diffuse::workflow::Workflow;
+use crate::diffuse::{Backend, FrameJob, FrameSettings, sha256_hex};
+use crate::export::write_atomically;
+
+/// The folder inside the output folder that the drawn frames go to.
+const DIFFUSED_DIR: &str = "diffused";
+/// The schedule the `schedule` command writes into a folder.
+const SCHEDULE_NAME: &str = crate::export::SCHEDULE_FILES[0];
+/// The most frames one server may work on at once.
+const MAX_IN_FLIGHT: usize = 64;
+/// A server that fails this many frames in a row is dropped.
+const MAX_FAILURES: u32 = 3;
+/// The pause after a server's first failure, doubled after each further one.
+const BACKOFF: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// ComfyUI (`python main.py --listen`), default port 8188
+    Comfyui,
+    /// AUTOMATIC1111 or Forge started with `--api`, default port 7860
+    A1111,
+}
+
+impl BackendKind {
+    fn default_server(self) -> &'static str {
+        match self {
+            Self::Comfyui => "http://127.0.0.1:8188",
+            Self::A1111 => "http://127.0.0.1:7860",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DiffuseArgs {
+    /// Output folder of `render` or of the plugin; the results go to its diffused/ folder
+    folder: PathBuf,
+    /// A server's URL, e.g. http://gpu1:8188; repeat for more servers [default: the backend's
+    /// port on 127.0.0.1]
+    #[arg(long = "server", value_name = "URL")]
+    servers: Vec<String>,
+    /// The server software
+    #[arg(long, value_enum, default_value_t = BackendKind::Comfyui)]
+    backend: BackendKind,
+    /// What to draw
+    #[arg(long, default_value = "")]
+    prompt: String,
+    /// What not to draw
+    #[arg(long, default_value = "")]
+    negative: String,
+    /// Sampling steps
+    #[arg(long, default_value_t = 20)]
+    steps: u32,
+    /// Classifier-free guidance scale
+    #[arg(long, default_value_t = 7.0)]
+    cfg: f64,
+    /// img2img strength, 0 (keep the guide) to 1 (ignore it)
+    #[arg(long, default_value_t = 0.5)]
+    denoise: f64,
+    /// Seed of frame 0; frame k gets SEED + k
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Every frame gets the same seed, SEED
+    #[arg(long)]
+    fixed_seed: bool,
+    /// Denoise per frame from this column of the schedule (values 0..1)
+    #[arg(long, value_name = "LANE")]
+    denoise_from: Option<String>,
+    /// CFG scale per frame from this column of the schedule
+    #[arg(long, value_name = "LANE")]
+    cfg_from: Option<String>,
+    /// Steps per frame from this column of the schedule (rounded)
+    #[arg(long, value_name = "LANE")]
+    steps_from: Option<String>,
+    /// The schedule the *-from columns come from [default: FOLDER/schedule.csv, as `schedule`
+    /// writes it]
+    #[arg(long, value_name = "CSV")]
+    schedule: Option<PathBuf>,
+    /// ComfyUI: an API-format workflow ("Save (API)") whose string values "{{image}}",
+    /// "{{prompt}}", "{{negative}}", "{{seed}}", "{{steps}}", "{{cfg}}", "{{denoise}}" are filled
+    /// per frame [default: a built-in img2img workflow]
+    #[arg(long, value_name = "JSON")]
+    workflow: Option<PathBuf>,
+    /// ComfyUI: the checkpoint of the built-in workflow (a file in models/checkpoints)
+    #[arg(long, value_name = "NAME")]
+    checkpoint: Option<String>,
+    /// Frames each server works on at once
+    #[arg(long, default_value_t = 1)]
+    in_flight: usize,
+    /// The longest one frame may take on a server, in seconds
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
+    /// Print the first request of each kind and send nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Then make FOLDER/diffused.mp4 of the drawn frames with the audio (needs ffmpeg)
+    #[arg(long)]
+    video: bool,
+    /// The audio for --video [default: the audio the manifest names]
+    #[arg(long, requires = "video")]
+    audio: Option<PathBuf>,
+    /// No progress bar
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// The backend's request maker, shared by every worker.
+enum Plan {
+    ComfyUi(Arc<ComfyUiJob>),
+    A1111(Arc<A1111Job>),
+}
+
+impl Plan {
+    fn settings_hash(&self, settings: &FrameSettings) -> String {
+        match self {
+            Self::ComfyUi(job) => job.settings_hash(settings),
+            Self::A1111(job) => job.settings_hash(settings),
+        }
+    }
+
+    fn describe(&self, server: &str, job: &FrameJob, guide_len: usize) -> String {
+        match self {
+            Self::ComfyUi(plan) => plan.describe(server, job, guide_len),
+            Self::A1111(plan) => plan.describe(server, job, guide_len),
+        }
+    }
+
+    fn connect(&self, server: &str, worker_idx: usize) -> Box<dyn Backend> {
+        match self {
+            Self::ComfyUi(job) => Box::new(ComfyUi::new(server, Arc::clone(job), worker_idx)),
+            Self::A1111(job) => Box::new(A1111::new(server, Arc::clone(job))),
+        }
+    }
+}
+
+pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
+    let stop = stop_on_signals(true)?;
+    if !(0.0..=1.0).contains(&args.denoise) {
+        return Err(Failure::usage("--denoise must be 0 to 1"));
+    }
+    if !(1..=MAX_IN_FLIGHT).contains(&args.in_flight) {
+        return Err(Failure::usage(format!(
+            "--in-flight must be 1 to {MAX_IN_FLIGHT}"
+        )));
+    }
+    if args.timeout == 0 {
+        return Err(Failure::usage("--timeout must be at least 1 second"));
+    }
+    let servers = server_urls(args)?;
+    let folder = RenderedFolder::read(&args.folder)?;
+    let Some((width, height)) = folder.frame_size else {
+        return Err(bad_input(format!(
+            "{} holds no frames (rendered with --csv-only?): render it with images first",
+            folder.dir.display()
+        )));
+    };
+    let timeout = Duration::from_secs(args.timeout);
+    let plan = match args.backend {
+        BackendKind::Comfyui => Plan::ComfyUi(Arc::new(ComfyUiJob {
+            workflow: workflow(args)?,
+            subfolder: upload_subfolder(&folder.dir),
+            timeout,
+        })),
+        BackendKind::A1111 => {
+            if args.workflow.is_some() || args.checkpoint.is_some() {
+                return Err(Failure::usage(
+                    "--workflow and --checkpoint are ComfyUI's; A1111 draws with the model loaded \
+                     in its web UI",
+                ));
+            }
+            Plan::A1111(Arc::new(A1111Job {
+                width,
+                height,
+                timeout,
+            }))
+        }
+    };
+    let lanes = Lanes::read(args, &folder.dir)?;
+
+    let mut jobs = Vec::new();
+    let mut first_guide_len = 0;
+    for frame_idx in folder.frame_indices() {
+        let path = folder.frame_path(frame_idx);
+        let guide = fs::read(&path).map_err(|error| {
+            bad_input(format!(
+                "{} is listed in manifest.json but cannot be read ({error}): render the folder again",
+                path.display()
+            ))
+        })?;
+        if jobs.is_empty() {
+            first_guide_len = guide.len();
+        }
+        let settings = lanes.settings(args, frame_idx)?;
+        jobs.push(FrameJob {
+            frame_idx,
+            settings_hash: plan.settings_hash(&settings),
+            settings,
+            input_hash: sha256_hex(&guide),
+        });
+    }
+    if jobs.is_empty() {
+        return Err(bad_input(format!(
+            "{} lists no frames",
+            folder.dir.display()
+        )));
+    }
+    if args.dry_run {
+        println!("{}", plan.describe(&servers[0], &jobs[0], first_guide_len));
+        return Ok(());
+    }
+
+    let out_dir = folder.dir.join(DIFFUSED_DIR);
+    fs::create_dir_all(&out_dir).map_err(|error| io_failure(&out_dir, error))?;
+    let mut ledger = Ledger::open(&out_dir).map_err(|error| io_failure(&out_dir, error))?;
+    let num_frames = jobs.len();
+    jobs.retain(|job| {
+        !(ledger.is_done(job.frame_idx, &job.input_hash, &job.settings_hash)
+            && output_path(&out_dir, job.frame_idx).is_file())
+    });
+    let num_to_draw = jobs.len();
+    if !args.quiet {
+        eprintln!(
+            "{num_to_draw} of {num_frames} frames to draw ({} already done) on {}",
+            num_frames - num_to_draw,
+            match servers.len() {
+                1 => "1 server".to_owned(),
+                n => format!("{n} servers"),
+            }
+        );
+    }
+
+    let progress = progress_bar(Some(num_to_draw as u64), args.quiet);
+    progress.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} frames  {per_sec}  eta {eta}  {msg}")
+            .expect("valid template"),
+    );
+    let mut drawn_per_server = vec![0_u64; servers.len()];
+    let pool = PoolSettings {
+        in_flight: args.in_flight,
+        max_failures: MAX_FAILURES,
+        backoff: BACKOFF,
+    };
+    let result = scheduler::draw_all(
+        jobs,
+        &servers,
+        &pool,
+        &|server_idx, worker_idx| plan.connect(&servers[server_idx], worker_idx),
+        &|job| {
+            let path = folder.frame_path(job.frame_idx);
+            fs::read(&path).map_err(|error| format!("cannot read {}: {error}", path.display()))
+        },
+        &stop,
+        |event| match event {
+            Event::Drawn {
+                job,
+                server_idx,
+                png,
+            } => {
+                let path = output_path(&out_dir, job.frame_idx);
+                write_atomically(&path, |file| file.write_all(&png))
+                    .map_err(|error| Failure::unreadable(error, true))?;
+                ledger
+                    .record(Entry::done(
+                        job.frame_idx,
+                        &job.input_hash,
+                        &job.settings_hash,
+                        &servers[server_idx],
+                    ))
+                    .map_err(|error| io_failure(ledger.path(), error))?;
+                drawn_per_server[server_idx] += 1;
+                progress.set_message(per_server(&servers, &drawn_per_server));
+                progress.inc(1);
+                Ok(())
+            }
+            Event::Retry { error, .. } => {
+                progress
+                    .suspend(|| eprintln!("warning: {error}; the frame goes back to the queue"));
+                Ok(())
+            }
+            Event::Dropped { error, .. } => {
+                progress
+                    .suspend(|| eprintln!("warning: {error}; no more frames go to this server"));
+                Ok(())
+            }
+        },
+    );
+    progress.finish_and_clear();
+    let num_drawn: u64 = drawn_per_server.iter().sum();
+    match result {
+        Ok(()) => {}
+        Err(PoolError::Sink(failure)) => return Err(failure),
+        Err(PoolError::Rejected(error)) => return Err(bad_input(error)),
+        Err(PoolError::Interrupted) => {
+            return Err(Failure {
+                message: format!(
+                    "interrupted: {num_drawn} of {num_to_draw} frames drawn; run the same command \
+                     again to draw the rest"
+                ),
+                exit_code: EXIT_INTERRUPTED,
+            });
+        }
+        Err(error @ PoolError::NoServerLeft(_)) => {
+            return Err(Failure {
+                message: format!(
+                    "{error} ({num_drawn} of {num_to_draw} frames drawn; rerun to draw the rest)"
+                ),
+                exit_code: EXIT_IO,
+            });
+        }
+    }
+    if !args.quiet {
+        eprintln!(
+            "{num_frames} frames in {} ({})",
+            out_dir.display(),
+            per_server(&servers, &drawn_per_server)
+        );
+    }
+    if args.video {
+        let job = VideoJob {
+            folder: folder.dir.clone(),
+            audio: args.audio.clone(),
+            out: folder.dir.join("diffused.mp4"),
+            frames: Some(out_dir),
+            side_by_side: None,
+        };
+        let summary = video::make_video(&job, || stop.load(Ordering::Relaxed))?;
+        println!(
+            "{} ({} frames, {:.3} s)",
+            job.out.display(),
+            summary.num_frames,
+            summary.duration_s()
+        );
+    }
+    Ok(())
+}
+
+fn bad_input(message: impl Into<String>) -> Failure {
+    Failure {
+        message: message.into(),
+        exit_code: EXIT_BAD_INPUT,
+    }
+}
+
+fn io_failure(path: &Path, error: std::io::Error) -> Failure {
+    Failure {
+        message: format!("cannot write {}: {error}", path.display()),
+        exit_code: EXIT_IO,
+    }
+}
+
+/// `diffused/000042.png`.
+fn output_path(out_dir: &Path, frame_idx: u64) -> PathBuf {
+    out_dir.join(format!("{frame_idx:06}.png"))
+}
+
+/// "gpu1:8188 12 · gpu2:8188 30".
+fn per_server(servers: &[String], drawn: &[u64]) -> String {
+    servers
+        .iter()
+        .zip(drawn)
+        .map(|(server, drawn)| {
+            let host = server
+                .split_once("://")
+                .map_or(server.as_str(), |(_, host)| host);
+            format!("{host} {drawn}")
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// The servers as given (without a trailing `/`), or the backend's default.
+fn server_urls(args: &DiffuseArgs) -> Result<Vec<String>, Failure> {
+    if args.servers.is_empty() {
+        return Ok(vec![args.backend.default_server().to_owned()]);
+    }
+    let mut servers = Vec::new();
+    for server in &args.servers {
+        if !(server.starts_with("http://") || server.starts_with("https://")) {
+            return Err(Failure::usage(format!(
+                "--server {server}: give a URL starting with http:// or https://"
+            )));
+        }
+        let server = server.trim_end_matches('/').to_owned();
+        if servers.contains(&server) {
+            return Err(Failure::usage(format!(
+                "--server {server} is given twice; use --in-flight for more frames at once"
+            )));
+        }
+        servers.push(server);
+    }
+    Ok(servers)
+}
+
+/// The user's workflow, or the built-in one with `--checkpoint`.
+fn workflow(args: &DiffuseArgs) -> Result<Workflow, Failure> {
+    match (&args.workflow, &args.checkpoint) {
+        (Some(_), Some(_)) => Err(Failure::usage(
+            "--checkpoint is for the built-in workflow; set the checkpoint inside --workflow's file",
+        )),
+        (Some(path), None) => {
+            let text = fs::read_to_string(path).map_err(|error| {
+                Failure::unreadable(format!("cannot read {}: {error}", path.display()), true)
+            })?;
+            Workflow::parse(&text)
+                .map_err(|error| bad_input(format!("{}: {error}", path.display())))
+        }
+        (None, Some(checkpoint)) => Ok(Workflow::img2img(checkpoint)),
+        (None, None) => Err(Failure::usage(
+            "ComfyUI needs --checkpoint NAME (a file in its models/checkpoints) for the built-in \
+             img2img workflow, or --workflow FILE",
+        )),
+    }
+}
+
+/// The subfolder of ComfyUI's `input/` for this output folder: the same on every run, so reruns
+/// overwrite their uploads instead of piling them up.
+fn upload_subfolder(dir: &Path) -> String {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+    let hash = sha256_hex(dir.to_string_lossy().as_bytes());
+    format!("spectral-diffusion-{}", &hash[..12])
+}
+
+/// The schedule columns the `*-from` flags name, frame → value.
+struct Lanes {
+    denoise: Option<HashMap<u64, f64>>,
+    cfg: Option<HashMap<u64, f64>>,
+    steps: Option<HashMap<u64, f64>>,
+    path: PathBuf,
+}
+
+impl Lanes {
+    fn read(args: &DiffuseArgs, dir: &Path) -> Result<Self, Failure> {
+        let path = args
+            .schedule
+            .clone()
+            .unwrap_or_else(|| dir.join(SCHEDULE_NAME));
+        let names = [&args.denoise_from, &args.cfg_from, &args.steps_from];
+        if names.iter().all(|name| name.is_none()) {
+            return Ok(Self {
+                denoise: None,
+                cfg: None,
+                steps: None,
+                path,
+            });
+        }
+        let text = fs::read_to_string(&path).map_err(|error| {
+            bad_input(format!(
+                "cannot read the schedule {} ({error}): write it with `spectral-diffusion schedule \
+                 {}` or give --schedule CSV",
+                path.display(),
+                dir.display()
+            ))
+        })?;
+        let mut lines = text.lines().enumerate();
+        let header: Vec<&str> = lines
+            .next()
+            .map(|(_, line)| line.split(',').map(str::trim).collect())
+            .unwrap_or_default();
+        if header.first() != Some(&"frame") {
+            return Err(bad_input(format!(
+                "{}: the first column must be `frame`, as `schedule` writes it",
+                path.display()
+            )));
+        }
+        let mut columns = Vec::new();
+        for name in names {
+            columns.push(match name {
+                Some(name) => Some(header.iter().position(|column| column == name).ok_or_else(
+                    || {
+                        bad_input(format!(
+                            "{} has no lane `{name}`; its lanes: {}",
+                            path.display(),
+                            header[1..].join(", ")
+                        ))
+                    },
+                )?),
+                None => None,
+            });
+        }
+        let mut values: Vec<Option<HashMap<u64, f64>>> = columns
+            .iter()
+            .map(|column| column.map(|_| HashMap::new()))
+            .collect();
+        for (line_idx, line) in lines {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+            let bad_line = |what: &str| {
+                bad_input(format!("{}: line {}: {what}", path.display(), line_idx + 1))
+            };
+            let frame_idx: u64 = cells[0]
+                .parse()
+                .map_err(|_| bad_line("the frame is not a whole number"))?;
+            for (column, values) in columns.iter().zip(&mut values) {
+                if let (Some(column), Some(values)) = (column, values) {
+                    let value: f64 = cells
+                        .get(*column)
+                        .and_then(|cell| cell.parse().ok())
+                        .filter(|value: &f64| value.is_finite())
+                        .ok_or_else(|| {
+                            bad_line(&format!("`{}` is not a number", header[*column]))
+                        })?;
+                    values.insert(frame_idx, value);
+                }
+            }
+        }
+        let [denoise, cfg, steps]: [Option<HashMap<u64, f64>>; 3] =
+            values.try_into().expect("three columns");
+        Ok(Self {
+            denoise,
+            cfg,
+            steps,
+            path,
+        })
+    }
+
+    /// Frame `frame_idx`'s settings: the lanes' values where given, else the flags'.
+    fn settings(&self, args: &DiffuseArgs, frame_idx: u64) -> Result<FrameSettings, Failure> {
+        let lane_value = |lane: &Option<HashMap<u64, f64>>, name: &Option<String>| match lane {
+            None => Ok(None),
+            Some(values) => values.get(&frame_idx).copied().map(Some).ok_or_else(|| {
+                bad_input(format!(
+                    "{} has no row for frame {frame_idx} (lane `{}`): write the schedule again",
+                    self.path.display(),
+                    name.as_deref().unwrap_or_default()
+                ))
+            }),
+        };
+        let denoise = lane_value(&self.denoise, &args.denoise_from)?.unwrap_or(args.denoise);
+        if !(0.0..=1.0).contains(&denoise) {
+            return Err(bad_input(format!(
+                "{}: lane `{}` gives frame {frame_idx} a denoise of {denoise}; denoise must be 0 to \
+                 1 (shape the lane with min=…,max=…)",
+                self.path.display(),
+                args.denoise_from.as_deref().unwrap_or_default()
+            )));
+        }
+        let steps = match lane_value(&self.steps, &args.steps_from)? {
+            Some(value) => value.round().max(1.0) as u32,
+            None => args.steps,
+        };
+        Ok(FrameSettings {
+            prompt: args.prompt.clone(),
+            negative: args.negative.clone(),
+            steps,
+            cfg: lane_value(&self.cfg, &args.cfg_from)?.unwrap_or(args.cfg),
+            denoise,
+            seed: if args.fixed_seed {
+                args.seed
+            } else {
+                args.seed.wrapping_add(frame_idx)
+            },
+        })
+    }
+}

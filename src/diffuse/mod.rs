@@ -1,0 +1,162 @@
+//! CLI threads: `spectral-diffusion diffuse`, img2img on an output folder's guide frames through
+//! Stable Diffusion servers (DESIGN.md §14). The servers do the drawing; this module feeds them:
+//! per-frame settings ([`FrameSettings`]), one request shape per backend ([`comfyui`],
+//! [`a1111`]), frames spread over every server with a bounded number in flight ([`scheduler`]),
+//! and a ledger that makes every run resumable ([`ledger`]).
+//!
+//! A frame's result depends only on its guide frame and its settings, never on which server drew
+//! it: the seed is per frame, and the settings hash covers everything a server is sent.
+
+pub mod a1111;
+pub mod comfyui;
+pub mod ledger;
+pub mod scheduler;
+pub mod workflow;
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+/// Everything about one frame that the server's picture depends on, besides the guide frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameSettings {
+    pub prompt: String,
+    pub negative: String,
+    pub steps: u32,
+    pub cfg: f64,
+    /// img2img strength: 0 keeps the guide frame, 1 ignores it.
+    pub denoise: f64,
+    pub seed: u64,
+}
+
+/// One frame to draw: where its guide is, what to draw it with, and the hashes the ledger keeps.
+#[derive(Debug, Clone)]
+pub struct FrameJob {
+    pub frame_idx: u64,
+    pub settings: FrameSettings,
+    /// Hex SHA-256 of the guide frame's PNG bytes.
+    pub input_hash: String,
+    /// Hex SHA-256 of the request the backend makes of these settings (the image left out).
+    pub settings_hash: String,
+}
+
+/// Why a server did not return a frame.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DrawError {
+    /// The request itself is wrong (a checkpoint that is not installed, a rejected workflow, an
+    /// HTTP 4xx): every server would refuse it, so the run stops.
+    #[error("{0}")]
+    Rejected(String),
+    /// This server failed (unreachable, HTTP 5xx, out of memory, timed out): the frame goes back
+    /// to the queue for the others.
+    #[error("{0}")]
+    Server(String),
+}
+
+/// One connection's worth of a backend: draws frames one at a time on one server. Each worker
+/// thread holds its own.
+pub trait Backend: Send {
+    /// The drawn frame's PNG bytes, from `guide_png` and `job.settings`.
+    fn draw(&mut self, job: &FrameJob, guide_png: &[u8]) -> Result<Vec<u8>, DrawError>;
+}
+
+/// The HTTP agent every backend uses: status codes come back as responses (so the server's
+/// message can be quoted), and nothing waits longer than `timeout`.
+pub fn http_agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(10).min(timeout)))
+        .timeout_global(Some(timeout))
+        .build()
+        .new_agent()
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// A server's answer that is not what the API documents, as one line (at most 300 characters
+/// of the body).
+fn short_body(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
+/// An HTTP failure: unreachable, timed out, or broken mid-way. Always this server's fault.
+fn transport_error(server: &str, error: &ureq::Error) -> DrawError {
+    DrawError::Server(match error {
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("{server} is unreachable (connection refused): is the server running?")
+        }
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
+            format!("{server} is unreachable ({error}): is the server running?")
+        }
+        ureq::Error::Timeout(_) => format!("{server} did not answer in time ({error})"),
+        _ => format!("{server}: {error}"),
+    })
+}
+
+/// An answer with an error status: 5xx is the server's trouble, 4xx the request's. Out of memory
+/// is the server's trouble whatever the status.
+fn status_error(server: &str, what: &str, status: u16, message: &str) -> DrawError {
+    let line = format!("{server}: {what}: HTTP {status}: {message}");
+    if status >= 500 || is_out_of_memory(message) {
+        DrawError::Server(line)
+    } else {
+        DrawError::Rejected(line)
+    }
+}
+
+/// The words PyTorch's and the servers' out-of-memory errors use.
+fn is_out_of_memory(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("out of memory") || message.contains("outofmemory")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hash is SHA-256 as every other tool prints it.
+    #[test]
+    fn sha256_matches_the_standard_test_vector() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    /// A long or multi-line body becomes one bounded line.
+    #[test]
+    fn short_body_is_one_bounded_line() {
+        let body = "x\ny ".repeat(400);
+        let line = short_body(body.as_bytes());
+        assert!(!line.contains('\n'));
+        assert_eq!(line.chars().count(), 301);
+    }
+
+    /// 5xx and out-of-memory are the server's trouble (retried elsewhere), 4xx the request's.
+    #[test]
+    fn status_errors_are_classified() {
+        assert!(matches!(
+            status_error("s", "x", 500, "boom"),
+            DrawError::Server(_)
+        ));
+        assert!(matches!(
+            status_error("s", "x", 400, "CUDA out of memory"),
+            DrawError::Server(_)
+        ));
+        assert!(matches!(
+            status_error("s", "x", 404, "no such route"),
+            DrawError::Rejected(_)
+        ));
+    }
+}

@@ -1,0 +1,1156 @@
+//! `spectral-diffusion diffuse` against in-process fake servers written from ComfyUI's and
+//! AUTOMATIC1111's documented APIs (DESIGN.md §14): ComfyUI's `/upload/image` (multipart),
+//! `/prompt` (with its 400 `node_errors` for a checkpoint it does not have), `/ws?clientId=`
+//! (`executing`/`progress`/`execution_success`, history stored after `execution_success` as the
+//! real server does), `/history/{id}` and `/view`; A1111's `/sdapi/v1/img2img`. Each fake records
+//! every request, so the tests check what the client sent, and draws a frame as a function of
+//! the seed and denoise it was sent only, so any server's result is the expected one.
+
+// Each test crate uses its own part of the shared helpers.
+#[allow(dead_code)]
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use common::{assert_success, cli, has_ffmpeg, path_arg, probe, song, to_i16, write_wav_i16};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tiny_http::{Header, Request, Response, Server};
+use tungstenite::protocol::Role;
+use tungstenite::{Message, WebSocket};
+
+/// The fake model: a 4×4 PNG whose pixels spell the seed and denoise it was asked for.
+fn drawn_png(seed: u64, denoise: f64) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, 4, 4);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().unwrap();
+    let pixel = [
+        (seed % 251) as u8,
+        (denoise * 200.0).round() as u8,
+        (seed / 251) as u8,
+    ];
+    writer.write_image_data(&pixel.repeat(16)).unwrap();
+    writer.finish().unwrap();
+    bytes
+}
+
+/// One request as a fake server received it.
+#[derive(Debug, Clone)]
+struct Recorded {
+    method: String,
+    /// Path and query.
+    url: String,
+    body: Vec<u8>,
+}
+
+type Log = Arc<Mutex<Vec<Recorded>>>;
+
+/// How a fake ComfyUI behaves.
+#[derive(Clone, Default)]
+struct Comfy {
+    /// How long each prompt takes to "sample".
+    delay: Duration,
+    /// Serves no websocket (the client must poll `/history`).
+    no_websocket: bool,
+    /// After this many prompts the server is gone: every request gets a 502 (its proxy's answer)
+    /// and its websockets close.
+    dies_after: Option<usize>,
+    /// The checkpoints installed (the built-in workflow's `ckpt_name` must be one).
+    checkpoints: Vec<String>,
+    /// A frame whose prompt waits for the test's word.
+    hold: Option<Hold>,
+    /// Every prompt fails in KSampler with CUDA's out-of-memory error.
+    out_of_memory: bool,
+    /// The first prompt waits here until every server sharing it has one: so each draws some.
+    meet: Option<Arc<Barrier>>,
+}
+
+/// The prompt of `frame_idx` tells `reached` when it is there, then waits until `release` says go.
+#[derive(Clone)]
+struct Hold {
+    frame_idx: u64,
+    reached: mpsc::Sender<()>,
+    release: Arc<Mutex<mpsc::Receiver<()>>>,
+}
+
+struct Fake {
+    url: String,
+    log: Log,
+}
+
+impl Fake {
+    fn requests(&self) -> Vec<Recorded> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// The frames whose guides were uploaded (ComfyUI) or sent (A1111), in order.
+    fn frames_sent(&self) -> Vec<u64> {
+        self.requests()
+            .iter()
+            .filter_map(|request| match request.url.as_str() {
+                "/upload/image" => {
+                    let (name, _, _) = multipart_fields(&request.body);
+                    Some(name[..6].parse().unwrap())
+                }
+                "/sdapi/v1/img2img" => {
+                    let body: Value = serde_json::from_slice(&request.body).unwrap();
+                    Some(body["seed"].as_u64().unwrap())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// The file name, subfolder and file bytes of an upload's multipart body.
+fn multipart_fields(body: &[u8]) -> (String, String, Vec<u8>) {
+    let find = |haystack: &[u8], needle: &[u8]| {
+        haystack
+            .windows(needle.len())
+            .position(|window| window == needle)
+    };
+    let line_end = find(body, b"\r\n").unwrap();
+    let delimiter = [b"\r\n", &body[..line_end]].concat();
+    let mut name = String::new();
+    let mut subfolder = String::new();
+    let mut file = Vec::new();
+    let mut rest = &body[line_end + 2..];
+    while let Some(head_end) = find(rest, b"\r\n\r\n") {
+        let head = String::from_utf8_lossy(&rest[..head_end]).into_owned();
+        let value_and_more = &rest[head_end + 4..];
+        let value_end = find(value_and_more, &delimiter).unwrap();
+        let value = &value_and_more[..value_end];
+        if let Some(after) = head.split("filename=\"").nth(1) {
+            name = after.split('"').next().unwrap().to_owned();
+            file = value.to_vec();
+        } else if head.contains("name=\"subfolder\"") {
+            subfolder = String::from_utf8_lossy(value).into_owned();
+        }
+        // Past the delimiter and its line end ("--" after the last one).
+        rest = &value_and_more[value_end + delimiter.len() + 2..];
+    }
+    (name, subfolder, file)
+}
+
+fn json_response(status: u16, value: &Value) -> Response<std::io::Cursor<Vec<u8>>> {
+    Response::from_data(value.to_string().into_bytes())
+        .with_status_code(status)
+        .with_header(Header::from_bytes("Content-Type", "application/json").unwrap())
+}
+
+type Socket = Arc<Mutex<WebSocket<Box<dyn tiny_http::ReadWrite + Send>>>>;
+
+struct ComfyState {
+    uploads: HashMap<String, Vec<u8>>,
+    outputs: HashMap<String, Vec<u8>>,
+    history: HashMap<String, Value>,
+    sockets: HashMap<String, Socket>,
+    num_prompts: usize,
+}
+
+fn send(sockets: &HashMap<String, Socket>, client_id: &str, message: Value) {
+    if let Some(socket) = sockets.get(client_id) {
+        let _ = socket
+            .lock()
+            .unwrap()
+            .send(Message::text(message.to_string()));
+    }
+}
+
+fn start_comfy(behaviour: Comfy) -> Fake {
+    let server = Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let log: Log = Arc::default();
+    let state = Arc::new(Mutex::new(ComfyState {
+        uploads: HashMap::new(),
+        outputs: HashMap::new(),
+        history: HashMap::new(),
+        sockets: HashMap::new(),
+        num_prompts: 0,
+    }));
+    let is_dead = Arc::new(AtomicBool::new(false));
+    let thread_log = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for mut request in server.incoming_requests() {
+            // An upgrade's "body" is the whole connection: only other requests are read.
+            let mut body = Vec::new();
+            if !request.url().starts_with("/ws") {
+                request.as_reader().read_to_end(&mut body).unwrap();
+            }
+            thread_log.lock().unwrap().push(Recorded {
+                method: request.method().to_string(),
+                url: request.url().to_owned(),
+                body: body.clone(),
+            });
+            if is_dead.load(Ordering::SeqCst) {
+                let _ = request.respond(Response::from_string("Bad Gateway").with_status_code(502));
+                continue;
+            }
+            handle_comfy(request, &body, &behaviour, &state, &is_dead);
+        }
+    });
+    Fake { url, log }
+}
+
+fn handle_comfy(
+    request: Request,
+    body: &[u8],
+    behaviour: &Comfy,
+    state: &Arc<Mutex<ComfyState>>,
+    is_dead: &Arc<AtomicBool>,
+) {
+    let url = request.url().to_owned();
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let params: HashMap<String, String> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(key, value)| (key.to_owned(), percent_decode(value)))
+        .collect();
+    match path {
+        "/ws" if !behaviour.no_websocket => {
+            let key = request
+                .headers()
+                .iter()
+                .find(|header| header.field.equiv("Sec-WebSocket-Key"))
+                .unwrap()
+                .value
+                .to_string();
+            let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+            let stream = request.upgrade(
+                "websocket",
+                Response::empty(101)
+                    .with_header(Header::from_bytes("Sec-WebSocket-Accept", accept).unwrap()),
+            );
+            let socket = WebSocket::from_raw_socket(stream, Role::Server, None);
+            let client_id = params["clientId"].clone();
+            let socket = Arc::new(Mutex::new(socket));
+            let mut state = state.lock().unwrap();
+            state.sockets.insert(client_id.clone(), socket);
+            let status = json!({"type": "status", "data": {"status": {"exec_info": {"queue_remaining": 0}}, "sid": client_id}});
+            send(&state.sockets, &client_id, status);
+        }
+        "/upload/image" => {
+            let (name, subfolder, file) = multipart_fields(body);
+            state
+                .lock()
+                .unwrap()
+                .uploads
+                .insert(format!("{subfolder}/{name}"), file);
+            let _ = request.respond(json_response(
+                200,
+                &json!({"name": name, "subfolder": subfolder, "type": "input"}),
+            ));
+        }
+        "/prompt" => {
+            let prompt: Value = serde_json::from_slice(body).unwrap();
+            let workflow = &prompt["prompt"];
+            let client_id = prompt["client_id"].as_str().unwrap().to_owned();
+            let checkpoint = workflow["1"]["inputs"]["ckpt_name"].as_str().unwrap_or("");
+            if workflow["1"]["class_type"] == "CheckpointLoaderSimple"
+                && !behaviour.checkpoints.iter().any(|name| name == checkpoint)
+            {
+                let _ = request.respond(json_response(400, &json!({
+                    "error": {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation", "details": "", "extra_info": {}},
+                    "node_errors": {"1": {"errors": [{"type": "value_not_in_list", "message": "Value not in list",
+                        "details": format!("ckpt_name: '{checkpoint}' not in {:?}", behaviour.checkpoints), "extra_info": {}}],
+                        "dependent_outputs": ["8"], "class_type": "CheckpointLoaderSimple"}}
+                })));
+                return;
+            }
+            let image = workflow["4"]["inputs"]["image"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let sampler = &workflow["6"]["inputs"];
+            let (seed, denoise) = (
+                sampler["seed"].as_u64().unwrap(),
+                sampler["denoise"].as_f64().unwrap(),
+            );
+            let frame_idx: u64 = image.rsplit('/').next().unwrap()[..6].parse().unwrap();
+            let num_prompts = {
+                let mut state = state.lock().unwrap();
+                assert!(
+                    state.uploads.contains_key(&image),
+                    "LoadImage of an upload: {image}"
+                );
+                state.num_prompts += 1;
+                state.num_prompts
+            };
+            if behaviour
+                .dies_after
+                .is_some_and(|limit| num_prompts > limit)
+            {
+                is_dead.store(true, Ordering::SeqCst);
+                state.lock().unwrap().sockets.clear();
+                let _ = request.respond(Response::from_string("Bad Gateway").with_status_code(502));
+                return;
+            }
+            let prompt_id = format!("p{num_prompts}-{frame_idx}");
+            let _ = request.respond(json_response(
+                200,
+                &json!({"prompt_id": prompt_id, "number": num_prompts, "node_errors": {}}),
+            ));
+            let (state, behaviour, is_dead) =
+                (Arc::clone(state), behaviour.clone(), Arc::clone(is_dead));
+            std::thread::spawn(move || {
+                if let Some(hold) = &behaviour.hold
+                    && hold.frame_idx == frame_idx
+                {
+                    hold.reached.send(()).unwrap();
+                    let _ = hold.release.lock().unwrap().recv();
+                }
+                if let (Some(meet), 1) = (&behaviour.meet, num_prompts) {
+                    meet.wait();
+                }
+                std::thread::sleep(behaviour.delay);
+                if is_dead.load(Ordering::SeqCst) {
+                    return;
+                }
+                let sockets = state.lock().unwrap().sockets.clone();
+                let data = |extra: Value| {
+                    let mut data = json!({"prompt_id": prompt_id});
+                    data.as_object_mut()
+                        .unwrap()
+                        .extend(extra.as_object().unwrap().clone());
+                    data
+                };
+                send(
+                    &sockets,
+                    &client_id,
+                    json!({"type": "execution_start", "data": data(json!({}))}),
+                );
+                if behaviour.out_of_memory {
+                    let error = data(
+                        json!({"node_id": "6", "node_type": "KSampler", "executed": ["1", "4"],
+                        "exception_message": "CUDA out of memory. Tried to allocate 1.50 GiB",
+                        "exception_type": "torch.OutOfMemoryError", "traceback": [], "current_inputs": {}, "current_outputs": {}}),
+                    );
+                    state.lock().unwrap().history.insert(prompt_id.clone(), json!({
+                        "prompt": [], "outputs": {},
+                        "status": {"status_str": "error", "completed": false, "messages": [["execution_error", error]]},
+                    }));
+                    send(
+                        &sockets,
+                        &client_id,
+                        json!({"type": "execution_error", "data": error}),
+                    );
+                    return;
+                }
+                send(
+                    &sockets,
+                    &client_id,
+                    json!({"type": "executing", "data": data(json!({"node": "6", "display_node": "6"}))}),
+                );
+                send(
+                    &sockets,
+                    &client_id,
+                    json!({"type": "progress", "data": data(json!({"value": 1, "max": 1, "node": "6"}))}),
+                );
+                send(
+                    &sockets,
+                    &client_id,
+                    json!({"type": "execution_success", "data": data(json!({"timestamp": 0}))}),
+                );
+                let filename = format!("spectral-diffusion_{frame_idx:05}_.png");
+                {
+                    let mut state = state.lock().unwrap();
+                    state
+                        .outputs
+                        .insert(filename.clone(), drawn_png(seed, denoise));
+                    state.history.insert(prompt_id.clone(), json!({
+                        "prompt": [num_prompts, prompt_id, {}, {}, ["8"]],
+                        "outputs": {"8": {"images": [{"filename": filename, "subfolder": "", "type": "output"}]}},
+                        "status": {"status_str": "success", "completed": true, "messages": []},
+                    }));
+                }
+                send(
+                    &sockets,
+                    &client_id,
+                    json!({"type": "executing", "data": data(json!({"node": null, "display_node": null}))}),
+                );
+            });
+        }
+        _ if path.starts_with("/history/") => {
+            let prompt_id = &path["/history/".len()..];
+            let state = state.lock().unwrap();
+            let reply = match state.history.get(prompt_id) {
+                Some(entry) => json!({prompt_id: entry}),
+                None => json!({}),
+            };
+            let _ = request.respond(json_response(200, &reply));
+        }
+        "/view" => {
+            let state = state.lock().unwrap();
+            assert_eq!(params["type"], "output");
+            match state.outputs.get(&params["filename"]) {
+                Some(bytes) => {
+                    let _ = request.respond(Response::from_data(bytes.clone()));
+                }
+                None => {
+                    let _ = request.respond(Response::empty(404));
+                }
+            }
+        }
+        _ => {
+            let _ = request.respond(Response::empty(404));
+        }
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut idx = 0;
+    while idx < bytes.len() {
+        if bytes[idx] == b'%' {
+            out.push(u8::from_str_radix(&text[idx + 1..idx + 3], 16).unwrap());
+            idx += 3;
+        } else {
+            out.push(if bytes[idx] == b'+' { b' ' } else { bytes[idx] });
+            idx += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// A fake A1111: img2img answers with the fake model's frame, or always `status` with `error`.
+fn start_a1111(failure: Option<(u16, Value)>) -> Fake {
+    let server = Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let log: Log = Arc::default();
+    let thread_log = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for mut request in server.incoming_requests() {
+            let mut body = Vec::new();
+            request.as_reader().read_to_end(&mut body).unwrap();
+            thread_log.lock().unwrap().push(Recorded {
+                method: request.method().to_string(),
+                url: request.url().to_owned(),
+                body: body.clone(),
+            });
+            if request.url() != "/sdapi/v1/img2img" {
+                let _ = request.respond(json_response(404, &json!({"detail": "Not Found"})));
+                continue;
+            }
+            if let Some((status, error)) = &failure {
+                let _ = request.respond(json_response(*status, error));
+                continue;
+            }
+            let json: Value = serde_json::from_slice(&body).unwrap();
+            let png = drawn_png(
+                json["seed"].as_u64().unwrap(),
+                json["denoising_strength"].as_f64().unwrap(),
+            );
+            let _ = request.respond(json_response(
+                200,
+                &json!({"images": [BASE64.encode(png)], "parameters": json, "info": "{}"}),
+            ));
+        }
+    });
+    Fake { url, log }
+}
+
+/// 0.5 s of the test song at 12 fps, 64 px: an output folder of 6 guide frames.
+fn render_folder(dir: &Path) -> PathBuf {
+    let wav = dir.join("song.wav");
+    write_wav_i16(&wav, &to_i16(&song(44_100, 0.5)), 44_100);
+    let out = dir.join("out");
+    assert_success(&cli(&[
+        "render",
+        path_arg(&wav),
+        "--fps",
+        "12",
+        "--size",
+        "64",
+        "--out",
+        path_arg(&out),
+        "--quiet",
+    ]));
+    out
+}
+
+const NUM_FRAMES: u64 = 6;
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `diffuse FOLDER --server A [--server B …] --quiet` plus `extra`.
+fn diffuse(folder: &Path, servers: &[&Fake], extra: &[&str]) -> Output {
+    let mut args = vec!["diffuse", path_arg(folder), "--quiet", "--timeout", "20"];
+    for server in servers {
+        args.extend(["--server", server.url.as_str()]);
+    }
+    args.extend(extra);
+    cli(&args)
+}
+
+const CHECKPOINT: &str = "v1-5-pruned-emaonly.safetensors";
+
+fn comfy(delay_ms: u64) -> Comfy {
+    Comfy {
+        delay: Duration::from_millis(delay_ms),
+        checkpoints: vec![CHECKPOINT.to_owned()],
+        ..Comfy::default()
+    }
+}
+
+/// The drawn frames in `diffused/` with their bytes; every other file's name.
+fn diffused(folder: &Path) -> (BTreeMap<u64, Vec<u8>>, BTreeSet<String>) {
+    let mut frames = BTreeMap::new();
+    let mut others = BTreeSet::new();
+    for entry in fs::read_dir(folder.join("diffused")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        match name.strip_suffix(".png").and_then(|stem| stem.parse().ok()) {
+            Some(frame_idx) => {
+                frames.insert(frame_idx, fs::read(&path).unwrap());
+            }
+            None => {
+                others.insert(name);
+            }
+        }
+    }
+    (frames, others)
+}
+
+/// Frames 0..N-1, each the fake model's drawing of seed k at `denoise(k)`, and the ledger.
+fn assert_all_drawn(folder: &Path, denoise: impl Fn(u64) -> f64) {
+    let (frames, others) = diffused(folder);
+    assert_eq!(
+        frames.keys().copied().collect::<Vec<_>>(),
+        (0..NUM_FRAMES).collect::<Vec<_>>()
+    );
+    for (frame_idx, bytes) in &frames {
+        assert_eq!(
+            *bytes,
+            drawn_png(*frame_idx, denoise(*frame_idx)),
+            "frame {frame_idx}"
+        );
+    }
+    assert_eq!(others, BTreeSet::from(["ledger.jsonl".to_owned()]));
+}
+
+/// Each frame in the ledger once, done.
+fn ledger_frames(folder: &Path) -> Vec<u64> {
+    fs::read_to_string(folder.join("diffused/ledger.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let entry: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(entry["status"], "done");
+            entry["frame"].as_u64().unwrap()
+        })
+        .collect()
+}
+
+/// ComfyUI's whole round: the guide uploaded byte for byte into one subfolder with overwrite, the
+/// built-in workflow submitted with typed values and the client's id, the result fetched from
+/// `/view`; the folder then holds exactly frames 0..N-1 with the server's bytes.
+#[test]
+fn comfyui_round_trip_writes_every_frame() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let server = start_comfy(comfy(0));
+    let output = diffuse(
+        &folder,
+        &[&server],
+        &[
+            "--checkpoint",
+            CHECKPOINT,
+            "--prompt",
+            "a lake",
+            "--negative",
+            "blur",
+            "--denoise",
+            "0.4",
+            "--seed",
+            "0",
+            "--steps",
+            "12",
+            "--cfg",
+            "6.5",
+        ],
+    );
+    assert_success(&output);
+    assert_all_drawn(&folder, |_| 0.4);
+    let requests = server.requests();
+    let mut subfolders = BTreeSet::new();
+    for request in &requests {
+        match request.url.as_str() {
+            "/upload/image" => {
+                assert_eq!(request.method, "POST");
+                let (name, subfolder, file) = multipart_fields(&request.body);
+                let text = String::from_utf8_lossy(&request.body);
+                assert!(text.contains("name=\"type\"\r\n\r\ninput\r\n"));
+                assert!(text.contains("name=\"overwrite\"\r\n\r\ntrue\r\n"));
+                assert_eq!(file, fs::read(folder.join("frames").join(&name)).unwrap());
+                subfolders.insert(subfolder);
+            }
+            "/prompt" => {
+                let body: Value = serde_json::from_slice(&request.body).unwrap();
+                assert!(body["client_id"].as_str().is_some_and(|id| !id.is_empty()));
+                let workflow = &body["prompt"];
+                let sampler = &workflow["6"]["inputs"];
+                assert_eq!(sampler["denoise"], json!(0.4));
+                assert_eq!(sampler["steps"], json!(12));
+                assert_eq!(sampler["cfg"], json!(6.5));
+                assert!(sampler["seed"].is_u64());
+                assert_eq!(workflow["2"]["inputs"]["text"], "a lake");
+                assert_eq!(workflow["3"]["inputs"]["text"], "blur");
+                assert_eq!(workflow["1"]["inputs"]["ckpt_name"], CHECKPOINT);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        subfolders.len(),
+        1,
+        "one upload subfolder per output folder"
+    );
+    let mut sent = server.frames_sent();
+    sent.sort_unstable();
+    assert_eq!(sent, (0..NUM_FRAMES).collect::<Vec<_>>());
+    assert_eq!(ledger_frames(&folder).len() as u64, NUM_FRAMES);
+
+    // A rerun with nothing changed sends nothing.
+    let before = server.requests().len();
+    assert_success(&diffuse(
+        &folder,
+        &[&server],
+        &[
+            "--checkpoint",
+            CHECKPOINT,
+            "--prompt",
+            "a lake",
+            "--negative",
+            "blur",
+            "--denoise",
+            "0.4",
+            "--seed",
+            "0",
+            "--steps",
+            "12",
+            "--cfg",
+            "6.5",
+        ],
+    ));
+    assert_eq!(server.requests().len(), before);
+}
+
+/// Two servers of different speeds (the slow one without a websocket, so it is polled through
+/// `/history`) share the frames: both draw some (their first prompts wait for each other, so
+/// this does not hang on thread timing), every frame is drawn once.
+#[test]
+fn two_servers_share_the_frames() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let meet = Arc::new(Barrier::new(2));
+    let fast = start_comfy(Comfy {
+        meet: Some(Arc::clone(&meet)),
+        ..comfy(0)
+    });
+    let slow = start_comfy(Comfy {
+        no_websocket: true,
+        meet: Some(meet),
+        ..comfy(150)
+    });
+    assert_success(&diffuse(
+        &folder,
+        &[&fast, &slow],
+        &["--checkpoint", CHECKPOINT],
+    ));
+    assert_all_drawn(&folder, |_| 0.5);
+    let (on_fast, on_slow) = (fast.frames_sent(), slow.frames_sent());
+    assert!(
+        !on_fast.is_empty() && !on_slow.is_empty(),
+        "{on_fast:?} {on_slow:?}"
+    );
+    let mut all: Vec<u64> = on_fast.iter().chain(&on_slow).copied().collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (0..NUM_FRAMES).collect::<Vec<_>>(),
+        "each frame sent once"
+    );
+    let mut ledger = ledger_frames(&folder);
+    ledger.sort_unstable();
+    assert_eq!(ledger, (0..NUM_FRAMES).collect::<Vec<_>>());
+}
+
+/// A server that dies mid-run (its proxy answers 502, its websocket closes) with a frame in
+/// flight: that frame and the rest finish on the other server, and the run succeeds.
+#[test]
+fn a_dying_servers_frames_finish_elsewhere() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let dying = start_comfy(Comfy {
+        dies_after: Some(1),
+        ..comfy(0)
+    });
+    let steady = start_comfy(comfy(30));
+    let output = diffuse(&folder, &[&dying, &steady], &["--checkpoint", CHECKPOINT]);
+    assert_success(&output);
+    assert_all_drawn(&folder, |_| 0.5);
+    assert!(stderr(&output).contains("502"), "{}", stderr(&output));
+    let mut ledger = ledger_frames(&folder);
+    ledger.sort_unstable();
+    assert_eq!(
+        ledger,
+        (0..NUM_FRAMES).collect::<Vec<_>>(),
+        "each frame recorded once"
+    );
+}
+
+/// Ctrl-C while a frame is on the server: the run exits 130 with a consistent ledger, and the
+/// rerun draws exactly the frames the first did not, nothing twice.
+#[test]
+fn interrupt_then_resume_redoes_nothing() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let (reached_tx, reached_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel();
+    let server = start_comfy(Comfy {
+        hold: Some(Hold {
+            frame_idx: 3,
+            reached: reached_tx,
+            release: Arc::new(Mutex::new(release_rx)),
+        }),
+        ..comfy(0)
+    });
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_spectral-diffusion"))
+        .args([
+            "diffuse",
+            path_arg(&folder),
+            "--quiet",
+            "--server",
+            &server.url,
+            "--checkpoint",
+            CHECKPOINT,
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    reached_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    // The signal handler only sets a flag; give it its moment before the held frame finishes.
+    std::thread::sleep(Duration::from_millis(100));
+    release_tx.send(()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(
+        stderr(&output).starts_with("interrupted"),
+        "{}",
+        stderr(&output)
+    );
+    let first: BTreeSet<u64> = ledger_frames(&folder).into_iter().collect();
+    assert!(
+        first.contains(&3) && (first.len() as u64) < NUM_FRAMES,
+        "{first:?}"
+    );
+    let (frames, _) = diffused(&folder);
+    assert_eq!(
+        frames.keys().copied().collect::<BTreeSet<_>>(),
+        first,
+        "ledger and folder agree"
+    );
+
+    let before = server.requests().len();
+    assert_success(&diffuse(&folder, &[&server], &["--checkpoint", CHECKPOINT]));
+    let resent: BTreeSet<u64> = server.requests()[before..]
+        .iter()
+        .filter(|request| request.url == "/upload/image")
+        .map(|request| multipart_fields(&request.body).0[..6].parse().unwrap())
+        .collect();
+    let rest: BTreeSet<u64> = (0..NUM_FRAMES)
+        .filter(|frame| !first.contains(frame))
+        .collect();
+    assert_eq!(resent, rest);
+    assert_all_drawn(&folder, |_| 0.5);
+}
+
+/// A server that hangs on a frame: the first Ctrl-C waits for it, the second exits at once with
+/// 130, and the ledger still lists exactly the frames in the folder.
+#[test]
+fn second_interrupt_abandons_a_hung_frame() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let (reached_tx, reached_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let server = start_comfy(Comfy {
+        hold: Some(Hold {
+            frame_idx: 2,
+            reached: reached_tx,
+            release: Arc::new(Mutex::new(release_rx)),
+        }),
+        ..comfy(0)
+    });
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_spectral-diffusion"))
+        .args([
+            "diffuse",
+            path_arg(&folder),
+            "--quiet",
+            "--server",
+            &server.url,
+            "--checkpoint",
+            CHECKPOINT,
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    reached_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    for _ in 0..2 {
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+        // Two signals sent at once may arrive as one: the first must be handled before the second.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    let done: BTreeSet<u64> = ledger_frames(&folder).into_iter().collect();
+    assert_eq!(done, BTreeSet::from([0, 1]));
+    assert_eq!(
+        diffused(&folder).0.keys().copied().collect::<BTreeSet<_>>(),
+        done
+    );
+    drop(release_tx);
+}
+
+/// A denoise schedule from `schedule.csv`: each frame gets its row's value; changing two rows
+/// redraws exactly those two frames.
+#[test]
+fn changed_denoise_schedule_redoes_exactly_the_changed_frames() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let server = start_comfy(comfy(0));
+    let write_schedule = |denoise: &dyn Fn(u64) -> f64| {
+        let mut csv = "frame,kick,strength\n".to_owned();
+        for frame_idx in 0..NUM_FRAMES {
+            csv.push_str(&format!("{frame_idx},0.1,{}\n", denoise(frame_idx)));
+        }
+        fs::write(folder.join("schedule.csv"), csv).unwrap();
+    };
+    let first = |frame_idx: u64| 0.3 + 0.05 * frame_idx as f64;
+    write_schedule(&first);
+    let args = ["--checkpoint", CHECKPOINT, "--denoise-from", "strength"];
+    assert_success(&diffuse(&folder, &[&server], &args));
+    assert_all_drawn(&folder, first);
+
+    let second = |frame_idx: u64| {
+        if frame_idx == 1 || frame_idx == 4 {
+            0.9
+        } else {
+            first(frame_idx)
+        }
+    };
+    write_schedule(&second);
+    let before = server.requests().len();
+    assert_success(&diffuse(&folder, &[&server], &args));
+    let resent: Vec<u64> = server.requests()[before..]
+        .iter()
+        .filter(|request| request.url == "/upload/image")
+        .map(|request| multipart_fields(&request.body).0[..6].parse().unwrap())
+        .collect();
+    let mut resent_sorted = resent.clone();
+    resent_sorted.sort_unstable();
+    assert_eq!(resent_sorted, vec![1, 4]);
+    assert_all_drawn(&folder, second);
+}
+
+/// A checkpoint ComfyUI does not have: its 400 `node_errors` become one line quoting the node,
+/// exit 1, nothing written.
+#[test]
+fn missing_checkpoint_quotes_node_errors() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let server = start_comfy(comfy(0));
+    let output = diffuse(&folder, &[&server], &["--checkpoint", "sdxl.safetensors"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.starts_with(&format!(
+            "error: {} refused the workflow: node 1 (CheckpointLoaderSimple): Value not in list: \
+             ckpt_name: 'sdxl.safetensors' not in [\"{CHECKPOINT}\"] (checkpoint not installed",
+            server.url
+        )),
+        "{text}"
+    );
+    assert!(diffused(&folder).0.is_empty());
+}
+
+/// A user's API-format workflow: placeholders filled typed; one without `{{image}}` is refused in
+/// one line before anything is sent.
+#[test]
+fn user_workflow_is_filled_and_checked() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let server = start_comfy(comfy(0));
+    let mut workflow: Value = json!({
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": CHECKPOINT}},
+        "2": {"class_type": "CLIPTextEncode", "inputs": {"text": "oil painting, {{prompt}}", "clip": ["1", 1]}},
+        "3": {"class_type": "CLIPTextEncode", "inputs": {"text": "{{negative}}", "clip": ["1", 1]}},
+        "4": {"class_type": "LoadImage", "inputs": {"image": "{{image}}"}},
+        "5": {"class_type": "VAEEncode", "inputs": {"pixels": ["4", 0], "vae": ["1", 2]}},
+        "6": {"class_type": "KSampler", "inputs": {"seed": "{{seed}}", "steps": "{{steps}}", "cfg": "{{cfg}}",
+            "sampler_name": "dpmpp_2m", "scheduler": "karras", "denoise": "{{denoise}}",
+            "model": ["1", 0], "positive": ["2", 0], "negative": ["3", 0], "latent_image": ["5", 0]}},
+        "7": {"class_type": "VAEDecode", "inputs": {"samples": ["6", 0], "vae": ["1", 2]}},
+        "8": {"class_type": "SaveImage", "inputs": {"filename_prefix": "x", "images": ["7", 0]}}
+    });
+    let path = dir.path().join("workflow_api.json");
+    fs::write(&path, workflow.to_string()).unwrap();
+    assert_success(&diffuse(
+        &folder,
+        &[&server],
+        &[
+            "--workflow",
+            path_arg(&path),
+            "--prompt",
+            "a lake",
+            "--seed",
+            "100",
+        ],
+    ));
+    let prompts: Vec<Value> = server
+        .requests()
+        .iter()
+        .filter(|request| request.url == "/prompt")
+        .map(|request| serde_json::from_slice(&request.body).unwrap())
+        .collect();
+    assert_eq!(prompts.len() as u64, NUM_FRAMES);
+    for prompt in &prompts {
+        let workflow = &prompt["prompt"];
+        assert_eq!(workflow["2"]["inputs"]["text"], "oil painting, a lake");
+        assert_eq!(workflow["6"]["inputs"]["sampler_name"], "dpmpp_2m");
+        let image = workflow["4"]["inputs"]["image"].as_str().unwrap();
+        let frame_idx: u64 = image.rsplit('/').next().unwrap()[..6].parse().unwrap();
+        assert_eq!(workflow["6"]["inputs"]["seed"], json!(100 + frame_idx));
+    }
+
+    workflow["4"]["inputs"]["image"] = json!("guide.png");
+    fs::write(&path, workflow.to_string()).unwrap();
+    let before = server.requests().len();
+    let output = diffuse(&folder, &[&server], &["--workflow", path_arg(&path)]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stderr(&output).lines().count(), 1);
+    assert!(
+        stderr(&output).contains("has no \"{{image}}\" placeholder"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(server.requests().len(), before, "nothing sent");
+}
+
+/// An unreachable server beside a working one is dropped with a warning; alone, it ends the run
+/// with one line naming it, exit 3.
+#[test]
+fn unreachable_servers_are_dropped_then_reported() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let output = cli(&[
+        "diffuse",
+        path_arg(&folder),
+        "--quiet",
+        "--server",
+        &closed,
+        "--checkpoint",
+        CHECKPOINT,
+    ]);
+    assert_eq!(output.status.code(), Some(3));
+    let text = stderr(&output);
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.starts_with(&format!("error: no server left: {closed} is unreachable")),
+        "{text}"
+    );
+    assert!(last.contains("(0 of 6 frames drawn"), "{text}");
+}
+
+/// A1111: every field of the documented img2img request, the guide as base64, the answer's
+/// base64 image written as is.
+#[test]
+fn a1111_request_fields_are_right() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let server = start_a1111(None);
+    assert_success(&diffuse(
+        &folder,
+        &[&server],
+        &[
+            "--backend",
+            "a1111",
+            "--prompt",
+            "a lake",
+            "--negative",
+            "blur",
+            "--steps",
+            "9",
+            "--cfg",
+            "5",
+            "--denoise",
+            "0.35",
+        ],
+    ));
+    assert_all_drawn(&folder, |_| 0.35);
+    let requests = server.requests();
+    assert_eq!(requests.len() as u64, NUM_FRAMES);
+    for request in requests {
+        assert_eq!(
+            (request.method.as_str(), request.url.as_str()),
+            ("POST", "/sdapi/v1/img2img")
+        );
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let frame_idx = body["seed"].as_u64().unwrap();
+        let guide = fs::read(folder.join(format!("frames/{frame_idx:06}.png"))).unwrap();
+        assert_eq!(
+            BASE64
+                .decode(body["init_images"][0].as_str().unwrap())
+                .unwrap(),
+            guide
+        );
+        assert_eq!(body["denoising_strength"], json!(0.35));
+        assert_eq!(body["steps"], json!(9));
+        assert_eq!(body["cfg_scale"], json!(5.0));
+        assert_eq!(
+            (body["width"].clone(), body["height"].clone()),
+            (json!(64), json!(64))
+        );
+        assert_eq!(body["prompt"], "a lake");
+        assert_eq!(body["negative_prompt"], "blur");
+    }
+}
+
+/// A1111 answering HTTP 500 with its out-of-memory body: retried, then one line quoting the
+/// server's message, exit 3, nothing in the ledger.
+#[test]
+fn http_500_quotes_the_servers_message() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let server = start_a1111(Some((
+        500,
+        json!({"error": "OutOfMemoryError", "detail": "", "body": "", "errors": "CUDA out of memory. Tried to allocate 20.00 MiB"}),
+    )));
+    let output = diffuse(&folder, &[&server], &["--backend", "a1111"]);
+    assert_eq!(output.status.code(), Some(3));
+    let text = stderr(&output);
+    let last = text.lines().last().unwrap();
+    assert_eq!(
+        last,
+        format!(
+            "error: no server left: {}: img2img: HTTP 500: OutOfMemoryError: CUDA out of memory. \
+             Tried to allocate 20.00 MiB (0 of 6 frames drawn; rerun to draw the rest)",
+            server.url
+        )
+    );
+    assert_eq!(
+        server.requests().len(),
+        3,
+        "tried three times, then dropped"
+    );
+    assert!(ledger_frames(&folder).is_empty());
+}
+
+/// `--dry-run` prints the first request of each kind and sends nothing.
+#[test]
+fn dry_run_sends_nothing() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let server = start_comfy(comfy(0));
+    let output = diffuse(
+        &folder,
+        &[&server],
+        &["--checkpoint", CHECKPOINT, "--dry-run"],
+    );
+    assert_success(&output);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains(&format!("POST {}/upload/image", server.url)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("POST {}/prompt", server.url)),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"ckpt_name\": \"v1-5-pruned-emaonly.safetensors\""),
+        "{text}"
+    );
+    assert!(server.requests().is_empty());
+    assert!(!folder.join("diffused").exists());
+}
+
+/// `--video` muxes the drawn frames (not the guides) with the song into `diffused.mp4`: one video
+/// frame per guide frame, the server's 4×4 pictures.
+#[test]
+fn video_is_made_of_the_drawn_frames() {
+    if !has_ffmpeg() {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let server = start_a1111(None);
+    let output = cli(&[
+        "diffuse",
+        path_arg(&folder),
+        "--quiet",
+        "--backend",
+        "a1111",
+        "--server",
+        &server.url,
+        "--video",
+        "--audio",
+        path_arg(&dir.path().join("song.wav")),
+    ]);
+    assert_success(&output);
+    let video = probe(&folder.join("diffused.mp4"), "v:0");
+    assert_eq!((video.num_frames, video.width), (NUM_FRAMES, 4));
+    assert_eq!(video.r_frame_rate, "12/1");
+    assert!(probe(&folder.join("diffused.mp4"), "a:0").duration_s > 0.4);
+}
+
+/// ComfyUI running out of memory (`execution_error` on the websocket): the server is retried,
+/// then dropped, and the run ends with one line quoting the node and CUDA's message, exit 3.
+#[test]
+fn comfyui_out_of_memory_is_reported() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let server = start_comfy(Comfy {
+        out_of_memory: true,
+        ..comfy(0)
+    });
+    let output = diffuse(&folder, &[&server], &["--checkpoint", CHECKPOINT]);
+    assert_eq!(output.status.code(), Some(3));
+    let text = stderr(&output);
+    assert_eq!(
+        text.lines().last().unwrap(),
+        format!(
+            "error: no server left: {}: node 6 (KSampler) failed: torch.OutOfMemoryError: CUDA out \
+             of memory. Tried to allocate 1.50 GiB (out of memory on the server) (0 of 6 frames \
+             drawn; rerun to draw the rest)",
+            server.url
+        )
+    );
+    let prompts = server
+        .requests()
+        .iter()
+        .filter(|request| request.url == "/prompt")
+        .count();
+    assert_eq!(prompts, 3, "tried three times, then dropped");
+}
