@@ -15,6 +15,7 @@
 //! and adds to them (`render --resume`, the plugin's takes). Either refuses a folder that holds
 //! other files but no render of ours, unless [`ExportSettings::is_forced`].
 
+mod capture;
 mod folder;
 mod lock;
 mod manifest;
@@ -29,6 +30,10 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::{AnalysisSettings, Preset, unit_values};
 use crate::clock::FrameRate;
 use crate::render::{ColorType, Image, RenderError, RenderSettings, Renderer};
+use capture::CaptureTable;
+pub use capture::{
+    CAPTURE_CSVS, MACROS_CSV, MIDI_CSV, TRANSPORT_CSV, TempoChange, TransportSummary,
+};
 pub use folder::{clear_folder, is_our_page};
 pub use lock::{FolderLock, LOCK_FILE};
 pub use manifest::Manifest;
@@ -269,6 +274,11 @@ pub struct FrameWriter {
     /// `None` when writing the CSV only.
     encoder: Option<FrameEncoder>,
     table: SpectrumTable,
+    /// The session tables (`transport.csv`, `midi.csv`, `macros.csv`): a plugin's folder only,
+    /// from its first captured frame or its existing tables on.
+    capture: Option<CaptureTable>,
+    /// Their manifest summary, as last written.
+    transport_summary: Option<TransportSummary>,
     /// The take being recorded: first and last frame, frames recorded; `None` between takes.
     take_range: Option<(u64, u64, u64)>,
     takes: Vec<TakeRecord>,
@@ -326,6 +336,8 @@ impl FrameWriter {
             settings: settings.clone(),
             job,
             encoder,
+            capture: None,
+            transport_summary: None,
             take_range: None,
             takes: Vec::new(),
             warnings: Vec::new(),
@@ -354,6 +366,11 @@ impl FrameWriter {
         if csv_path.exists() {
             self.table
                 .load_csv(&csv_path, self.settings.csv, &contents.frame_indices())?;
+        }
+        if CaptureTable::exists_in(out_dir) {
+            let mut capture = CaptureTable::create(out_dir)?;
+            capture.load_csvs(out_dir)?;
+            self.capture = Some(capture);
         }
         self.takes = contents.takes.clone();
         self.warnings = contents.warnings.clone();
@@ -433,6 +450,22 @@ impl FrameWriter {
         Ok(())
     }
 
+    /// Records what the host said during frame `frame_idx` (a plugin take), for the session
+    /// tables; call it after [`Self::write_frame`].
+    pub fn record_capture(
+        &mut self,
+        frame_idx: u64,
+        capture: &crate::handoff::FrameCapture,
+    ) -> Result<(), ExportError> {
+        let table = match &mut self.capture {
+            Some(table) => table,
+            None => self
+                .capture
+                .insert(CaptureTable::create(&self.settings.out_dir)?),
+        };
+        table.write_row(frame_idx, capture)
+    }
+
     /// Ends the current take: rewrites `spectrum.csv` with every frame so far, sorted, and the
     /// manifest, marked complete. A take without frames still updates the manifest (its warnings
     /// may matter). A warning the manifest already lists is not repeated.
@@ -472,7 +505,7 @@ impl FrameWriter {
         self.write_listing(is_complete)
     }
 
-    /// Writes `spectrum.csv` and then the manifest from the table.
+    /// Writes `spectrum.csv`, the session tables and then the manifest from the tables.
     fn write_listing(&mut self, is_complete: bool) -> Result<(), ExportError> {
         let fps = self.job.fps;
         self.table.write_csv(
@@ -481,6 +514,15 @@ impl FrameWriter {
             &self.job.bin_freqs_hz,
             |frame_idx| fps.frame_time_s(frame_idx as i64),
         )?;
+        if let Some(capture) = &mut self.capture {
+            let summary = capture.write_csvs(
+                &self.settings.out_dir,
+                &self.table,
+                fps,
+                self.job.sample_rate,
+            )?;
+            self.transport_summary = Some(summary);
+        }
         let manifest = self.manifest(is_complete);
         let path = self.settings.out_dir.join(MANIFEST_NAME);
         write_atomically(&path, |file| {
@@ -499,6 +541,7 @@ impl FrameWriter {
                 is_complete,
                 takes: &self.takes,
                 warnings: &self.warnings,
+                transport: self.transport_summary.as_ref(),
             },
         )
     }
