@@ -81,7 +81,32 @@ struct Engine {
     /// The block's MIDI events for the capture, in timing order (capacity
     /// [`MAX_BLOCK_EVENTS`], never exceeded).
     events: Vec<MidiEvent>,
+    /// The last block's position as the host reported it, and where the block ended.
+    last_pos: Option<(i64, i64)>,
     sample_rate: u32,
+}
+
+impl Engine {
+    /// The block's position. nice-plug splits a host's block at automation points and moves the
+    /// position on for each part only when the host gave a tempo; without one, every part repeats
+    /// the block's start. A rolling transport never reports one position twice, so a repeat is
+    /// such a part, and continues where the last one ended.
+    fn split_block_pos(&mut self, transport: &Transport, num_samples: usize) -> Option<i64> {
+        let Some(reported) = transport.pos_samples() else {
+            self.last_pos = None;
+            return None;
+        };
+        let pos = match self.last_pos {
+            Some((last, last_end))
+                if reported == last && transport.playing && transport.tempo.is_none() =>
+            {
+                last_end
+            }
+            _ => reported,
+        };
+        self.last_pos = Some((reported, pos + num_samples as i64));
+        Some(pos)
+    }
 }
 
 impl Default for SpectralDiffusion {
@@ -177,6 +202,7 @@ impl SpectralDiffusion {
             recorder,
             mono: vec![0.0; max_block],
             events: Vec::with_capacity(MAX_BLOCK_EVENTS),
+            last_pos: None,
             sample_rate,
         });
         Ok(())
@@ -375,8 +401,8 @@ impl Plugin for SpectralDiffusion {
         }
         if is_recording || is_editor_open {
             let transport = context.transport();
-            let pos_samples = transport.pos_samples();
             let is_playing = transport.playing;
+            let pos_samples = engine.split_block_pos(transport, num_samples);
             let mut host_transport = host_transport(transport);
             let macros = params.macro_values();
             let beats_per_sample = host_transport

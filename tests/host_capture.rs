@@ -259,7 +259,8 @@ fn automate(time: i64, id: &'static str, value: f64) -> (i64, HostEvent) {
 /// Each macro's row value is its automation curve sampled at the frame's first sample: the
 /// last point at or before it (a point on that very sample counts, one on the sample before the
 /// next frame does not), 0 before the first. Sample-accurate at every block size, with the
-/// pass-through still bit-exact while the host splits blocks at the points.
+/// pass-through still bit-exact and the frames unchanged while the host splits blocks at the
+/// points, also for a host that gives no tempo (nice-plug then repeats the block's position).
 #[test]
 fn macros_table_samples_the_automation_at_each_frame() {
     let audio = song(SAMPLE_RATE, 2.0);
@@ -284,12 +285,24 @@ fn macros_table_samples_the_automation_at_each_frame() {
         points.next_back().unwrap_or(0.0)
     };
 
+    let reference = tempfile::tempdir().unwrap();
+    take(
+        plugin(reference.path(), 4096),
+        &audio,
+        &[],
+        &[],
+        &mut || 4096,
+        &|pos| Transport::playing_at(pos),
+    );
+    let spectrum = |dir: &Path| std::fs::read(dir.join(TRACK).join("spectrum.csv")).unwrap();
+
     let mut tables = Vec::new();
-    for block in [64usize, 512, 4096, 0] {
+    // 0: random sizes; 1: random sizes from a host that gives a position but no tempo.
+    for block in [64usize, 512, 4096, 0, 1] {
         let dir = tempfile::tempdir().unwrap();
         let mut rng = Rng(11);
         let mut block_len = || match block {
-            0 => 1 + rng.below(1000) as usize,
+            0 | 1 => 1 + rng.below(1000) as usize,
             n => n,
         };
         let out = take(
@@ -298,10 +311,17 @@ fn macros_table_samples_the_automation_at_each_frame() {
             &curve,
             &[],
             &mut block_len,
-            &|pos| Transport::Musical {
-                pos_samples: pos,
-                grid: grid_at(pos),
+            &|pos| match block {
+                1 => Transport::playing_at(pos),
+                _ => Transport::Musical {
+                    pos_samples: pos,
+                    grid: grid_at(pos),
+                },
             },
+        );
+        assert!(
+            spectrum(dir.path()) == spectrum(reference.path()),
+            "block {block}: automation changed the frames"
         );
         assert_eq!(out, audio, "block {block}: pass-through");
         let (header, rows) = table(dir.path(), "macros.csv");
