@@ -164,7 +164,8 @@ fn number(cell: &str) -> f64 {
 /// Every frame's row holds the beat grid the host reported at the frame's first sample: the
 /// tempo, the time signature, the beat moved on by the tempo inside blocks, the bar and the
 /// position in it in the signature's beats (eighths in the 7/8 bar), across the 7/8 bar and the
-/// change from 120 to 90 bpm. The manifest lists the tempo map and the first downbeat.
+/// change from 120 to 90 bpm, also where automation splits the host's blocks. The manifest lists
+/// the tempo map and the first downbeat.
 #[test]
 fn transport_table_follows_the_hosts_beat_grid() {
     let audio = song(SAMPLE_RATE, 6.4);
@@ -172,10 +173,15 @@ fn transport_table_follows_the_hosts_beat_grid() {
     for max_block in [512usize, 4096] {
         let dir = tempfile::tempdir().unwrap();
         let mut rng = Rng(7);
+        // Automation every 777 samples makes nice-plug split blocks, and guess the bar of each
+        // later part as if the meter never changed.
+        let automation: Vec<(i64, HostEvent)> = (1..audio[0].len() as i64 / 777)
+            .map(|j| automate(777 * j, "macro2", (j % 2) as f64))
+            .collect();
         let out = take(
             plugin(dir.path(), max_block),
             &audio,
-            &[],
+            &automation,
             &section_starts(),
             &mut || 1 + rng.below(max_block as u64) as usize,
             &|pos| Transport::Musical {

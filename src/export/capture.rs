@@ -216,7 +216,6 @@ impl CaptureTable {
             unreachable!("three tables")
         };
         let midi_columns = self.midi_columns(midi)?;
-        let mut rows: std::collections::BTreeMap<u64, CaptureRow> = Default::default();
         for (name, (path, text)) in [
             (TRANSPORT_CSV, transport),
             (MIDI_CSV, midi),
@@ -233,13 +232,15 @@ impl CaptureTable {
                     .ok()
                     .filter(|&k| k <= MAX_LOADED_FRAME_IDX)
                     .ok_or_else(|| unreadable("names no frame".into()))?;
-                let row = rows.entry(frame_idx).or_default();
-                parse_cells(name, &cells[2.min(cells.len())..], &midi_columns, row)
+                // The other tables' cells for this frame, if they came first.
+                let mut row = CaptureRow::default();
+                if self.rows.read_row(frame_idx, &mut self.record)? {
+                    row = CaptureRow::decode(&self.record);
+                }
+                parse_cells(name, &cells[2.min(cells.len())..], &midi_columns, &mut row)
                     .map_err(unreadable)?;
+                self.store(frame_idx, &row)?;
             }
-        }
-        for (frame_idx, row) in rows {
-            self.store(frame_idx, &row)?;
         }
         Ok(())
     }

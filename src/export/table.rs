@@ -98,6 +98,20 @@ impl RowFile {
         Ok(())
     }
 
+    /// Reads frame `frame_idx`'s record into `record` (resized to `record_len`); `false` when
+    /// the frame has none.
+    pub fn read_row(&mut self, frame_idx: u64, record: &mut Vec<u8>) -> Result<bool, ExportError> {
+        if !self.is_written(frame_idx) {
+            return Ok(false);
+        }
+        record.resize(self.record_len, 0);
+        self.file
+            .seek(SeekFrom::Start(frame_idx * self.record_len as u64))
+            .and_then(|_| self.file.read_exact(record))
+            .map_err(|source| ExportError::io(&self.path, source))?;
+        Ok(true)
+    }
+
     /// Calls `f` with every frame index below `end_frame`, ascending, and its record if written.
     pub fn for_each_slot(
         &mut self,

@@ -182,7 +182,6 @@ impl Capture {
             transport.bar_number = None;
             return transport;
         };
-        let len = bar_len_beats(sig);
         let guess = bar_at(beat, 0.0, 0, sig);
         let is_guess = (start - guess.0).abs() < BAR_EPSILON_BEATS && number == guess.1;
         let (start, number) = match self.anchor {
@@ -191,7 +190,6 @@ impl Capture {
             }
             _ => (start, number),
         };
-        debug_assert!(len > 0.0);
         self.anchor = Some(BarAnchor {
             start_beats: start,
             number,
