@@ -293,7 +293,61 @@ pub enum PositionSource {
     SampleCount,
 }
 
-/// One recorded frame: a timeline frame index and its analyzed bins. Preallocated and recycled.
+/// The automatable macro parameters ("Macro 1" to "Macro 8").
+pub const NUM_MACROS: usize = 8;
+/// MIDI note numbers and controller numbers each run 0..128.
+pub const NUM_MIDI_KEYS: usize = 128;
+
+/// The host's transport at a frame's first sample (DESIGN.md §13, `transport.csv`). `None`: the
+/// host did not say.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct FrameTransport {
+    pub tempo_bpm: Option<f64>,
+    /// Time signature: numerator, denominator.
+    pub time_sig: Option<(i32, i32)>,
+    /// Musical position in quarter notes (the host's, extrapolated inside the block by the tempo).
+    pub beat: Option<f64>,
+    /// The bar number, 0-based (the host's).
+    pub bar: Option<i32>,
+    /// The position inside the bar in the time signature's beats (eighths in 7/8).
+    pub bar_beat: Option<f64>,
+    pub is_playing: bool,
+}
+
+/// What the host said during one frame besides its audio, captured on the audio thread as the
+/// frame's samples pass (`plugin::capture`) and written by the writer beside `spectrum.csv`.
+/// Fixed size, so recycling a frame never allocates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameCapture {
+    pub transport: FrameTransport,
+    /// Each macro's value (0..1) at the frame's first sample.
+    pub macros: [f32; NUM_MACROS],
+    /// Per MIDI note: the highest velocity (0..1) with which it sounds at any sample of the frame,
+    /// 0 if silent.
+    pub note_gates: [f32; NUM_MIDI_KEYS],
+    /// Per MIDI CC: its value (0..1) at the frame's last sample, 0 before its first event.
+    pub cc_values: [f32; NUM_MIDI_KEYS],
+    /// Bit `n`: note `n` had an event since capture began (decides `midi.csv`'s columns).
+    pub seen_notes: u128,
+    /// Bit `n`: CC `n` had an event since capture began.
+    pub seen_ccs: u128,
+}
+
+impl Default for FrameCapture {
+    fn default() -> Self {
+        Self {
+            transport: FrameTransport::default(),
+            macros: [0.0; NUM_MACROS],
+            note_gates: [0.0; NUM_MIDI_KEYS],
+            cc_values: [0.0; NUM_MIDI_KEYS],
+            seen_notes: 0,
+            seen_ccs: 0,
+        }
+    }
+}
+
+/// One recorded frame: a timeline frame index, its analyzed bins and what the host said during
+/// it. Preallocated and recycled.
 #[derive(Debug)]
 pub struct RecordedFrame {
     /// The timeline frame index `k` (DESIGN.md §5).
@@ -301,6 +355,8 @@ pub struct RecordedFrame {
     /// The analyzer's output; only the first `num_bins` entries are valid.
     pub bins: Box<[f32]>,
     pub num_bins: usize,
+    /// Transport, macros and MIDI during the frame; boxed so the queue's slots stay small.
+    pub capture: Box<FrameCapture>,
 }
 
 impl RecordedFrame {
@@ -310,6 +366,7 @@ impl RecordedFrame {
             frame_idx: 0,
             bins: vec![0.0; num_bins].into_boxed_slice(),
             num_bins,
+            capture: Box::default(),
         }
     }
 

@@ -23,6 +23,7 @@
 //! open/closed state is `params.editor_state` (the audio thread feeds the tap and the guide
 //! preview only while `editor_state.is_open()`).
 
+pub mod capture;
 pub mod params;
 pub mod preview;
 pub mod recorder;
@@ -33,11 +34,13 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use nice_plug::midi::Key;
 use nice_plug::prelude::*;
 
 use crate::analysis::{AnalysisSettings, mix_to_mono};
 use crate::handoff::{EditorData, FrameProducer, RecorderStatus, SpectrumInput, TapInput};
 
+use self::capture::{HostBlock, HostTransport, MidiEvent, MidiKind};
 use self::params::PluginParams;
 use self::recorder::{GuideKit, QueueMode, Recorder, RecorderNeeds, TransportInfo};
 use self::session::{AudioLink, Session};
@@ -46,6 +49,10 @@ use self::session::{AudioLink, Session};
 /// recorder, so that a bounce right after it records from its first block. Past that, the audio
 /// thread picks the pool up when it arrives (the recorder says "preparing" meanwhile).
 const POOL_WAIT: Duration = Duration::from_millis(500);
+
+/// The MIDI events one block keeps for the capture; a flood beyond it is not recorded (a note or
+/// CC every 4 samples of a 4096-sample block).
+const MAX_BLOCK_EVENTS: usize = 1024;
 
 pub struct SpectralDiffusion {
     params: Arc<PluginParams>,
@@ -71,7 +78,35 @@ struct Engine {
     recorder: Recorder,
     /// The mono tap of one block (up to the host's maximum block size).
     mono: Vec<f32>,
+    /// The block's MIDI events for the capture, in timing order (capacity
+    /// [`MAX_BLOCK_EVENTS`], never exceeded).
+    events: Vec<MidiEvent>,
+    /// The last block's position as the host reported it, and where the block ended.
+    last_pos: Option<(i64, i64)>,
     sample_rate: u32,
+}
+
+impl Engine {
+    /// The block's position. nice-plug splits a host's block at automation points and moves the
+    /// position on for each part only when the host gave a tempo; without one, every part repeats
+    /// the block's start. A rolling transport never reports one position twice, so a repeat is
+    /// such a part, and continues where the last one ended.
+    fn split_block_pos(&mut self, transport: &Transport, num_samples: usize) -> Option<i64> {
+        let Some(reported) = transport.pos_samples() else {
+            self.last_pos = None;
+            return None;
+        };
+        let pos = match self.last_pos {
+            Some((last, last_end))
+                if reported == last && transport.playing && transport.tempo.is_none() =>
+            {
+                last_end
+            }
+            _ => reported,
+        };
+        self.last_pos = Some((reported, pos + num_samples as i64));
+        Some(pos)
+    }
 }
 
 impl Default for SpectralDiffusion {
@@ -166,6 +201,8 @@ impl SpectralDiffusion {
         self.engine = Some(Engine {
             recorder,
             mono: vec![0.0; max_block],
+            events: Vec::with_capacity(MAX_BLOCK_EVENTS),
+            last_pos: None,
             sample_rate,
         });
         Ok(())
@@ -181,6 +218,43 @@ impl SpectralDiffusion {
                 .take_pool()
                 .filter(|_| self.params.armed.value());
         }
+    }
+}
+
+/// The capture's view of a MIDI event; `None` for what it does not record.
+fn midi_event(event: &NoteEvent<()>) -> Option<MidiEvent> {
+    let kind = match *event {
+        NoteEvent::NoteOn { key, velocity, .. } => match key {
+            Key::Number(key) => MidiKind::NoteOn { key, velocity },
+            Key::Wildcard => return None,
+        },
+        NoteEvent::NoteOff { key, .. } | NoteEvent::Choke { key, .. } => MidiKind::NoteOff {
+            key: match key {
+                Key::Number(key) => Some(key),
+                Key::Wildcard => None,
+            },
+        },
+        NoteEvent::MidiCC { cc, value, .. } => MidiKind::Cc { cc, value },
+        _ => return None,
+    };
+    Some(MidiEvent {
+        timing: event.timing(),
+        kind,
+    })
+}
+
+/// The host's transport fields the capture reads, as the host gave them (nice-plug derives
+/// nothing here).
+fn host_transport(transport: &Transport) -> HostTransport {
+    HostTransport {
+        tempo_bpm: transport.tempo,
+        time_sig: transport
+            .time_sig_numerator
+            .zip(transport.time_sig_denominator),
+        pos_beats: transport.pos_beats,
+        bar_start_beats: transport.bar_start_pos_beats,
+        bar_number: transport.bar_number,
+        is_playing: transport.playing,
     }
 }
 
@@ -231,6 +305,12 @@ impl Plugin for SpectralDiffusion {
             ..AudioIOLayout::const_default()
         },
     ];
+
+    /// Notes and CCs for `midi.csv`; the plugin stays an audio effect.
+    const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
+    /// Host automation splits the block at its sample offset, so each macro's value at a frame's
+    /// first sample is exact (`macros.csv`).
+    const SAMPLE_ACCURATE_AUTOMATION: bool = true;
 
     type Editor = crate::editor::PluginEditor;
     type SysExMessage = ();
@@ -310,10 +390,24 @@ impl Plugin for SpectralDiffusion {
             params.queue_frames.value().max(1) as usize,
         );
         let is_recording = is_armed || engine.recorder.is_in_take();
+        engine.events.clear();
+        while let Some(event) = context.next_event() {
+            if is_recording
+                && engine.events.len() < MAX_BLOCK_EVENTS
+                && let Some(event) = midi_event(&event)
+            {
+                engine.events.push(event);
+            }
+        }
         if is_recording || is_editor_open {
             let transport = context.transport();
-            let pos_samples = transport.pos_samples();
             let is_playing = transport.playing;
+            let pos_samples = engine.split_block_pos(transport, num_samples);
+            let mut host_transport = host_transport(transport);
+            let macros = params.macro_values();
+            let beats_per_sample = host_transport
+                .tempo_bpm
+                .map(|tempo| tempo / 60.0 / f64::from(engine.sample_rate));
             let chunk_len = engine.mono.len();
             let mut offset = 0;
             while offset < num_samples {
@@ -329,12 +423,31 @@ impl Plugin for SpectralDiffusion {
                         is_playing,
                         pos_samples,
                     };
+                    // This chunk's events, timed from its start (blocks longer than the
+                    // host's maximum come in chunks).
+                    let num_events = engine
+                        .events
+                        .partition_point(|e| (e.timing as usize) < offset + len);
+                    let events = &mut engine.events[..num_events];
+                    for event in events.iter_mut() {
+                        event.timing = event.timing.saturating_sub(offset as u32);
+                    }
+                    let host = HostBlock {
+                        transport: host_transport,
+                        macros,
+                        events,
+                    };
                     let preview = is_editor_open.then_some(&mut self.guide_input);
                     engine
                         .recorder
-                        .process_block(mono, info, is_armed, preview, &|| {
+                        .process_block(mono, &host, info, is_armed, preview, &|| {
                             params.take_settings(sample_rate)
                         });
+                    engine.events.drain(..num_events);
+                    host_transport.pos_beats = host_transport
+                        .pos_beats
+                        .zip(beats_per_sample)
+                        .map(|(beat, per_sample)| beat + len as f64 * per_sample);
                 }
                 if is_editor_open {
                     // Outside takes the Guide tab shows the live input through the next take's

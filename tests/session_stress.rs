@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use spectral_diffusion::analysis::mix_to_mono;
 use spectral_diffusion::handoff::{RecorderStatus, TakeSettings, TakeState};
+use spectral_diffusion::plugin::capture::HostBlock;
 use spectral_diffusion::plugin::params::{FpsParam, PluginParams, PresetParam};
 use spectral_diffusion::plugin::recorder::{GuideKit, QueueMode, Recorder, TransportInfo};
 use spectral_diffusion::plugin::session::{AudioLink, Session};
@@ -107,6 +108,7 @@ impl Harness {
         let settings = self.settings.clone();
         recorder.process_block(
             &self.audio[start..start + BLOCK],
+            &HostBlock::EMPTY,
             TransportInfo {
                 is_playing,
                 pos_samples: Some(self.pos),

@@ -1,7 +1,7 @@
 //! Writer thread / CLI: which files in an output folder are ours, and removing only those.
 //!
 //! A folder is ours when its `manifest.json` names this tool. Our files in it are the manifest,
-//! `spectrum.csv`, the numbered PNGs in `frames/` (`frames/%06d.png`, the names
+//! `spectrum.csv`, the session tables (`transport.csv`, `midi.csv`, `macros.csv`), the numbered PNGs in `frames/` (`frames/%06d.png`, the names
 //! [`super::frame_path`] makes), the preview page `index.html` when it carries our mark, and the
 //! hidden temporaries of [`super::write_atomically`] and the spill file. Everything else belongs
 //! to the user and is never touched.
@@ -10,6 +10,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
+use super::capture::{CAPTURE_CSVS, CAPTURE_SPILL_NAME};
 use super::manifest::ManifestOnDisk;
 use super::{CSV_NAME, ExportError, MANIFEST_NAME, PAGE_MARK, PAGE_NAME, SPILL_NAME};
 
@@ -120,6 +121,9 @@ fn remove_listed_files(dir: &Path) -> Result<(), ExportError> {
     if is_our_page(&page) {
         remove_file(&page)?;
     }
+    for name in CAPTURE_CSVS {
+        remove_file(&dir.join(name))?;
+    }
     remove_file(&dir.join(CSV_NAME))
 }
 
@@ -141,14 +145,19 @@ pub fn remove_temporaries(dir: &Path) -> Result<(), ExportError> {
     Ok(())
 }
 
-/// `.000042.png.tmp`, `.spectrum.csv.tmp`, `.manifest.json.tmp` and the spill file.
+/// `.000042.png.tmp`, `.spectrum.csv.tmp`, `.manifest.json.tmp`, the session tables' and the
+/// spill files.
 fn is_our_temporary(name: &str) -> bool {
     name == SPILL_NAME
+        || name == CAPTURE_SPILL_NAME
         || name
             .strip_prefix('.')
             .and_then(|name| name.strip_suffix(".tmp"))
             .is_some_and(|name| {
-                name == CSV_NAME || name == MANIFEST_NAME || frame_idx_of(name).is_some()
+                name == CSV_NAME
+                    || name == MANIFEST_NAME
+                    || CAPTURE_CSVS.contains(&name)
+                    || frame_idx_of(name).is_some()
             })
 }
 

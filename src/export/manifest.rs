@@ -8,7 +8,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{DEMO_AUDIO_NAME, ExportError, ExportSettings, JobInfo, Source, TakeRecord};
+use super::{
+    DEMO_AUDIO_NAME, ExportError, ExportSettings, JobInfo, Source, TakeRecord, TransportSummary,
+};
 use crate::analysis::AnalysisSettings;
 use crate::render::{ColorType, RenderSettings};
 
@@ -45,6 +47,9 @@ pub struct Manifest<'a> {
     pub frames_dropped: u64,
     pub takes: &'a [TakeRecord],
     pub warnings: &'a [String],
+    /// A plugin's folder: what the host told about its beat grid (`transport.csv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport: Option<&'a TransportSummary>,
 }
 
 #[derive(Debug, Serialize)]
@@ -93,6 +98,7 @@ pub struct FolderContents<'a> {
     pub is_complete: bool,
     pub takes: &'a [TakeRecord],
     pub warnings: &'a [String],
+    pub transport: Option<&'a TransportSummary>,
 }
 
 impl<'a> Manifest<'a> {
@@ -139,6 +145,7 @@ impl<'a> Manifest<'a> {
             frames_dropped: contents.takes.iter().map(|take| take.frames_dropped).sum(),
             takes: contents.takes,
             warnings: contents.warnings,
+            transport: contents.transport,
         }
     }
 
@@ -228,6 +235,9 @@ impl ManifestOnDisk {
             ("warnings", Value::Array(Vec::new())),
         ] {
             value[field] = empty;
+        }
+        if let Some(fields) = value.as_object_mut() {
+            fields.remove("transport");
         }
         let mut json = serde_json::to_vec_pretty(&value).expect("a JSON value serializes");
         json.push(b'\n');

@@ -15,6 +15,7 @@
 //! and adds to them (`render --resume`, the plugin's takes). Either refuses a folder that holds
 //! other files but no render of ours, unless [`ExportSettings::is_forced`].
 
+mod capture;
 mod folder;
 mod lock;
 mod manifest;
@@ -29,6 +30,10 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::{AnalysisSettings, Preset, unit_values};
 use crate::clock::FrameRate;
 use crate::render::{ColorType, Image, RenderError, RenderSettings, Renderer};
+use capture::CaptureTable;
+pub use capture::{
+    CAPTURE_CSVS, MACROS_CSV, MIDI_CSV, TRANSPORT_CSV, TempoChange, TransportSummary,
+};
 pub use folder::{clear_folder, is_our_page};
 pub use lock::{FolderLock, LOCK_FILE};
 pub use manifest::Manifest;
@@ -271,6 +276,11 @@ pub struct FrameWriter {
     /// `None` when writing the CSV only.
     encoder: Option<FrameEncoder>,
     table: SpectrumTable,
+    /// The session tables (`transport.csv`, `midi.csv`, `macros.csv`): a plugin's folder only,
+    /// from its first captured frame or its existing tables on.
+    capture: Option<CaptureTable>,
+    /// Their manifest summary, as last written.
+    transport_summary: Option<TransportSummary>,
     /// The take being recorded: first and last frame, frames recorded; `None` between takes.
     take_range: Option<(u64, u64, u64)>,
     takes: Vec<TakeRecord>,
@@ -328,6 +338,8 @@ impl FrameWriter {
             settings: settings.clone(),
             job,
             encoder,
+            capture: None,
+            transport_summary: None,
             take_range: None,
             takes: Vec::new(),
             warnings: Vec::new(),
@@ -356,6 +368,11 @@ impl FrameWriter {
         if csv_path.exists() {
             self.table
                 .load_csv(&csv_path, self.settings.csv, &contents.frame_indices())?;
+        }
+        if CaptureTable::exists_in(out_dir) {
+            let mut capture = CaptureTable::create(out_dir)?;
+            capture.load_csvs(out_dir)?;
+            self.capture = Some(capture);
         }
         self.takes = contents.takes.clone();
         self.warnings = contents.warnings.clone();
@@ -435,6 +452,22 @@ impl FrameWriter {
         Ok(())
     }
 
+    /// Records what the host said during frame `frame_idx` (a plugin take), for the session
+    /// tables; call it after [`Self::write_frame`].
+    pub fn record_capture(
+        &mut self,
+        frame_idx: u64,
+        capture: &crate::handoff::FrameCapture,
+    ) -> Result<(), ExportError> {
+        let table = match &mut self.capture {
+            Some(table) => table,
+            None => self
+                .capture
+                .insert(CaptureTable::create(&self.settings.out_dir)?),
+        };
+        table.write_row(frame_idx, capture)
+    }
+
     /// Ends the current take: rewrites `spectrum.csv` with every frame so far, sorted, and the
     /// manifest, marked complete. A take without frames still updates the manifest (its warnings
     /// may matter). A warning the manifest already lists is not repeated.
@@ -474,7 +507,7 @@ impl FrameWriter {
         self.write_listing(is_complete)
     }
 
-    /// Writes `spectrum.csv` and then the manifest from the table.
+    /// Writes `spectrum.csv`, the session tables and then the manifest from the tables.
     fn write_listing(&mut self, is_complete: bool) -> Result<(), ExportError> {
         let fps = self.job.fps;
         self.table.write_csv(
@@ -483,6 +516,15 @@ impl FrameWriter {
             &self.job.bin_freqs_hz,
             |frame_idx| fps.frame_time_s(frame_idx as i64),
         )?;
+        if let Some(capture) = &mut self.capture {
+            let summary = capture.write_csvs(
+                &self.settings.out_dir,
+                &self.table,
+                fps,
+                self.job.sample_rate,
+            )?;
+            self.transport_summary = Some(summary);
+        }
         let manifest = self.manifest(is_complete);
         let path = self.settings.out_dir.join(MANIFEST_NAME);
         write_atomically(&path, |file| {
@@ -501,6 +543,7 @@ impl FrameWriter {
                 is_complete,
                 takes: &self.takes,
                 warnings: &self.warnings,
+                transport: self.transport_summary.as_ref(),
             },
         )
     }
@@ -611,7 +654,11 @@ mod tests {
     }
 
     fn csv_frames(dir: &Path) -> Vec<u64> {
-        fs::read_to_string(dir.join(CSV_NAME))
+        csv_frames_of(dir, CSV_NAME)
+    }
+
+    fn csv_frames_of(dir: &Path, name: &str) -> Vec<u64> {
+        fs::read_to_string(dir.join(name))
             .unwrap()
             .lines()
             .skip(1)
@@ -815,6 +862,104 @@ mod tests {
         expected.extend(["manifest.json", "spectrum.csv"].map(String::from));
         expected.sort();
         assert_eq!(names(dir.path()), expected);
+    }
+
+    /// Frame `frame_idx`'s capture in take `take_idx`: distinct per frame and per take; note
+    /// 60 and CC 7 are seen in take 0, note 64 from take 1 on.
+    fn capture(frame_idx: u64, take_idx: u64) -> crate::handoff::FrameCapture {
+        let mut capture = crate::handoff::FrameCapture {
+            transport: crate::handoff::FrameTransport {
+                tempo_bpm: Some(120.0 - take_idx as f64),
+                time_sig: Some((7, 8)),
+                beat: Some(frame_idx as f64 / 12.0),
+                bar: (take_idx == 0).then_some(frame_idx as i32 / 42),
+                bar_beat: (take_idx == 0).then_some(0.5),
+                is_playing: true,
+            },
+            seen_notes: 1 << 60 | u128::from(take_idx > 0) << 64,
+            seen_ccs: 1 << 7,
+            ..Default::default()
+        };
+        capture.macros[2] = frame_idx as f32 / 8.0;
+        capture.note_gates[60] = take_idx as f32 / 4.0;
+        capture.cc_values[7] = 1.0 / 3.0;
+        capture
+    }
+
+    /// Writes take `take_idx` of `frames`, with captures, through `writer`.
+    fn write_captured_take(writer: &mut FrameWriter, frames: std::ops::Range<u64>, take_idx: u64) {
+        for frame_idx in frames {
+            writer
+                .write_frame(frame_idx, &bins(frame_idx, take_idx))
+                .unwrap();
+            writer
+                .record_capture(frame_idx, &capture(frame_idx, take_idx))
+                .unwrap();
+        }
+        writer.finish_take(&stats(&[])).unwrap();
+    }
+
+    /// The session tables follow `spectrum.csv` across takes and writers: a take replaces the
+    /// rows it covers, a reopened folder reads its tables back to the same bytes, a frame whose
+    /// PNG a crash lost leaves every table, and Clear removes them.
+    #[test]
+    fn session_tables_stay_in_step_with_the_spectrum() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path(), CsvFormat::Full);
+        let mut writer =
+            FrameWriter::open(&settings, job(FrameRate::FPS_24), OpenMode::Continue).unwrap();
+        write_captured_take(&mut writer, 0..4, 0);
+        drop(writer);
+        let mut writer =
+            FrameWriter::open(&settings, job(FrameRate::FPS_24), OpenMode::Continue).unwrap();
+        write_captured_take(&mut writer, 2..6, 1);
+        drop(writer);
+
+        let single = tempfile::tempdir().unwrap();
+        let single_settings = ExportSettings {
+            out_dir: single.path().to_owned(),
+            ..settings.clone()
+        };
+        let mut writer =
+            FrameWriter::open(&single_settings, job(FrameRate::FPS_24), OpenMode::Replace).unwrap();
+        write_captured_take(&mut writer, 0..4, 0);
+        write_captured_take(&mut writer, 2..6, 1);
+        drop(writer);
+        assert_same_files(dir.path(), single.path());
+
+        let transport = fs::read_to_string(dir.path().join(TRANSPORT_CSV)).unwrap();
+        let lines: Vec<&str> = transport.lines().collect();
+        assert_eq!(lines.len(), 7);
+        assert_eq!(lines[1], "0,0.0,120.0,7,8,0.0,0,0.5,1");
+        assert_eq!(
+            lines[3],
+            "2,0.08333333333333333,119.0,7,8,0.16666666666666666,,,1"
+        );
+        let midi = fs::read_to_string(dir.path().join(MIDI_CSV)).unwrap();
+        assert_eq!(
+            midi.lines().next(),
+            Some("frame,time_s,note_60,note_64,cc_7")
+        );
+        assert_eq!(midi.lines().nth(1), Some("0,0.0,0.0,0.0,0.33333334"));
+        let macros = fs::read_to_string(dir.path().join(MACROS_CSV)).unwrap();
+        assert_eq!(
+            macros.lines().nth(6),
+            Some("5,0.20833333333333334,0.0,0.0,0.625,0.0,0.0,0.0,0.0,0.0")
+        );
+        let manifest = manifest_json(dir.path());
+        assert_eq!(
+            manifest["transport"]["tempo_changes"],
+            serde_json::json!([{"frame": 0, "tempo_bpm": 120.0}, {"frame": 2, "tempo_bpm": 119.0}])
+        );
+
+        fs::remove_file(frame_path(dir.path(), 1)).unwrap();
+        drop(FrameWriter::open(&settings, job(FrameRate::FPS_24), OpenMode::Continue).unwrap());
+        for name in [CSV_NAME, TRANSPORT_CSV, MIDI_CSV, MACROS_CSV] {
+            assert_eq!(csv_frames_of(dir.path(), name), [0, 2, 3, 4, 5], "{name}");
+        }
+
+        clear_folder(dir.path()).unwrap();
+        assert!(names(dir.path()).is_empty());
     }
 
     /// `clear_folder` leaves the user's files of a folder we wrote into (with a manifest listing

@@ -1,4 +1,5 @@
-//! Writer thread / CLI: the spectrum table behind `spectrum.csv`.
+//! Writer thread / CLI: the spectrum table behind `spectrum.csv`, and the spill file of
+//! fixed-size rows it shares with the session tables (`capture`).
 //!
 //! Rows arrive in any order, and a frame recorded twice (a loop in the DAW) must replace its old
 //! row. Holding every row in memory would grow with the song (an hour at 24 fps and 256 bins is
@@ -13,23 +14,23 @@ use super::{CsvFormat, ExportError, write_atomically};
 
 /// The highest frame index a loaded CSV may name: 77 hours at 60 fps. A larger one is damage, and
 /// would size the written-flags accordingly.
-const MAX_LOADED_FRAME_IDX: u64 = 1 << 24;
+pub(super) const MAX_LOADED_FRAME_IDX: u64 = 1 << 24;
 
-/// Fixed-size records of `num_bins` little-endian `f32`s, one per frame, plus which were written.
-pub struct SpectrumTable {
-    /// The spill file; removed when the table is dropped.
+/// A spill file of fixed-size records, one per frame at `frame_idx * record_len`, plus which
+/// frames were written. Writing a frame twice overwrites its record; reading the file front to
+/// back yields the records sorted by frame.
+pub struct RowFile {
+    /// The spill file; removed when the rows are dropped.
     path: PathBuf,
     file: File,
-    num_bins: usize,
+    record_len: usize,
     /// One flag per frame index: written or not (650 KB for 3 h at 60 fps).
     is_written: Vec<bool>,
-    /// Reused encoding buffer for one row.
-    row_bytes: Vec<u8>,
 }
 
-impl SpectrumTable {
+impl RowFile {
     /// Creates the spill file at `path` (a hidden file inside the output folder).
-    pub fn create(path: PathBuf, num_bins: usize) -> Result<Self, ExportError> {
+    pub fn create(path: PathBuf, record_len: usize) -> Result<Self, ExportError> {
         let file = File::options()
             .read(true)
             .write(true)
@@ -40,9 +41,8 @@ impl SpectrumTable {
         Ok(Self {
             path,
             file,
-            num_bins,
+            record_len,
             is_written: Vec::new(),
-            row_bytes: Vec::with_capacity(num_bins * 4),
         })
     }
 
@@ -55,6 +55,11 @@ impl SpectrumTable {
             .ok()
             .and_then(|idx| self.is_written.get(idx))
             .is_some_and(|&written| written)
+    }
+
+    /// One past the highest frame index ever written.
+    pub fn end_frame(&self) -> u64 {
+        self.is_written.len() as u64
     }
 
     /// The stored frames as inclusive `[first, last]` runs, ascending.
@@ -70,13 +75,114 @@ impl SpectrumTable {
         ranges
     }
 
-    /// Drops frame `frame_idx`'s row (its PNG went missing); the CSV will no longer list it.
+    /// Drops frame `frame_idx`'s record.
     pub fn forget_row(&mut self, frame_idx: u64) {
         if let Some(written) = self.is_written.get_mut(frame_idx as usize) {
             *written = false;
         }
     }
 
+    /// Stores frame `frame_idx`'s record (`record_len` bytes), replacing any earlier one.
+    pub fn write_row(&mut self, frame_idx: u64, record: &[u8]) -> Result<(), ExportError> {
+        debug_assert_eq!(record.len(), self.record_len);
+        let offset = frame_idx * self.record_len as u64;
+        self.file
+            .seek(SeekFrom::Start(offset))
+            .and_then(|_| self.file.write_all(record))
+            .map_err(|source| ExportError::io(&self.path, source))?;
+        let idx = frame_idx as usize;
+        if idx >= self.is_written.len() {
+            self.is_written.resize(idx + 1, false);
+        }
+        self.is_written[idx] = true;
+        Ok(())
+    }
+
+    /// Reads frame `frame_idx`'s record into `record` (resized to `record_len`); `false` when
+    /// the frame has none.
+    pub fn read_row(&mut self, frame_idx: u64, record: &mut Vec<u8>) -> Result<bool, ExportError> {
+        if !self.is_written(frame_idx) {
+            return Ok(false);
+        }
+        record.resize(self.record_len, 0);
+        self.file
+            .seek(SeekFrom::Start(frame_idx * self.record_len as u64))
+            .and_then(|_| self.file.read_exact(record))
+            .map_err(|source| ExportError::io(&self.path, source))?;
+        Ok(true)
+    }
+
+    /// Calls `f` with every frame index below `end_frame`, ascending, and its record if written.
+    pub fn for_each_slot(
+        &mut self,
+        end_frame: u64,
+        mut f: impl FnMut(u64, Option<&[u8]>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.file.flush()?;
+        let mut reader = io::BufReader::new(&self.file);
+        reader.seek(SeekFrom::Start(0))?;
+        let mut record = vec![0u8; self.record_len];
+        for frame_idx in 0..end_frame {
+            let is_written = match self.is_written.get(frame_idx as usize) {
+                Some(&is_written) => {
+                    reader.read_exact(&mut record)?;
+                    is_written
+                }
+                None => false,
+            };
+            f(frame_idx, is_written.then_some(&record[..]))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RowFile {
+    fn drop(&mut self) {
+        // The spill file is scratch; the CSV written from it is the product.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Rows of `num_bins` little-endian `f32`s, one per frame.
+pub struct SpectrumTable {
+    rows: RowFile,
+    num_bins: usize,
+    /// Reused encoding buffer for one row.
+    row_bytes: Vec<u8>,
+}
+
+impl SpectrumTable {
+    /// Creates the spill file at `path` (a hidden file inside the output folder).
+    pub fn create(path: PathBuf, num_bins: usize) -> Result<Self, ExportError> {
+        Ok(Self {
+            rows: RowFile::create(path, num_bins * 4)?,
+            num_bins,
+            row_bytes: Vec::with_capacity(num_bins * 4),
+        })
+    }
+
+    pub fn num_rows(&self) -> u64 {
+        self.rows.num_rows()
+    }
+
+    pub fn is_written(&self, frame_idx: u64) -> bool {
+        self.rows.is_written(frame_idx)
+    }
+
+    /// One past the highest frame index ever written.
+    pub fn end_frame(&self) -> u64 {
+        self.rows.end_frame()
+    }
+
+    /// The stored frames as inclusive `[first, last]` runs, ascending.
+    pub fn frame_ranges(&self) -> Vec<[u64; 2]> {
+        self.rows.frame_ranges()
+    }
+
+    /// Drops frame `frame_idx`'s row (its PNG went missing); the CSV will no longer list it.
+    pub fn forget_row(&mut self, frame_idx: u64) {
+        self.rows.forget_row(frame_idx);
+    }
     /// Stores the rows of an existing `spectrum.csv` (written by [`Self::write_csv`]): with the
     /// frame column for `Full`, or in the order of `seed_frames` for the bare `Seed` rows. The
     /// values are ryu's shortest round-trip text, so they read back as the same `f32`s.
@@ -134,17 +240,7 @@ impl SpectrumTable {
         self.row_bytes.clear();
         self.row_bytes
             .extend(values.iter().flat_map(|v| v.to_le_bytes()));
-        let offset = frame_idx * self.row_bytes.len() as u64;
-        self.file
-            .seek(SeekFrom::Start(offset))
-            .and_then(|_| self.file.write_all(&self.row_bytes))
-            .map_err(|source| ExportError::io(&self.path, source))?;
-        let idx = frame_idx as usize;
-        if idx >= self.is_written.len() {
-            self.is_written.resize(idx + 1, false);
-        }
-        self.is_written[idx] = true;
-        Ok(())
+        self.rows.write_row(frame_idx, &self.row_bytes)
     }
 
     /// Writes every stored row, sorted by frame, as `path` (through a temporary file and a rename).
@@ -156,15 +252,9 @@ impl SpectrumTable {
         bin_freqs_hz: &[f32],
         frame_time_s: impl Fn(u64) -> f64,
     ) -> Result<(), ExportError> {
-        self.file
-            .flush()
-            .map_err(|source| ExportError::io(&self.path, source))?;
-        let mut reader = io::BufReader::new(&self.file);
-        reader
-            .seek(SeekFrom::Start(0))
-            .map_err(|source| ExportError::io(&self.path, source))?;
-        let mut record = vec![0u8; self.num_bins * 4];
         let mut float_text = ryu::Buffer::new();
+        let end_frame = self.rows.end_frame();
+        let rows = &mut self.rows;
         write_atomically(path, |out| {
             let mut out = BufWriter::new(out);
             if format == CsvFormat::Full {
@@ -174,13 +264,12 @@ impl SpectrumTable {
                 }
                 writeln!(out)?;
             }
-            for (frame_idx, &is_written) in self.is_written.iter().enumerate() {
-                reader.read_exact(&mut record)?;
-                if !is_written {
-                    continue;
-                }
+            rows.for_each_slot(end_frame, |frame_idx, record| {
+                let Some(record) = record else {
+                    return Ok(());
+                };
                 if format == CsvFormat::Full {
-                    write!(out, "{frame_idx},{:.6},", frame_time_s(frame_idx as u64))?;
+                    write!(out, "{frame_idx},{:.6},", frame_time_s(frame_idx))?;
                 }
                 for (i, bytes) in record.chunks_exact(4).enumerate() {
                     let value = f32::from_le_bytes(bytes.try_into().expect("chunks of four bytes"));
@@ -191,17 +280,10 @@ impl SpectrumTable {
                     // faster than `{}`, and formatting is most of a CSV-only render's time.
                     out.write_all(float_text.format_finite(value).as_bytes())?;
                 }
-                writeln!(out)?;
-            }
+                writeln!(out)
+            })?;
             out.flush()
         })
-    }
-}
-
-impl Drop for SpectrumTable {
-    fn drop(&mut self) {
-        // The spill file is scratch; the CSV written from it is the product.
-        let _ = fs::remove_file(&self.path);
     }
 }
 

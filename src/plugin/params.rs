@@ -15,7 +15,7 @@ use nice_plug_egui::EguiEditorState;
 
 use crate::analysis::{AnalysisSettings, Preset, WindowKind};
 use crate::clock::FrameRate;
-use crate::handoff::TakeSettings;
+use crate::handoff::{NUM_MACROS, TakeSettings};
 use crate::render::{Look, NoiseSettings, Palette, PieShape, PostChain, RenderSettings, View};
 
 /// Bins per guide frame (the post's 256).
@@ -92,6 +92,28 @@ pub struct PluginParams {
     #[id = "queue-frames"]
     pub queue_frames: IntParam,
 
+    // ---- session lanes (DESIGN.md §13) ----
+    /// "Macro 1" to "Macro 8": free 0..1 curves the user draws in the host's automation lanes,
+    /// recorded per frame into `macros.csv`. Unsmoothed: the host's automation arrives sample
+    /// accurately (`SAMPLE_ACCURATE_AUTOMATION`), and the value at a frame's first sample is what
+    /// counts.
+    #[id = "macro1"]
+    pub macro1: FloatParam,
+    #[id = "macro2"]
+    pub macro2: FloatParam,
+    #[id = "macro3"]
+    pub macro3: FloatParam,
+    #[id = "macro4"]
+    pub macro4: FloatParam,
+    #[id = "macro5"]
+    pub macro5: FloatParam,
+    #[id = "macro6"]
+    pub macro6: FloatParam,
+    #[id = "macro7"]
+    pub macro7: FloatParam,
+    #[id = "macro8"]
+    pub macro8: FloatParam,
+
     // ---- analyzer (live view only; never changes what is recorded) ----
     #[id = "fft"]
     pub fft_size: EnumParam<FftSizeParam>,
@@ -145,6 +167,15 @@ pub struct PluginParams {
     /// Bumped by the editor after it changes `output_folder` or `track_name` (see
     /// [`FolderSnapshot`]).
     pub folder_generation: Arc<AtomicU64>,
+}
+
+/// "Macro `number`": 0..1, default 0, unsmoothed.
+fn macro_param(number: usize) -> FloatParam {
+    FloatParam::new(
+        format!("Macro {number}"),
+        0.0,
+        FloatRange::Linear { min: 0.0, max: 1.0 },
+    )
 }
 
 impl Default for PluginParams {
@@ -225,6 +256,14 @@ impl Default for PluginParams {
             )
             .with_unit(" frames")
             .non_automatable(),
+            macro1: macro_param(1),
+            macro2: macro_param(2),
+            macro3: macro_param(3),
+            macro4: macro_param(4),
+            macro5: macro_param(5),
+            macro6: macro_param(6),
+            macro7: macro_param(7),
+            macro8: macro_param(8),
             fft_size: EnumParam::new("FFT Size", FftSizeParam::Auto),
             overlap: EnumParam::new("Overlap", OverlapParam::Half),
             window: EnumParam::new("Window", WindowParam::Hann),
@@ -344,6 +383,21 @@ impl PluginParams {
 
     pub fn frame_rate(&self) -> FrameRate {
         self.fps.value().rate()
+    }
+
+    /// The macros' current values, Macro 1 first. Reads atomics only (audio thread).
+    pub fn macro_values(&self) -> [f32; NUM_MACROS] {
+        [
+            &self.macro1,
+            &self.macro2,
+            &self.macro3,
+            &self.macro4,
+            &self.macro5,
+            &self.macro6,
+            &self.macro7,
+            &self.macro8,
+        ]
+        .map(|param| param.value())
     }
 
     /// The snapshot a take starts with (DESIGN.md §8). Reads atomics only: the audio thread calls

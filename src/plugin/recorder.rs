@@ -23,6 +23,7 @@ use crate::handoff::{
     SpectrumKind, TakeSettings, TakeState,
 };
 
+use super::capture::{Capture, HostBlock};
 use super::params::{FftSizeParam, FolderSnapshot, GUIDE_BINS};
 use super::preview::LivePreview;
 use super::session::{AudioLink, Lent};
@@ -66,6 +67,8 @@ pub struct GuideKit {
     window: Vec<f32>,
     /// The Guide tab's frames outside takes, through the same analyzers.
     preview: LivePreview,
+    /// Transport, macros and MIDI per frame, until the frame is emitted.
+    capture: Capture,
 }
 
 impl GuideKit {
@@ -88,6 +91,7 @@ impl GuideKit {
             ring: vec![0.0; max_window_len + 2 * max_chunk],
             window: vec![0.0; max_window_len],
             preview: LivePreview::new(max_window_len, max_chunk),
+            capture: Capture::new(sample_rate, max_window_len, max_chunk),
         })
     }
 
@@ -305,10 +309,12 @@ impl Recorder {
     /// stopped is held back: its samples go into the ring, and the next block decides. If the
     /// position continued right after it, it was part of the take (hosts that render offline with
     /// `playing = false`); if not, the take ended where it began (a host's stop block).
-    /// `take_settings` snapshots the guide parameters; it is called when a take starts.
+    /// `take_settings` snapshots the guide parameters; it is called when a take starts. `host`
+    /// is what the block says besides its audio (transport, macros, MIDI), for the capture.
     pub fn process_block(
         &mut self,
         mono: &[f32],
+        host: &HostBlock,
         transport: TransportInfo,
         is_armed: bool,
         mut preview: Option<&mut SpectrumInput>,
@@ -387,14 +393,14 @@ impl Recorder {
                 self.flush_segment(self.ring_end, queue_mode, preview.as_deref_mut());
                 self.start_segment(block_pos);
             }
-            self.push_samples(block_pos, mono);
+            self.push_samples(block_pos, mono, host);
             self.emit_ready_frames(queue_mode, preview.as_deref_mut());
         } else {
             if self.is_in_take && (transport.pos_samples.is_none() || block_pos != self.ring_end) {
                 self.end_take(self.ring_end, queue_mode, preview);
             }
             if transport.pos_samples.is_some() {
-                self.push_samples(block_pos, mono);
+                self.push_samples(block_pos, mono, host);
                 self.held_block = Some((block_pos, mono.len()));
             }
         }
@@ -492,8 +498,8 @@ impl Recorder {
         self.flush_pending(queue_mode);
     }
 
-    /// Writes `samples` at timeline position `pos`.
-    fn push_samples(&mut self, pos: i64, samples: &[f32]) {
+    /// Writes `samples` at timeline position `pos`, and captures what the host said meanwhile.
+    fn push_samples(&mut self, pos: i64, samples: &[f32], host: &HostBlock) {
         let Some(kit) = self.kit.as_deref_mut() else {
             return;
         };
@@ -506,15 +512,20 @@ impl Recorder {
             kit.ring[idx] = x;
         }
         self.ring_end = pos + samples.len() as i64;
+        kit.capture
+            .process_block(pos, samples.len(), host, &self.clock);
     }
 
-    /// Emits every frame whose window the ring now holds completely.
+    /// Emits every frame whose window the ring now holds completely and whose samples have all
+    /// passed (its capture is complete).
     fn emit_ready_frames(
         &mut self,
         queue_mode: QueueMode,
         mut preview: Option<&mut SpectrumInput>,
     ) {
-        while self.clock.window(self.next_frame_idx).end() <= self.ring_end {
+        while self.clock.window(self.next_frame_idx).end() <= self.ring_end
+            && self.clock.frame_start(self.next_frame_idx + 1) <= self.ring_end
+        {
             self.emit_frame(
                 self.next_frame_idx,
                 i64::MAX,
@@ -579,6 +590,7 @@ impl Recorder {
         frame.frame_idx = frame_idx as u64;
         frame.num_bins = num_bins;
         analyzer.analyze(window, &mut frame.bins[..num_bins]);
+        kit.capture.fill(frame_idx, &mut frame.capture);
 
         if let Some(preview) = preview {
             let freqs = &analyzer.bin_map().centre_freqs_hz;

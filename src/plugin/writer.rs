@@ -181,7 +181,10 @@ impl Writer {
                 if !self.is_failed
                     && let Some(Output { writer: output, .. }) = self.output.as_mut()
                 {
-                    match output.write_frame(frame.frame_idx, frame.bins()) {
+                    let result = output
+                        .write_frame(frame.frame_idx, frame.bins())
+                        .and_then(|()| output.record_capture(frame.frame_idx, &frame.capture));
+                    match result {
                         Ok(()) => {
                             self.status
                                 .num_frames_written

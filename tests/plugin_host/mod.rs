@@ -16,8 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clack_extensions::audio_ports_config::PluginAudioPortsConfig;
 use clack_extensions::render::{PluginRender, RenderMode};
 use clack_extensions::state::PluginState;
-use clack_host::events::event_types::{ParamValueEvent, TransportEvent, TransportFlags};
-use clack_host::events::{EventFlags, EventHeader, Pckn};
+use clack_host::events::event_types::{
+    MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
+};
+use clack_host::events::{EventFlags, EventHeader, Match, Pckn};
 use clack_host::prelude::*;
 use clack_host::utils::FixedPoint;
 
@@ -87,6 +89,79 @@ pub enum Transport {
         playing: bool,
         pos_samples: Option<i64>,
     },
+    /// Playing at `pos_samples` (seconds timeline) with the whole beat grid: tempo, time
+    /// signature, beats timeline and bar, as a DAW reports them.
+    Musical { pos_samples: i64, grid: BeatGrid },
+}
+
+/// The beat grid at a block's first sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BeatGrid {
+    pub tempo_bpm: f64,
+    pub time_sig: (u16, u16),
+    /// Position in quarter notes.
+    pub pos_beats: f64,
+    /// The start of the bar holding the position, in quarter notes, and its 0-based number.
+    pub bar_start_beats: f64,
+    pub bar_number: i32,
+}
+
+/// An event the host sends inside a block, `time` samples after its start.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HostEvent {
+    /// A parameter change, in nice-plug's CLAP value (see [`TestPlugin::process_with_params`]).
+    Param {
+        time: u32,
+        id: &'static str,
+        value: f64,
+    },
+    NoteOn {
+        time: u32,
+        key: u16,
+        velocity: f64,
+    },
+    NoteOff {
+        time: u32,
+        key: u16,
+    },
+    /// A MIDI 1.0 control change on channel 1 (7-bit value).
+    Cc {
+        time: u32,
+        cc: u8,
+        value: u8,
+    },
+}
+
+impl HostEvent {
+    pub fn time(&self) -> u32 {
+        match *self {
+            Self::Param { time, .. }
+            | Self::NoteOn { time, .. }
+            | Self::NoteOff { time, .. }
+            | Self::Cc { time, .. } => time,
+        }
+    }
+
+    fn push_into(&self, events: &mut EventBuffer) {
+        let note = |key: u16| Pckn::new(0u16, 0u16, key, Match::All);
+        match *self {
+            Self::Param { time, id, value } => events.push(&ParamValueEvent::new(
+                time,
+                ClapId::new(param_hash(id)),
+                Pckn::match_all(),
+                value,
+            )),
+            Self::NoteOn {
+                time,
+                key,
+                velocity,
+            } => events.push(&NoteOnEvent::new(time, note(key), velocity)),
+            Self::NoteOff { time, key } => events.push(&NoteOffEvent::new(time, note(key), 0.0)),
+            Self::Cc { time, cc, value } => {
+                events.push(&MidiEvent::new(time, 0, [0xb0, cc, value]))
+            }
+        }
+    }
 }
 
 impl Transport {
@@ -104,12 +179,13 @@ impl Transport {
     }
 
     fn event(self, sample_rate: f64) -> Option<TransportEvent> {
-        let Self::At {
-            playing,
-            pos_samples,
-        } = self
-        else {
-            return None;
+        let (playing, pos_samples, grid) = match self {
+            Self::None => return None,
+            Self::At {
+                playing,
+                pos_samples,
+            } => (playing, pos_samples, None),
+            Self::Musical { pos_samples, grid } => (true, Some(pos_samples), Some(grid)),
         };
         let mut flags = TransportFlags::empty();
         if playing {
@@ -120,7 +196,7 @@ impl Transport {
             flags |= TransportFlags::HAS_SECONDS_TIMELINE;
             seconds = FixedPoint::from_float(pos as f64 / sample_rate);
         }
-        Some(TransportEvent {
+        let mut event = TransportEvent {
             header: EventHeader::new_core(0, EventFlags::empty()),
             flags,
             song_pos_beats: FixedPoint::from_bits(0),
@@ -135,7 +211,21 @@ impl Transport {
             bar_number: 0,
             time_signature_numerator: 4,
             time_signature_denominator: 4,
-        })
+        };
+        if let Some(grid) = grid {
+            event.flags |= TransportFlags::HAS_TEMPO
+                | TransportFlags::HAS_BEATS_TIMELINE
+                | TransportFlags::HAS_TIME_SIGNATURE;
+            event.tempo = grid.tempo_bpm;
+            event.song_pos_beats = FixedPoint::from_float(grid.pos_beats);
+            event.bar_start = FixedPoint::from_float(grid.bar_start_beats);
+            event.bar_number = grid.bar_number;
+            (
+                event.time_signature_numerator,
+                event.time_signature_denominator,
+            ) = grid.time_sig;
+        }
+        Some(event)
     }
 }
 
@@ -304,22 +394,32 @@ impl TestPlugin {
         &mut self,
         input: &[&[f32]],
         transport: Transport,
-        params: &[(&str, f64)],
+        params: &[(&'static str, f64)],
+    ) -> Vec<Vec<f32>> {
+        let events: Vec<HostEvent> = params
+            .iter()
+            .map(|&(id, value)| HostEvent::Param { time: 0, id, value })
+            .collect();
+        self.process_with_events(input, transport, &events)
+    }
+
+    /// [`TestPlugin::process`] with `events` inside the block (sorted by time).
+    pub fn process_with_events(
+        &mut self,
+        input: &[&[f32]],
+        transport: Transport,
+        events: &[HostEvent],
     ) -> Vec<Vec<f32>> {
         let num_samples = input[0].len();
         assert!(num_samples <= self.max_block);
         let mut inputs: Vec<Vec<f32>> = input.iter().map(|c| c.to_vec()).collect();
         let mut outputs = vec![vec![0.0; num_samples]; input.len()];
-        let mut events = EventBuffer::with_capacity(params.len());
-        for &(id, value) in params {
-            events.push(&ParamValueEvent::new(
-                0,
-                ClapId::new(param_hash(id)),
-                Pckn::match_all(),
-                value,
-            ));
+        let mut buffer = EventBuffer::with_capacity(events.len());
+        for event in events {
+            assert!((event.time() as usize) < num_samples.max(1));
+            event.push_into(&mut buffer);
         }
-        self.run_block(&mut inputs, &mut outputs, num_samples, transport, &events);
+        self.run_block(&mut inputs, &mut outputs, num_samples, transport, &buffer);
         outputs
     }
 
