@@ -165,7 +165,8 @@ fn number(cell: &str) -> f64 {
 /// tempo, the time signature, the beat moved on by the tempo inside blocks, the bar and the
 /// position in it in the signature's beats (eighths in the 7/8 bar), across the 7/8 bar and the
 /// change from 120 to 90 bpm, also where automation splits the host's blocks. The manifest lists
-/// the tempo map and the first downbeat.
+/// the tempo map and the first downbeat, and `schedule`'s beat and bar lanes pulse on exactly the
+/// frames that hold the map's beats and downbeats.
 #[test]
 fn transport_table_follows_the_hosts_beat_grid() {
     let audio = song(SAMPLE_RATE, 6.4);
@@ -224,7 +225,74 @@ fn transport_table_follows_the_hosts_beat_grid() {
             serde_json::json!([{"frame": 0, "tempo_bpm": 120.0}, {"frame": 90, "tempo_bpm": 90.0}])
         );
         assert_eq!(transport["first_downbeat_frame"], 0);
+
+        let (beats, bars) = schedule_pulses(&dir.path().join(TRACK));
+        assert_eq!(
+            beats,
+            beat_frames(num_frames, false),
+            "max block {max_block}: beats"
+        );
+        assert_eq!(
+            bars,
+            beat_frames(num_frames, true),
+            "max block {max_block}: bars"
+        );
     }
+}
+
+/// The frames (of `num_frames`) that hold a beat of the tempo map, or only its downbeats: a beat
+/// of the time signature (an eighth in 7/8), at its sample from the map alone.
+fn beat_frames(num_frames: i64, downbeats_only: bool) -> Vec<i64> {
+    let starts = section_starts();
+    let mut frames = Vec::new();
+    for (idx, section) in TEMPO_MAP.iter().enumerate() {
+        let (num, den) = section.time_sig;
+        let beat_s = 60.0 / section.tempo_bpm * 4.0 / f64::from(den);
+        let end = starts
+            .get(idx + 1)
+            .copied()
+            .unwrap_or(num_frames * FRAME_LEN);
+        for n in 0.. {
+            let sample = starts[idx] + (n as f64 * beat_s * f64::from(SAMPLE_RATE)).round() as i64;
+            if sample >= end {
+                break;
+            }
+            if !downbeats_only || n % i64::from(num) == 0 {
+                frames.push(sample / FRAME_LEN);
+            }
+        }
+    }
+    frames
+}
+
+/// Runs `schedule` on a take with a `beats` and a `bars` lane; the frames each pulses on.
+fn schedule_pulses(take_dir: &Path) -> (Vec<i64>, Vec<i64>) {
+    let take_arg = take_dir.to_str().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_spectral-diffusion"))
+        .args(["schedule", take_arg, "--quiet"])
+        .args([
+            "--lane",
+            "beat=beats,release_ms=0",
+            "--lane",
+            "bar=bars,release_ms=0",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(take_dir.join("schedule.csv")).unwrap();
+    let pulses = |column: usize| {
+        text.lines()
+            .skip(1)
+            .map(|line| line.split(',').collect::<Vec<_>>())
+            .filter(|cells| number(cells[column]) == 1.0)
+            .map(|cells| number(cells[0]) as i64)
+            .collect()
+    };
+    (pulses(1), pulses(2))
 }
 
 /// A host that reports only a position: the musical cells are empty, and the manifest says so.

@@ -12,6 +12,8 @@
 //!
 //! Frames the tables lack (before a take, between takes) read 0 and hold no beat.
 
+use crate::export::{MACROS_CSV, MIDI_CSV, TRANSPORT_CSV};
+
 /// A musical unit a beat lane pulses on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BeatUnit {
@@ -39,18 +41,13 @@ pub enum HostSource {
     Macro(u8),
 }
 
-/// The take's tables, as far as the folder has them.
-pub const TRANSPORT_CSV_NAME: &str = "transport.csv";
-pub const MIDI_CSV_NAME: &str = "midi.csv";
-pub const MACROS_CSV_NAME: &str = "macros.csv";
-
 impl HostSource {
     /// The table the lane is read from.
     pub fn table_name(self) -> &'static str {
         match self {
-            Self::Beats { .. } => TRANSPORT_CSV_NAME,
-            Self::Notes { .. } | Self::Cc(_) => MIDI_CSV_NAME,
-            Self::Macro(_) => MACROS_CSV_NAME,
+            Self::Beats { .. } => TRANSPORT_CSV,
+            Self::Notes { .. } | Self::Cc(_) => MIDI_CSV,
+            Self::Macro(_) => MACROS_CSV,
         }
     }
 
