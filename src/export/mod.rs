@@ -18,6 +18,7 @@
 mod folder;
 mod lock;
 mod manifest;
+pub mod session;
 mod table;
 
 use std::fs::{self, File};
@@ -411,6 +412,12 @@ impl FrameWriter {
     /// Distinct frames in the folder.
     pub fn num_frames(&self) -> u64 {
         self.table.num_rows()
+    }
+
+    /// The folder's first and last frame, `None` while it holds none.
+    pub fn frame_span(&self) -> Option<[u64; 2]> {
+        let ranges = self.table.frame_ranges();
+        Some([ranges.first()?[0], ranges.last()?[1]])
     }
 
     /// Writes frame `frame_idx`'s PNG, then records its bins. A frame written again replaces the
