@@ -46,9 +46,14 @@ struct ManifestFields {
     audio: Option<String>,
     sample_rate: u32,
     fps: FrameRate,
+    /// A composite of lanes (`compose`) has no spectrum, so no analysis, bins or CSV: its
+    /// `spectrum.csv` is missing and reading rows says so.
+    #[serde(default)]
     analysis: AnalysisSettings,
+    #[serde(default)]
     bin_freqs_hz: Vec<f32>,
-    csv: CsvFields,
+    #[serde(default)]
+    csv: Option<CsvFields>,
     frames: Option<FramesFields>,
     /// Absent before `frame_ranges` existed: then the frames were `first_frame..=last_frame`.
     frame_ranges: Option<Vec<[u64; 2]>>,
@@ -133,7 +138,7 @@ impl RenderedFolder {
             fps: fields.fps,
             analysis: fields.analysis,
             bin_freqs_hz: fields.bin_freqs_hz,
-            csv_format: fields.csv.format,
+            csv_format: fields.csv.map_or(CsvFormat::Full, |csv| csv.format),
             frame_size: fields.frames.map(|frames| (frames.width, frames.height)),
             frame_ranges: match (fields.frame_ranges, fields.first_frame, fields.last_frame) {
                 (Some(ranges), _, _) => ranges,

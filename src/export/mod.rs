@@ -32,7 +32,7 @@ use crate::clock::FrameRate;
 use crate::render::{ColorType, Image, RenderError, RenderSettings, Renderer};
 pub use folder::{clear_folder, is_our_page};
 pub use lock::{FolderLock, LOCK_FILE};
-pub use manifest::Manifest;
+pub use manifest::{FORMAT_VERSION, Manifest};
 use manifest::{FolderContents, ManifestOnDisk};
 use table::SpectrumTable;
 
@@ -104,6 +104,13 @@ pub enum Source {
     Host {
         host: String,
         track: String,
+    },
+    /// Lanes of a plugin session combined by `compose`.
+    Composite {
+        /// The session folder.
+        session: PathBuf,
+        /// The lanes used, in channel or tile order.
+        lanes: Vec<String>,
     },
 }
 
@@ -217,7 +224,7 @@ impl FrameEncoder {
 /// default level (`cargo bench --bench engine`), and on guide frames Paeth alone compresses as
 /// well as trying all five filters per row (6 721 508 vs 6 721 417 bytes for 96 frames) at 8 %
 /// fewer instructions per frame (callgrind); `Up` saves 4 % more but grows files by 7 %.
-fn encode_png(image: &Image, out: &mut Vec<u8>) -> Result<(), png::EncodingError> {
+pub(crate) fn encode_png(image: &Image, out: &mut Vec<u8>) -> Result<(), png::EncodingError> {
     out.clear();
     let mut encoder = png::Encoder::new(&mut *out, image.width, image.height);
     encoder.set_color(match image.color {
