@@ -142,7 +142,7 @@ fn rgb_channels_carry_each_lanes_grey() {
             );
         }
     }
-    let folder = RenderedFolder::read(&out).unwrap();
+    let folder = RenderedFolder::read_frames(&out).unwrap();
     assert_eq!(folder.fps, FrameRate::FPS_24);
     assert_eq!(folder.frame_size, Some((64, 64)));
     assert_eq!(folder.frame_ranges, [[0, 19]]);
@@ -155,6 +155,11 @@ fn rgb_channels_carry_each_lanes_grey() {
     );
     assert_eq!(manifest["frames"]["color"], "rgb");
     assert_eq!(manifest["complete"], true);
+    // Without a spectrum, `schedule` says so in one line instead of measuring nothing.
+    let schedule = cli(&["schedule", path_arg(&out), "--lane", "low=20-200"]);
+    let stderr = String::from_utf8_lossy(&schedule.stderr);
+    assert_eq!(schedule.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no spectrum"), "{stderr}");
 }
 
 /// A colour lane enters a channel as its luma (what Desaturate would make of it).

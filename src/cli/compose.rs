@@ -9,8 +9,8 @@
 //!
 //! The output folder holds `frames/%06d.png` and a `manifest.json` that `video` reads (frame rate,
 //! size, frame ranges; its source is `{"kind": "composite", …}` naming the session and lanes). It
-//! has no `spectrum.csv`: a composite has no single spectrum, so `schedule` and `page` take the
-//! lanes' folders instead.
+//! has no `spectrum.csv`: a composite has no single spectrum, so `schedule` and `page` refuse it
+//! and take the lanes' folders instead.
 
 use std::collections::BTreeSet;
 use std::fs;
