@@ -158,6 +158,16 @@ fn guide_setting_change_during_playback_causes_no_restart() {
     let manifest_2 = manifest(&second);
     assert_eq!(manifest_2["fps"]["num"], 30);
     assert_eq!(manifest_2["analysis"]["preset"], "seed");
+    // Lanes of a session share one frame rate: the 30 fps lane is written but not listed.
+    let index = session_json(dir.path());
+    assert_eq!(index["fps"], json!({"num": 24, "den": 1}));
+    let names: Vec<&str> = index["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|lane| lane["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [TRACK]);
 }
 
 /// Two instances on tracks of the same name never share a folder: the second writes beside the
