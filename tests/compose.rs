@@ -155,6 +155,13 @@ fn rgb_channels_carry_each_lanes_grey() {
     );
     assert_eq!(manifest["frames"]["color"], "rgb");
     assert_eq!(manifest["complete"], true);
+    // Composed again with one lane: it replaces the earlier composite, stale frames and all.
+    assert_success(&cli(&["compose", path_arg(session), "--red", "Drums"]));
+    assert_eq!(frame_numbers(&out), (0..10).collect::<Vec<_>>());
+    assert_eq!(
+        RenderedFolder::read_frames(&out).unwrap().frame_ranges,
+        [[0, 9]]
+    );
     // Without a spectrum, `schedule` says so in one line instead of measuring nothing.
     let schedule = cli(&["schedule", path_arg(&out), "--lane", "low=20-200"]);
     let stderr = String::from_utf8_lossy(&schedule.stderr);

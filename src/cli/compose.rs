@@ -448,6 +448,9 @@ impl Manifest<'_> {
             "frame_ranges": frame_ranges,
             "frames_written": frames.len(),
             "complete": is_complete,
+            // No takes and nothing to warn of: read back (a composite replaced) like any folder.
+            "takes": [],
+            "warnings": [],
         })
     }
 }
