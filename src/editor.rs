@@ -13,10 +13,11 @@ pub mod meter_strip;
 pub mod meters;
 pub mod monitor;
 pub mod panels;
+pub mod session_view;
 pub mod smoothing;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use egui::{Panel, RichText, ScrollArea, Ui, Vec2};
 use nice_plug::context::gui::GuiContext;
@@ -37,6 +38,7 @@ use guide::{RenderedView, unit_bins_from_db};
 use meters::{MeterReadings, Meters};
 use monitor::{Monitor, MonitorSettings};
 use panels::ViewSettings;
+use session_view::SessionListing;
 use smoothing::PeakHold;
 
 /// The smallest editor, in logical pixels: the side panel plus a usable plot.
@@ -107,6 +109,8 @@ pub struct EditorApp {
     session: SessionControl,
     /// The host's context, from `build`; needed to set parameters.
     gui_context: Option<GuiContext>,
+    /// When `state.session` was last read from disk.
+    session_read_at: Option<Instant>,
     state: EditorState,
 }
 
@@ -141,6 +145,9 @@ pub struct EditorState {
     polar_view: RenderedView,
     /// The folder text field's buffer, read from the parameters on the first repaint.
     folder_text: Option<String>,
+    /// The session the recorder writes into, as its `session.json` was last read (by the
+    /// editor, at most once a second while the recorder section is open); `None`: not read.
+    pub session: Option<SessionListing>,
     /// The program Reveal opens folders with, `None` (Reveal greyed out) where there is none.
     pub file_opener: Option<&'static std::path::Path>,
     /// The size last written to `params.editor_size`.
@@ -164,6 +171,7 @@ impl EditorApp {
             status: data.status,
             session: data.session,
             gui_context: None,
+            session_read_at: None,
             state: EditorState {
                 section: Some(Section::Recorder),
                 file_opener: panels::file_opener(),
@@ -254,6 +262,17 @@ impl NiceEguiApp for EditorApp {
                     is_recorded: guide.kind == SpectrumKind::Guide,
                 }),
         };
+        if self.state.section == Some(Section::Recorder)
+            && self
+                .session_read_at
+                .is_none_or(|at| at.elapsed() >= session_view::READ_INTERVAL)
+        {
+            // The session is the folder above this instance's lane.
+            let out_dir = self.params.out_dir();
+            let root = out_dir.parent().unwrap_or(&out_dir);
+            self.state.session = Some(SessionListing::read(root));
+            self.session_read_at = Some(Instant::now());
+        }
         let actions = self
             .state
             .ui(ui, &self.params, &setter, &self.status, &input);
@@ -378,6 +397,10 @@ impl EditorState {
                             folder_text,
                             self.file_opener,
                         );
+                        if let Some(listing) = &self.session {
+                            let instance_id = params.folder_fields().instance_id();
+                            session_view::session_lanes(ui, listing, &instance_id);
+                        }
                     }
                     if self.section_header(ui, Section::Analyzer, "Analyzer") {
                         panels::analyzer_controls(ui, params, setter, &mut self.view);

@@ -27,6 +27,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::Preset;
 use blur::GaussianBlur;
+/// Desaturate's grey of a colour, for readers of colour frames (`compose`).
+pub(crate) use palette::luma;
 use pie::PieTable;
 use polar::PolarStamper;
 

@@ -174,7 +174,9 @@ fn analyzer_reference_matches_snapshot() {
 use spectral_diffusion::analysis::Preset;
 use spectral_diffusion::editor::guide::unit_bins_from_db;
 use spectral_diffusion::editor::meters::Meters;
+use spectral_diffusion::editor::session_view::{SessionContents, SessionListing};
 use spectral_diffusion::editor::{EditorState, GuideFrame, LiveTrace, Section, SpectraIn, Tab};
+use spectral_diffusion::export::session::{Lane, SessionIndex};
 use spectral_diffusion::handoff::RecorderStatus;
 use spectral_diffusion::plugin::params::PluginParams;
 use spectral_diffusion::plugin::params::Trace;
@@ -208,6 +210,7 @@ fn snapshot_editor_with(
     // The folder line shows these; fixed so the snapshot does not depend on $HOME or the clock.
     "/tmp/takes".clone_into(&mut params.output_folder.write().unwrap());
     "Drums".clone_into(&mut params.track_name.write().unwrap());
+    "instance-drums".clone_into(&mut params.instance_id.write().unwrap());
     let status = RecorderStatus::default();
     status.set_take_state(spectral_diffusion::handoff::TakeState::Rolling);
     status
@@ -246,12 +249,39 @@ fn snapshot_editor_with(
     let mut state = EditorState::default();
     state.tab = tab;
     state.section = Some(section);
+    state.session = Some(session_listing());
     let mut headless = Headless::new();
     let frame = headless.render(vec2(900.0, 600.0), pixels_per_point, None, &mut |ui| {
         state.ui(ui, &params, &setter, &status, &input);
     });
     assert!(frame.num_colors() > 50, "{name} looks blank");
     assert_snapshot(name, &frame);
+}
+
+/// The session the recorder panel lists: this instance's lane (Drums) and two others', one
+/// without frames yet.
+fn session_listing() -> SessionListing {
+    let lane = |name: &str, instance_id: &str, frames: Option<(u64, u64)>| Lane {
+        name: name.to_owned(),
+        track: name.to_owned(),
+        instance_id: instance_id.to_owned(),
+        settings: serde_json::json!({}),
+        first_frame: frames.map(|(first, _)| first),
+        last_frame: frames.map(|(_, last)| last),
+        frames_written: frames.map_or(0, |(first, last)| last - first + 1),
+    };
+    SessionListing {
+        root: "/tmp/takes".into(),
+        contents: SessionContents::Index(SessionIndex {
+            format: 1,
+            fps: spectral_diffusion::clock::FrameRate::FPS_24,
+            lanes: vec![
+                lane("Drums", "instance-drums", Some((0, 1199))),
+                lane("Bass", "instance-bass", Some((0, 1234))),
+                lane("Vocals", "instance-vocals", None),
+            ],
+        }),
+    }
 }
 
 #[test]

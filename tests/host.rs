@@ -7,7 +7,8 @@ mod plugin_host;
 use std::path::Path;
 
 use plugin_host::{
-    Rng, TestPlugin, Transport, read_csv, reference_frames, run_cli_render, song, write_wav,
+    Rng, TestPlugin, Transport, assert_same_files_as_cli, read_csv, reference_frames,
+    run_cli_render, song, write_wav,
 };
 use serde_json::json;
 use spectral_diffusion::analysis::AnalysisSettings;
@@ -147,32 +148,11 @@ fn bounce_writes_the_files_render_writes() {
         bounce(&mut plugin, &audio, &mut || 1 + rng.below(1024) as usize);
         drop(plugin);
 
-        let plugin_out = dir.path().join(TRACK);
-        let read = |dir: &Path, name: &str| std::fs::read(dir.join(name)).unwrap();
-        assert_eq!(
-            read(&plugin_out, "spectrum.csv"),
-            read(&cli_out, "spectrum.csv"),
-            "{sample_rate} Hz {fps} fps {preset}: spectrum.csv"
+        assert_same_files_as_cli(
+            &dir.path().join(TRACK),
+            &cli_out,
+            &format!("{sample_rate} Hz {fps} fps {preset}"),
         );
-        let mut names: Vec<_> = std::fs::read_dir(cli_out.join("frames"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        names.sort();
-        let mut plugin_names: Vec<_> = std::fs::read_dir(plugin_out.join("frames"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        plugin_names.sort();
-        assert_eq!(plugin_names, names, "same frame files");
-        for name in &names {
-            let name = Path::new("frames").join(name);
-            let name = name.to_str().unwrap();
-            assert!(
-                read(&plugin_out, name) == read(&cli_out, name),
-                "{name} differs"
-            );
-        }
     }
 }
 

@@ -38,6 +38,10 @@ fn manifest(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
 }
 
+fn session_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("session.json")).unwrap()).unwrap()
+}
+
 fn frame_numbers(dir: &Path) -> Vec<u64> {
     read_csv(&dir.join("spectrum.csv"))
         .1
@@ -154,6 +158,16 @@ fn guide_setting_change_during_playback_causes_no_restart() {
     let manifest_2 = manifest(&second);
     assert_eq!(manifest_2["fps"]["num"], 30);
     assert_eq!(manifest_2["analysis"]["preset"], "seed");
+    // Lanes of a session share one frame rate: the 30 fps lane is written but not listed.
+    let index = session_json(dir.path());
+    assert_eq!(index["fps"], json!({"num": 24, "den": 1}));
+    let names: Vec<&str> = index["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|lane| lane["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [TRACK]);
 }
 
 /// Two instances on tracks of the same name never share a folder: the second writes beside the
@@ -172,10 +186,12 @@ fn two_instances_with_the_same_track_get_two_folders() {
     take(second, 48_000, 2.0);
     drop(plugins);
 
+    // The lane folders; `session.json` and its lock sit beside them.
     let mut folders: Vec<(String, Vec<u64>)> = std::fs::read_dir(dir.path())
         .unwrap()
-        .map(|entry| {
-            let path = entry.unwrap().path();
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .map(|path| {
             let name = path.file_name().unwrap().to_str().unwrap().to_owned();
             (name, frame_numbers(&path))
         })
@@ -302,6 +318,9 @@ fn clear_removes_our_files_and_keeps_the_users() {
         status.folder_notice.lock().unwrap()
     );
     assert_eq!(manifest(&out)["frame_ranges"], json!([]));
+    // A cleared lane leaves the session, and its next take lists it again.
+    let lanes = || session_json(dir.path())["lanes"].clone();
+    assert_eq!(lanes(), json!([]));
 
     let mut plugin = TestPlugin::new();
     arm_with_images(&mut plugin, dir.path());
@@ -311,6 +330,10 @@ fn clear_removes_our_files_and_keeps_the_users() {
     assert_eq!(frame_numbers(&out), (0..12).collect::<Vec<_>>());
     assert!(out.join("frames/000011.png").exists());
     assert!(out.join("frames/cover.jpg").exists());
+    assert_eq!(lanes()[0]["name"], TRACK);
+    assert_eq!(lanes()[0]["first_frame"], 0);
+    assert_eq!(lanes()[0]["last_frame"], 11);
+    assert_eq!(lanes()[0]["frames_written"], 12);
     assert!(!dir.path().join(format!("{TRACK}-2")).exists());
 }
 

@@ -651,6 +651,21 @@ fn tempo_change_transport(num_frames: u64) -> String {
     text
 }
 
+/// A `session.json` listing `lanes` (folders under `session`) at 24 fps, as the plugin writes it.
+fn write_session_index(session: &Path, lanes: &[&str]) {
+    let lanes: Vec<Value> = lanes
+        .iter()
+        .map(|name| {
+            serde_json::json!({
+                "name": name, "track": name, "instance_id": name, "settings": {},
+                "first_frame": 0, "last_frame": 239, "frames_written": 240,
+            })
+        })
+        .collect();
+    let index = serde_json::json!({"format": 1, "fps": {"num": 24, "den": 1}, "lanes": lanes});
+    fs::write(session.join("session.json"), index.to_string()).unwrap();
+}
+
 /// The frames whose values are 1.
 fn pulse_frames(values: &[f64]) -> BTreeSet<usize> {
     (0..values.len()).filter(|&k| values[k] == 1.0).collect()
@@ -666,7 +681,7 @@ fn session_lanes_follow_the_beat_grid_midi_and_macros() {
     let session = dir.path().join("session");
     let drums = render_folder(dir.path(), "session/Drums", &[]);
     let keys = render_folder(dir.path(), "session/Keys", &[]);
-    fs::write(session.join("session.json"), r#"{"format":1,"lanes":[]}"#).unwrap();
+    write_session_index(&session, &["Drums", "Keys"]);
     let num_frames = 240;
     fs::write(
         drums.join("transport.csv"),
@@ -795,7 +810,7 @@ fn session_and_host_lane_mistakes_are_one_line() {
     let dir = TempDir::new().unwrap();
     let session = dir.path().join("session");
     let take = render_folder(dir.path(), "session/Drums", &[]);
-    fs::write(session.join("session.json"), r#"{"format":1,"lanes":[]}"#).unwrap();
+    write_session_index(&session, &["Drums"]);
     let (session_arg, take_arg) = (path_arg(&session), path_arg(&take));
     let wav = dir.path().join("song.wav");
     for (args, code, wanted) in [
@@ -806,8 +821,8 @@ fn session_and_host_lane_mistakes_are_one_line() {
         ),
         (
             &["schedule", session_arg, "--lane", "k=Keys/30-120"],
-            2,
-            "has no lane \"Keys\" (it has: Drums)",
+            1,
+            "lists no lane \"Keys\"; its lanes: Drums",
         ),
         (
             &["schedule", session_arg, "--lane", "b=beats"],

@@ -146,17 +146,46 @@ impl Harness {
     }
 }
 
-/// Every folder under `base`: the CSV's frames, the PNGs and the manifest agree.
+/// Every folder under `base`: the CSV's frames, the PNGs and the manifest agree; and
+/// `session.json` lists exactly the folders at the session's frame rate, each with the frames
+/// its manifest lists (lanes of a session share one rate).
 fn check_folders(base: &Path, step: &str) {
     let Ok(entries) = std::fs::read_dir(base) else {
         return;
     };
+    let index: Option<serde_json::Value> = std::fs::read(base.join("session.json"))
+        .ok()
+        .map(|bytes| serde_json::from_slice(&bytes).unwrap());
+    let mut num_lanes = 0;
     for entry in entries {
         let dir = entry.unwrap().path();
         let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) else {
             continue;
         };
         let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let index = index
+            .as_ref()
+            .expect("a folder with a manifest is in a session");
+        let name = dir.file_name().unwrap().to_str().unwrap();
+        let lane = index["lanes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|lane| lane["name"] == name);
+        let fps = &manifest["fps"];
+        let is_session_rate =
+            index["fps"]["num"] == fps["num"] && index["fps"]["den"] == fps["den"];
+        assert_eq!(
+            lane.is_some(),
+            is_session_rate,
+            "{step}: {name} listed?\n{index}"
+        );
+        if let Some(lane) = lane {
+            num_lanes += 1;
+            for field in ["first_frame", "last_frame", "frames_written"] {
+                assert_eq!(lane[field], manifest[field], "{step}: {name}: {field}");
+            }
+        }
         let csv = std::fs::read_to_string(dir.join("spectrum.csv")).unwrap();
         let rows: Vec<u64> = csv
             .lines()
@@ -195,6 +224,13 @@ fn check_folders(base: &Path, step: &str) {
                 .collect();
             assert_eq!(pngs, set, "{step}: {dir:?}: frames/ vs CSV");
         }
+    }
+    if let Some(index) = index {
+        assert_eq!(
+            index["lanes"].as_array().unwrap().len(),
+            num_lanes,
+            "{step}: {index}"
+        );
     }
 }
 

@@ -173,7 +173,7 @@ pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
         return Err(Failure::usage("--timeout must be at least 1 second"));
     }
     let servers = server_urls(args)?;
-    let folder = RenderedFolder::read(&args.folder)?;
+    let folder = RenderedFolder::read_frames(&args.folder)?;
     let Some((width, height)) = folder.frame_size else {
         return Err(bad_input(format!(
             "{} holds no frames (rendered with --csv-only?): render it with images first",

@@ -5,6 +5,7 @@
 //! 3 I/O, 130 interrupted (DESIGN.md §9). Every failure is one line on stderr; each damaged span of
 //! audio is one `warning:` line before it.
 
+mod compose;
 pub mod decode;
 pub mod demo;
 mod diffuse;
@@ -61,6 +62,8 @@ enum Command {
     Schedule(schedule::ScheduleArgs),
     /// Make an mp4 of an output folder's frames with its audio (needs ffmpeg)
     Video(VideoArgs),
+    /// Combine a plugin session's lanes into RGB guide frames (--red/--green/--blue) or a grid
+    Compose(compose::ComposeArgs),
     /// Write (again) an output folder's preview page, index.html: after `schedule`, for a plugin
     /// take, or to point it at other audio
     Page(PageArgs),
@@ -402,6 +405,7 @@ pub fn main() -> ExitCode {
         Command::Page(args) => run_page(args),
         Command::Schedule(args) => schedule::run_schedule(args),
         Command::Diffuse(args) => diffuse::run_diffuse(args),
+        Command::Compose(args) => compose::run_compose(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

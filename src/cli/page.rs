@@ -158,6 +158,7 @@ pub fn write_page(dir: &Path, audio: Option<&Path>) -> Result<PageSummary, PageE
         ),
         Source::Demo => "demo".to_owned(),
         Source::Host { track, .. } => track.clone(),
+        Source::Composite { lanes, .. } => lanes.join(" + "),
     };
     let html = TEMPLATE
         .replace("{{TITLE}}", &escape_html(&title))

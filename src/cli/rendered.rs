@@ -22,6 +22,12 @@ pub enum RenderedError {
     NotOurs { dir: PathBuf },
     #[error("{}: {reason}", path.display())]
     Unreadable { path: PathBuf, reason: String },
+    #[error(
+        "{} holds frames but no spectrum (a composite of lanes): give a folder that `render` or \
+         the plugin wrote, such as one of its lanes",
+        dir.display()
+    )]
+    NoSpectrum { dir: PathBuf },
     #[error("{}: line {line}: {reason}", path.display())]
     Table {
         path: PathBuf,
@@ -46,9 +52,14 @@ struct ManifestFields {
     audio: Option<String>,
     sample_rate: u32,
     fps: FrameRate,
+    /// A composite of lanes (`compose`) has no spectrum, so no analysis, bins or CSV (see
+    /// [`RenderedFolder::read_frames`]).
+    #[serde(default)]
     analysis: AnalysisSettings,
+    #[serde(default)]
     bin_freqs_hz: Vec<f32>,
-    csv: CsvFields,
+    #[serde(default)]
+    csv: Option<CsvFields>,
     frames: Option<FramesFields>,
     /// Absent before `frame_ranges` existed: then the frames were `first_frame..=last_frame`.
     frame_ranges: Option<Vec<[u64; 2]>>,
@@ -94,8 +105,21 @@ pub struct RenderedFolder {
 }
 
 impl RenderedFolder {
-    /// Reads `dir/manifest.json`.
+    /// Reads `dir/manifest.json` of a folder with a spectrum (`spectrum.csv`).
     pub fn read(dir: &Path) -> Result<Self, RenderedError> {
+        let folder = Self::read_frames(dir)?;
+        // Every analysis has at least one bin.
+        if folder.bin_freqs_hz.is_empty() {
+            return Err(RenderedError::NoSpectrum {
+                dir: dir.to_owned(),
+            });
+        }
+        Ok(folder)
+    }
+
+    /// Reads `dir/manifest.json` for its frames only: also a composite of lanes (`compose`),
+    /// which has no spectrum; its analysis is then the default and its bins are empty.
+    pub fn read_frames(dir: &Path) -> Result<Self, RenderedError> {
         let path = dir.join(MANIFEST_NAME);
         let text = match fs::read(&path) {
             Ok(text) => text,
@@ -133,7 +157,7 @@ impl RenderedFolder {
             fps: fields.fps,
             analysis: fields.analysis,
             bin_freqs_hz: fields.bin_freqs_hz,
-            csv_format: fields.csv.format,
+            csv_format: fields.csv.map_or(CsvFormat::Full, |csv| csv.format),
             frame_size: fields.frames.map(|frames| (frames.width, frames.height)),
             frame_ranges: match (fields.frame_ranges, fields.first_frame, fields.last_frame) {
                 (Some(ranges), _, _) => ranges,

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Deserialize;
 
+use super::compose;
 use super::decode::{FileSource, MonoSource};
 use super::demo::DemoSource;
 use super::pipeline::{self, PipelineError};
@@ -25,6 +26,7 @@ use super::rendered::RenderedFolder;
 use super::{DEMO_SAMPLE_RATE, EXIT_BAD_INPUT, EXIT_IO, Failure, default_out_dir};
 use crate::analysis::{AnalysisSettings, Analyzer};
 use crate::clock::{FrameClock, FrameRate};
+use crate::export::session::SessionIndex;
 use crate::export::{self, write_atomically};
 use crate::schedule::emit::{self, Schedule};
 use crate::schedule::host::{HostSource, HostTable};
@@ -207,10 +209,15 @@ fn measure_folder(
     targets: &[TargetConfig],
 ) -> Result<Measured, Failure> {
     let set = LaneSet::new(lanes, targets).map_err(Failure::usage)?;
+    // A folder with a manifest of its own is one take, even inside a session.
+    let index = match dir.join(export::MANIFEST_NAME).is_file() {
+        true => None,
+        false => compose::read_index_if_any(dir)?,
+    };
     let lane_dirs = set
         .lanes
         .iter()
-        .map(|lane| lane_folder(dir, lane))
+        .map(|lane| lane_folder(dir, index.as_ref(), lane))
         .collect::<Result<Vec<_>, _>>()?;
     let mut folder_dirs = lane_dirs.clone();
     folder_dirs.sort();
@@ -288,69 +295,47 @@ fn measure_folder(
     })
 }
 
-/// The folder a lane is measured in: `dir` itself, or in a session (a folder of takes with a
-/// `session.json`) the take the lane names. Beat lanes may leave the take out: every take of a
+/// The folder a lane is measured in: `dir` itself, or in a session (`index`, its
+/// `session.json`) the lane the source names. Beat lanes may leave it out: every lane of a
 /// session has the same beat grid, so the first with one serves.
-fn lane_folder(dir: &Path, lane: &Lane) -> Result<PathBuf, Failure> {
-    let is_session = dir.join(export::SESSION_NAME).is_file();
-    let takes = || session_takes(dir);
-    match (&lane.stem, is_session) {
-        (Some(stem), true) => {
-            let take = dir.join(stem);
-            if take.join(export::MANIFEST_NAME).is_file() {
-                Ok(take)
-            } else {
-                Err(Failure::usage(format!(
-                    "lane {:?}: the session {} has no lane {stem:?} (it has: {})",
-                    lane.name,
-                    dir.display(),
-                    takes()?.join(", ")
-                )))
-            }
-        }
-        (Some(stem), false) => Err(Failure::usage(format!(
+fn lane_folder(dir: &Path, index: Option<&SessionIndex>, lane: &Lane) -> Result<PathBuf, Failure> {
+    match (&lane.stem, index) {
+        (Some(stem), Some(index)) => compose::lane_dir(dir, index, stem),
+        (Some(stem), None) => Err(Failure::usage(format!(
             "lane {:?}: {stem}/… names a session lane, but {} is no session folder",
             lane.name,
             dir.display()
         ))),
-        (None, false) => Ok(dir.to_owned()),
-        (None, true) => match lane.source {
-            LaneSource::Host(source @ HostSource::Beats { .. }) => takes()?
-                .into_iter()
-                .map(|take| dir.join(take))
-                .find(|take| take.join(source.table_name()).is_file())
+        (None, None) => Ok(dir.to_owned()),
+        (None, Some(index)) => match lane.source {
+            LaneSource::Host(source @ HostSource::Beats { .. }) => index
+                .lanes
+                .iter()
+                .map(|session_lane| dir.join(&session_lane.name))
+                .find(|lane_dir| lane_dir.join(source.table_name()).is_file())
                 .ok_or_else(|| {
                     Failure::unreadable(
                         format!(
-                            "no lane of the session {} has a {}: beats come from the plugin's takes",
+                            "no lane of the session {} has a {}: beats come from the \
+                             plugin's takes",
                             dir.display(),
                             source.table_name()
                         ),
                         false,
                     )
                 }),
-            _ => Err(Failure::usage(format!(
-                "lane {:?}: {} is a session; name the lane it follows as LANE/SOURCE \
-                 (lanes: {})",
-                lane.name,
-                dir.display(),
-                takes()?.join(", ")
-            ))),
+            _ => {
+                let names: Vec<&str> = index.lanes.iter().map(|lane| lane.name.as_str()).collect();
+                Err(Failure::usage(format!(
+                    "lane {:?}: {} is a session; name the lane it follows as LANE/SOURCE \
+                     (lanes: {})",
+                    lane.name,
+                    dir.display(),
+                    names.join(", ")
+                )))
+            }
         },
     }
-}
-/// A session's takes: its subfolders that hold a manifest, by name.
-fn session_takes(dir: &Path) -> Result<Vec<String>, Failure> {
-    let entries = fs::read_dir(dir).map_err(|error| {
-        Failure::unreadable(format!("cannot read {}: {error}", dir.display()), true)
-    })?;
-    let mut takes: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter(|entry| entry.path().join(export::MANIFEST_NAME).is_file())
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .collect();
-    takes.sort();
-    Ok(takes)
 }
 
 /// Streams a folder's `spectrum.csv` through `lanes` (spectral ones): their raw values, one per

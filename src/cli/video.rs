@@ -115,7 +115,7 @@ pub fn make_video(
     is_stopped: impl Fn() -> bool,
 ) -> Result<VideoSummary, VideoError> {
     let encoder = video_encoder()?;
-    let folder = RenderedFolder::read(&job.folder)?;
+    let folder = RenderedFolder::read_frames(&job.folder)?;
     let Some((width, height)) = folder.frame_size else {
         return Err(VideoError::NoFrames {
             dir: folder.dir.clone(),

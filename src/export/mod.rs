@@ -19,6 +19,7 @@ mod capture;
 mod folder;
 mod lock;
 mod manifest;
+pub mod session;
 mod table;
 
 use std::fs::{self, File};
@@ -36,13 +37,11 @@ pub use capture::{
 };
 pub use folder::{clear_folder, is_our_page};
 pub use lock::{FolderLock, LOCK_FILE};
-pub use manifest::Manifest;
+pub use manifest::{FORMAT_VERSION, Manifest};
 use manifest::{FolderContents, ManifestOnDisk};
 use table::SpectrumTable;
 
 pub const MANIFEST_NAME: &str = "manifest.json";
-/// A session's index of its lanes (the plugin takes of one session folder, DESIGN.md §13).
-pub const SESSION_NAME: &str = "session.json";
 /// The demo's audio, saved beside its frames (`render --demo`); the manifest's `audio` names it.
 pub const DEMO_AUDIO_NAME: &str = "demo.wav";
 /// The preview page the CLI writes into a folder (`render`, `page`).
@@ -110,6 +109,13 @@ pub enum Source {
     Host {
         host: String,
         track: String,
+    },
+    /// Lanes of a plugin session combined by `compose`.
+    Composite {
+        /// The session folder.
+        session: PathBuf,
+        /// The lanes used, in channel or tile order.
+        lanes: Vec<String>,
     },
 }
 
@@ -223,7 +229,7 @@ impl FrameEncoder {
 /// default level (`cargo bench --bench engine`), and on guide frames Paeth alone compresses as
 /// well as trying all five filters per row (6 721 508 vs 6 721 417 bytes for 96 frames) at 8 %
 /// fewer instructions per frame (callgrind); `Up` saves 4 % more but grows files by 7 %.
-fn encode_png(image: &Image, out: &mut Vec<u8>) -> Result<(), png::EncodingError> {
+pub(crate) fn encode_png(image: &Image, out: &mut Vec<u8>) -> Result<(), png::EncodingError> {
     out.clear();
     let mut encoder = png::Encoder::new(&mut *out, image.width, image.height);
     encoder.set_color(match image.color {
@@ -430,6 +436,12 @@ impl FrameWriter {
     /// Distinct frames in the folder.
     pub fn num_frames(&self) -> u64 {
         self.table.num_rows()
+    }
+
+    /// The folder's first and last frame, `None` while it holds none.
+    pub fn frame_span(&self) -> Option<[u64; 2]> {
+        let ranges = self.table.frame_ranges();
+        Some([ranges.first()?[0], ranges.last()?[1]])
     }
 
     /// Writes frame `frame_idx`'s PNG, then records its bins. A frame written again replaces the

@@ -4,6 +4,9 @@
 //! progress and errors in [`RecorderStatus`]. It sleeps (parked) whenever there is nothing to do:
 //! every push into a queue, every request and every command unparks it.
 //!
+//! At each take's start and end it lists its folder as a lane of the session (the folder above
+//! it) in `session.json`, and a Clear takes it out (see [`export::session`]).
+//!
 //! It never reads the plugin's parameters: a take's settings arrive with its
 //! [`RecorderEvent::TakeStart`], the folder's names through [`FolderFields`].
 //!
@@ -18,6 +21,7 @@ use std::sync::atomic::Ordering;
 use crossbeam_channel::Receiver;
 
 use crate::analysis::BinMap;
+use crate::export::session::{self, SessionError};
 use crate::export::{
     self, CsvFormat, ExportError, ExportSettings, FolderLock, FrameWriter, JobInfo, OpenMode,
     Source, TakeStats,
@@ -225,7 +229,7 @@ impl Writer {
         match self.open_output(key) {
             Ok((output, skipped)) => {
                 let dir = output.writer.settings().out_dir.display().to_string();
-                let notice = match skipped {
+                let mut notice = match skipped {
                     Some(ExportError::SettingsDiffer { path, field }) => format!(
                         "{} holds frames made with other guide settings ({field} differs): \
                          this take goes to {dir}",
@@ -237,6 +241,9 @@ impl Writer {
                     ),
                     _ => String::new(),
                 };
+                if let Err(error) = self.register_lane(&output) {
+                    notice = [notice, error.to_string()].join(" ").trim().to_owned();
+                }
                 self.status.set_out_dir(dir, notice);
                 self.output = Some(output);
             }
@@ -308,8 +315,13 @@ impl Writer {
                 (dir, result)
             }
         };
+        // A lane without frames leaves the session; its next take lists it again.
+        let result = result.map(|()| {
+            session::session_of(&dir).map(|(root, name)| session::remove_lane(root, &name))
+        });
         let notice = match result {
-            Ok(()) => format!("Cleared {}: it lists no frames now", dir.display()),
+            Ok(None | Some(Ok(()))) => format!("Cleared {}: it lists no frames now", dir.display()),
+            Ok(Some(Err(error))) => format!("Cleared {}, but {error}", dir.display()),
             Err(error) => format!("Not cleared: {error}"),
         };
         self.status.set_out_dir(dir.display().to_string(), notice);
@@ -326,6 +338,13 @@ impl Writer {
                 self.fail(error);
             }
         }
+        if self.is_in_take
+            && let Some(output) = &self.output
+            && let Err(error) = self.register_lane(output)
+        {
+            let dir = output.writer.settings().out_dir.display().to_string();
+            self.status.set_out_dir(dir, error.to_string());
+        }
         self.is_in_take = false;
         if !self.is_failed {
             let _ = self.status.take_state.compare_exchange(
@@ -335,6 +354,17 @@ impl Writer {
                 Ordering::Relaxed,
             );
         }
+    }
+
+    /// Lists `output`'s folder in its session's `session.json`, with the frames it holds now
+    /// (DESIGN.md §13). A failure leaves the take recording: the lane's folder is whole, only
+    /// the session does not list it; the recorder panel says why.
+    fn register_lane(&self, output: &Output) -> Result<(), SessionError> {
+        session::register_lane(
+            &output.writer,
+            &output.key.track,
+            &self.folder.instance_id(),
+        )
     }
 
     fn fail(&mut self, error: ExportError) {

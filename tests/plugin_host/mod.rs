@@ -610,6 +610,35 @@ pub fn run_cli_render(args: &[&str]) {
     );
 }
 
+/// Asserts that the plugin's folder `plugin_out` holds the very `spectrum.csv` and PNG files (by
+/// name and by byte) that the CLI's render wrote into `cli_out`.
+pub fn assert_same_files_as_cli(plugin_out: &Path, cli_out: &Path, what: &str) {
+    let read = |dir: &Path, name: &Path| {
+        std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{what}: {}: {e}", name.display()))
+    };
+    assert!(
+        read(plugin_out, Path::new("spectrum.csv")) == read(cli_out, Path::new("spectrum.csv")),
+        "{what}: spectrum.csv differs"
+    );
+    let frame_names = |dir: &Path| {
+        let mut names: Vec<_> = std::fs::read_dir(dir.join("frames"))
+            .unwrap()
+            .map(|e| Path::new("frames").join(e.unwrap().file_name()))
+            .collect();
+        names.sort();
+        names
+    };
+    let names = frame_names(cli_out);
+    assert_eq!(frame_names(plugin_out), names, "{what}: same frame files");
+    for name in &names {
+        assert!(
+            read(plugin_out, name) == read(cli_out, name),
+            "{what}: {} differs",
+            name.display()
+        );
+    }
+}
+
 /// A small xorshift for random block sizes.
 pub struct Rng(pub u64);
 
