@@ -713,17 +713,15 @@ fn a_dying_servers_frames_finish_elsewhere() {
     );
 }
 
-/// Ctrl-C while a frame is on the server: the run exits 130 with a consistent ledger, and the
-/// rerun draws exactly the frames the first did not, nothing twice.
-#[test]
-fn interrupt_then_resume_redoes_nothing() {
-    let dir = TempDir::new().unwrap();
-    let folder = render_folder(dir.path());
+/// A ComfyUI that holds frame `frame_idx` until told, and `diffuse` on `folder` against it in a
+/// child process (to be signalled), once the frame has reached the server: the server, the child,
+/// and the sender that releases the frame.
+fn diffuse_held_at(folder: &Path, frame_idx: u64) -> (Fake, std::process::Child, mpsc::Sender<()>) {
     let (reached_tx, reached_rx) = mpsc::channel();
     let (release_tx, release_rx) = mpsc::channel();
     let server = start_comfy(Comfy {
         hold: Some(Hold {
-            frame_idx: 3,
+            frame_idx,
             reached: reached_tx,
             release: Arc::new(Mutex::new(release_rx)),
         }),
@@ -732,17 +730,26 @@ fn interrupt_then_resume_redoes_nothing() {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_spectral-diffusion"))
         .args([
             "diffuse",
-            path_arg(&folder),
+            path_arg(folder),
             "--quiet",
             "--server",
             &server.url,
-            "--checkpoint",
-            CHECKPOINT,
         ])
+        .args(["--checkpoint", CHECKPOINT])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     reached_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    (server, child, release_tx)
+}
+
+/// Ctrl-C while a frame is on the server: the run exits 130 with a consistent ledger, and the
+/// rerun draws exactly the frames the first did not, nothing twice.
+#[test]
+fn interrupt_then_resume_redoes_nothing() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let (server, child, release_tx) = diffuse_held_at(&folder, 3);
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     // The signal handler only sets a flag; give it its moment before the held frame finishes.
@@ -787,30 +794,7 @@ fn interrupt_then_resume_redoes_nothing() {
 fn second_interrupt_abandons_a_hung_frame() {
     let dir = TempDir::new().unwrap();
     let folder = render_folder(dir.path());
-    let (reached_tx, reached_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let server = start_comfy(Comfy {
-        hold: Some(Hold {
-            frame_idx: 2,
-            reached: reached_tx,
-            release: Arc::new(Mutex::new(release_rx)),
-        }),
-        ..comfy(0)
-    });
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_spectral-diffusion"))
-        .args([
-            "diffuse",
-            path_arg(&folder),
-            "--quiet",
-            "--server",
-            &server.url,
-            "--checkpoint",
-            CHECKPOINT,
-        ])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    reached_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    let (_server, child, release_tx) = diffuse_held_at(&folder, 2);
     for _ in 0..2 {
         // SAFETY: kill(2) on our own child's pid.
         assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);

@@ -10,8 +10,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
 use super::{
-    Backend, DrawError, FrameJob, FrameSettings, http_agent, sha256_hex, short_body, status_error,
-    transport_error,
+    Backend, DrawError, FrameJob, FrameSettings, http_agent, read_answer, sha256_hex, short_body,
+    status_error,
 };
 
 /// What every worker on every A1111 server shares.
@@ -81,19 +81,12 @@ impl A1111 {
 impl Backend for A1111 {
     fn draw(&mut self, job: &FrameJob, guide_png: &[u8]) -> Result<Vec<u8>, DrawError> {
         let body = self.job.body(&job.settings, &BASE64.encode(guide_png));
-        let mut response = self
+        let sent = self
             .agent
             .post(format!("{}/sdapi/v1/img2img", self.server))
             .header("Content-Type", "application/json")
-            .send(body.to_string().as_bytes())
-            .map_err(|error| transport_error(&self.server, &error))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .body_mut()
-            .with_config()
-            .limit(256 << 20)
-            .read_to_vec()
-            .map_err(|error| transport_error(&self.server, &error))?;
+            .send(body.to_string().as_bytes());
+        let (status, bytes) = read_answer(&self.server, sent)?;
         let json: Option<Value> = serde_json::from_slice(&bytes).ok();
         if status != 200 {
             let message = json

@@ -15,8 +15,8 @@ use tungstenite::{Message, WebSocket};
 
 use super::workflow::Workflow;
 use super::{
-    Backend, DrawError, FrameJob, FrameSettings, http_agent, is_out_of_memory, sha256_hex,
-    short_body, status_error, transport_error,
+    Backend, DrawError, FrameJob, FrameSettings, http_agent, is_out_of_memory, read_answer,
+    sha256_hex, short_body, status_error,
 };
 
 /// How long the websocket may stay silent before `/history` is asked instead.
@@ -203,17 +203,12 @@ impl ComfyUi {
         body: &[u8],
         what: &str,
     ) -> Result<Value, DrawError> {
-        let mut response = self
+        let sent = self
             .agent
             .post(self.url(path))
             .header("Content-Type", content_type)
-            .send(body)
-            .map_err(|error| transport_error(&self.server, &error))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .body_mut()
-            .read_to_vec()
-            .map_err(|error| transport_error(&self.server, &error))?;
+            .send(body);
+        let (status, bytes) = read_answer(&self.server, sent)?;
         let json: Option<Value> = serde_json::from_slice(&bytes).ok();
         match (status, json) {
             (200, Some(json)) => Ok(json),
@@ -239,16 +234,7 @@ impl ComfyUi {
         for (key, value) in query {
             request = request.query(*key, *value);
         }
-        let mut response = request
-            .call()
-            .map_err(|error| transport_error(&self.server, &error))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .body_mut()
-            .with_config()
-            .limit(256 << 20)
-            .read_to_vec()
-            .map_err(|error| transport_error(&self.server, &error))?;
+        let (status, bytes) = read_answer(&self.server, request.call())?;
         if status == 200 {
             Ok(bytes)
         } else {

@@ -90,6 +90,26 @@ fn short_body(body: &[u8]) -> String {
     }
 }
 
+/// The most of an answer read: a drawn frame, base64-inflated in a JSON body, fits many times.
+const MAX_ANSWER_BYTES: u64 = 256 << 20;
+
+/// A request's answer from `server`: its status and whole body. A request or body that fails on
+/// the way is the server's fault ([`transport_error`]).
+fn read_answer(
+    server: &str,
+    sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<(u16, Vec<u8>), DrawError> {
+    let mut response = sent.map_err(|error| transport_error(server, &error))?;
+    let status = response.status().as_u16();
+    let bytes = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_ANSWER_BYTES)
+        .read_to_vec()
+        .map_err(|error| transport_error(server, &error))?;
+    Ok((status, bytes))
+}
+
 /// An HTTP failure: unreachable, timed out, or broken mid-way. Always this server's fault.
 fn transport_error(server: &str, error: &ureq::Error) -> DrawError {
     DrawError::Server(match error {
