@@ -14,6 +14,12 @@ const MAX_FPS: i64 = 60;
 /// round a position that sits on a boundary to either side of it.
 const BAR_EPSILON_BEATS: f64 = 1e-6;
 
+/// A block's beat this close (in quarter notes) to the beat carried on from earlier blocks is that
+/// beat: Ardour gives beats in ticks of 1/1920 (12 samples at 120 bpm), so each block's beat is a
+/// few samples off the grid, and a beat on a frame's first sample would land a frame early.
+/// Far below any jump or loop.
+const HOST_BEAT_JITTER: f64 = 1.0 / 960.0;
+
 /// One block's transport as the host reports it, at the block's first sample (nice-plug's
 /// `Transport` fields, none derived).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -79,6 +85,14 @@ struct BarAnchor {
     next_pos: i64,
 }
 
+/// Where the beat was last taken from the host, to carry it on by the tempo.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct BeatAnchor {
+    pos: i64,
+    beat: f64,
+    tempo_bpm: f64,
+}
+
 /// Quarter notes per bar of `sig`.
 fn bar_len_beats((num, den): (i32, i32)) -> f64 {
     f64::from(num) * 4.0 / f64::from(den)
@@ -103,6 +117,7 @@ pub struct Capture {
     seen_notes: u128,
     seen_ccs: u128,
     anchor: Option<BarAnchor>,
+    beat_anchor: Option<BeatAnchor>,
 }
 
 impl Capture {
@@ -120,6 +135,7 @@ impl Capture {
             seen_notes: 0,
             seen_ccs: 0,
             anchor: None,
+            beat_anchor: None,
         }
     }
 
@@ -129,8 +145,12 @@ impl Capture {
     /// Allocation-free.
     pub fn process_block(&mut self, pos: i64, len: usize, block: &HostBlock, clock: &FrameClock) {
         let end = pos + len as i64;
-        let transport = self.resolve_bars(pos, end, &block.transport);
         let sample_rate = f64::from(clock.sample_rate());
+        let host = HostTransport {
+            pos_beats: self.steady_beat(pos, &block.transport, sample_rate),
+            ..block.transport
+        };
+        let transport = self.resolve_bars(pos, end, &host);
         let mut frame_idx = clock.first_frame_at_or_after(pos);
         let mut events = block.events.iter().peekable();
         loop {
@@ -165,17 +185,41 @@ impl Capture {
         }
     }
 
+    /// The block's beat on a steady grid: while the tempo holds and the host's beat moves on as
+    /// the tempo says (within [`HOST_BEAT_JITTER`]), the beat is carried on from where it was
+    /// last taken from the host (the take's start, a tempo change, a jump).
+    fn steady_beat(&mut self, pos: i64, host: &HostTransport, sample_rate: f64) -> Option<f64> {
+        let (Some(beat), Some(tempo_bpm)) = (host.pos_beats, host.tempo_bpm) else {
+            self.beat_anchor = None;
+            return host.pos_beats;
+        };
+        if let Some(anchor) = self.beat_anchor
+            && anchor.tempo_bpm == tempo_bpm
+        {
+            let carried = anchor.beat + (pos - anchor.pos) as f64 / sample_rate * tempo_bpm / 60.0;
+            if (carried - beat).abs() <= HOST_BEAT_JITTER {
+                return Some(carried);
+            }
+        }
+        self.beat_anchor = Some(BeatAnchor {
+            pos,
+            beat,
+            tempo_bpm,
+        });
+        Some(beat)
+    }
+
     /// The block's transport with the bar resolved. The host's bar is taken as it comes, except
-    /// where it could be nice-plug's constant-meter guess for a block split at an automation
-    /// point (`floor(beat / bar length)`): continuing the transport, the bar is counted on from
-    /// the last one instead, in that bar's time signature (which is right across meter changes).
+    /// where it is missing or could be a guess: VST3 has no bar number (it is counted from the
+    /// host's bar start), hosts such as Ardour give no bar either (bars are counted from beat 0,
+    /// as nice-plug guesses), and nice-plug guesses the bar of a block split at an automation
+    /// point (`floor(beat / bar length)`). Where the transport goes on, such a bar is counted on
+    /// from the last one instead, in that bar's time signature (right across meter changes).
     fn resolve_bars(&mut self, pos: i64, end: i64, host: &HostTransport) -> HostTransport {
         let mut transport = *host;
-        let (Some(beat), Some(sig), Some(start), Some(number)) = (
+        let (Some(beat), Some(sig)) = (
             host.pos_beats,
             host.time_sig.filter(|&(num, den)| num > 0 && den > 0),
-            host.bar_start_beats,
-            host.bar_number,
         ) else {
             self.anchor = None;
             transport.bar_start_beats = None;
@@ -183,12 +227,19 @@ impl Capture {
             return transport;
         };
         let guess = bar_at(beat, 0.0, 0, sig);
-        let is_guess = (start - guess.0).abs() < BAR_EPSILON_BEATS && number == guess.1;
+        let host_bar = match (host.bar_start_beats, host.bar_number) {
+            (Some(start), Some(number)) => Some((start, number)),
+            (Some(start), None) => Some((start, (start / bar_len_beats(sig)).round() as i32)),
+            (None, _) => None,
+        };
+        let is_guess = host_bar.is_none_or(|(start, number)| {
+            (start - guess.0).abs() < BAR_EPSILON_BEATS && number == guess.1
+        });
         let (start, number) = match self.anchor {
             Some(anchor) if is_guess && anchor.next_pos == pos => {
                 bar_at(beat, anchor.start_beats, anchor.number, anchor.time_sig)
             }
-            _ => (start, number),
+            _ => host_bar.unwrap_or(guess),
         };
         self.anchor = Some(BarAnchor {
             start_beats: start,
@@ -353,6 +404,42 @@ mod tests {
         assert_eq!(frame1.cc_values[7], 0.75);
         assert_eq!(frame1.seen_notes, 1 << 60);
         assert_eq!(frame1.seen_ccs, 1 << 7);
+    }
+
+    /// A host that gives its beat in ticks of 1/1920 (Ardour) and no bar (VST3): the frames'
+    /// beats lie on the steady grid of the tempo, so the beat on frame 12's first sample reads
+    /// 1.0, not a tick past it, and bars are counted from beat 0. A jump takes the host's beat.
+    #[test]
+    fn tick_rounded_beats_give_a_steady_grid_and_bars() {
+        // Room for every frame of the test.
+        let mut capture = Capture::new(48_000, 48_000, 48_000);
+        let take_block = |capture: &mut Capture, pos: i64, beat: f64| {
+            let transport = HostTransport {
+                tempo_bpm: Some(120.0),
+                time_sig: Some((4, 4)),
+                pos_beats: Some((beat * 1920.0).round() / 1920.0),
+                bar_start_beats: None,
+                bar_number: None,
+                is_playing: true,
+            };
+            let block = HostBlock {
+                transport,
+                ..block(&[])
+            };
+            capture.process_block(pos, 1001, &block, &clock());
+        };
+        // 120 bpm at 48 kHz: a beat every 24 000 samples; blocks of 1001 start off the ticks.
+        for pos in (0..50_050).step_by(1001) {
+            take_block(&mut capture, pos, pos as f64 / 24_000.0);
+        }
+        let frame12 = captured(&capture, 12).transport;
+        assert_eq!(frame12.beat, Some(1.0));
+        let frame24 = captured(&capture, 24).transport;
+        assert_eq!((frame24.bar, frame24.bar_beat), (Some(0), Some(2.0)));
+        // A loop back to beat 0.5 at sample 52 000, frame 26's first.
+        take_block(&mut capture, 52_000, 0.5);
+        let frame26 = captured(&capture, 26).transport;
+        assert_eq!(frame26.beat, Some(0.5));
     }
 
     /// Inside a block the beat moves on by the tempo, and bars are counted in the signature of
