@@ -173,8 +173,10 @@ struct GridPos {
     beats_per_s: f64,
 }
 
-/// Positions within this many beats of a whole beat are on it: hosts extrapolate in floats.
-const ON_BEAT_TOLERANCE: f64 = 1e-6;
+/// Positions within this many beats of a whole beat are on it. Hosts keep their grid in ticks
+/// (Ardour: 1920 a beat), so a beat on a frame's first sample can read a fraction of a tick to
+/// either side of it; a tick is half a millisecond at 120 bpm.
+const ON_BEAT_TOLERANCE: f64 = 1.0 / 1920.0;
 
 impl GridPos {
     /// The first beat at or after this position, as (bar, beat in the bar).
@@ -327,9 +329,12 @@ mod tests {
             every: 1,
         };
         assert_eq!(pulses(bars, &text, 5), vec![3]);
-        // With the next frame on the downbeat, it is that frame's.
-        let text = format!("{header}3,0.125,90,7,8,,2,6.9,1\n4,0.16,90,7,8,,3,0,1\n");
-        assert_eq!(pulses(bars, &text, 5), vec![4]);
+        // With the next frame on the downbeat, it is that frame's; also where the host's ticks
+        // put the frame's start a fraction of a tick before or after it.
+        for start in ["3,0", "2,6.9998"] {
+            let text = format!("{header}3,0.125,90,7,8,,2,6.9,1\n4,0.16,90,7,8,,{start},1\n");
+            assert_eq!(pulses(bars, &text, 5), vec![4], "frame 4 at bar {start}");
+        }
     }
 
     #[test]
