@@ -563,26 +563,23 @@ fn comfyui_round_trip_writes_every_frame() {
     let dir = TempDir::new().unwrap();
     let folder = render_folder(dir.path());
     let server = start_comfy(comfy(0));
-    let output = diffuse(
-        &folder,
-        &[&server],
-        &[
-            "--checkpoint",
-            CHECKPOINT,
-            "--prompt",
-            "a lake",
-            "--negative",
-            "blur",
-            "--denoise",
-            "0.4",
-            "--seed",
-            "0",
-            "--steps",
-            "12",
-            "--cfg",
-            "6.5",
-        ],
-    );
+    let args = [
+        "--checkpoint",
+        CHECKPOINT,
+        "--prompt",
+        "a lake",
+        "--negative",
+        "blur",
+        "--denoise",
+        "0.4",
+        "--seed",
+        "0",
+        "--steps",
+        "12",
+        "--cfg",
+        "6.5",
+    ];
+    let output = diffuse(&folder, &[&server], &args);
     assert_success(&output);
     assert_all_drawn(&folder, |_| 0.4);
     let requests = server.requests();
@@ -626,26 +623,7 @@ fn comfyui_round_trip_writes_every_frame() {
 
     // A rerun with nothing changed sends nothing.
     let before = server.requests().len();
-    assert_success(&diffuse(
-        &folder,
-        &[&server],
-        &[
-            "--checkpoint",
-            CHECKPOINT,
-            "--prompt",
-            "a lake",
-            "--negative",
-            "blur",
-            "--denoise",
-            "0.4",
-            "--seed",
-            "0",
-            "--steps",
-            "12",
-            "--cfg",
-            "6.5",
-        ],
-    ));
+    assert_success(&diffuse(&folder, &[&server], &args));
     assert_eq!(server.requests().len(), before);
 }
 
