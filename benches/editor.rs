@@ -11,8 +11,8 @@ use spectral_diffusion::analysis::Preset;
 use spectral_diffusion::editor::guide::unit_bins_from_db;
 use spectral_diffusion::editor::{EditorState, GuideFrame, LiveTrace, SpectraIn, Tab};
 use spectral_diffusion::handoff::RecorderStatus;
-use spectral_diffusion::plugin::params::PluginParams;
-use spectral_diffusion::plugin::params::Trace;
+use spectral_diffusion::params::PluginParams;
+use spectral_diffusion::params::Trace;
 
 use editor_support::{Headless, direct_gui_context, synthetic_spectrum};
 

@@ -27,7 +27,7 @@ use serde_json::json;
 use spectral_diffusion::editor::meters::Meters;
 use spectral_diffusion::editor::monitor::{Monitor, MonitorSettings};
 use spectral_diffusion::handoff::TapInput;
-use spectral_diffusion::plugin::params::{ChannelModeParam, FftSizeParam, WindowParam};
+use spectral_diffusion::params::{ChannelModeParam, FftSizeParam, WindowParam};
 
 const SAMPLE_RATE: u32 = 48_000;
 const BLOCK: usize = 64;

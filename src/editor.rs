@@ -28,7 +28,7 @@ use crate::analysis::{Preset, unit_values};
 use crate::handoff::{
     EditorData, RecorderStatus, SpectrumKind, SpectrumOutput, TapOutput, TapStream,
 };
-use crate::plugin::params::{GUIDE_BINS, PluginParams, Trace};
+use crate::params::{GUIDE_BINS, PluginParams, Trace};
 use crate::plugin::session::SessionControl;
 use crate::render::{NoiseSettings, PieShape, PostChain, RenderSettings, View as RenderView};
 

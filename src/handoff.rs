@@ -390,7 +390,7 @@ pub struct TakeSettings {
     pub write_images: bool,
     /// Where the take goes (set by the recorder from its activation's snapshot; cloning the
     /// `Arc` on the audio thread only counts a reference).
-    pub folder: Option<std::sync::Arc<crate::plugin::params::FolderSnapshot>>,
+    pub folder: Option<std::sync::Arc<crate::params::FolderSnapshot>>,
 }
 
 /// What the audio thread tells the writer thread, in order.

@@ -5,12 +5,15 @@
 //! is the nice-plug glue; `render` turns spectra into images; `export` writes them.
 
 pub mod analysis;
+pub mod audio;
 pub mod cli;
 pub mod clock;
 pub mod diffuse;
 pub mod editor;
 pub mod export;
 pub mod handoff;
+pub mod params;
+pub mod pipeline;
 pub mod plugin;
 pub mod render;
 pub mod schedule;

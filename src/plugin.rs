@@ -24,7 +24,6 @@
 //! preview only while `editor_state.is_open()`).
 
 pub mod capture;
-pub mod params;
 pub mod preview;
 pub mod recorder;
 pub mod session;
@@ -41,9 +40,9 @@ use crate::analysis::{AnalysisSettings, mix_to_mono};
 use crate::handoff::{EditorData, FrameProducer, RecorderStatus, SpectrumInput, TapInput};
 
 use self::capture::{HostBlock, HostTransport, MidiEvent, MidiKind};
-use self::params::PluginParams;
 use self::recorder::{GuideKit, QueueMode, Recorder, RecorderNeeds, TransportInfo};
 use self::session::{AudioLink, Session};
+use crate::params::PluginParams;
 
 /// How long an activation waits for the writer thread to make the frame pool of an armed
 /// recorder, so that a bounce right after it records from its first block. Past that, the audio

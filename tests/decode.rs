@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use flacenc::component::BitRepr;
 use flacenc::error::Verify;
 use spectral_diffusion::analysis::{AnalysisSettings, Analyzer, mix_to_mono};
-use spectral_diffusion::cli::decode::{AudioInfo, DecodeError, FileSource, MonoSource};
-use spectral_diffusion::cli::demo::{DEMO_DURATION_S, DemoSource, demo_track};
+use spectral_diffusion::audio::decode::{AudioInfo, DecodeError, FileSource, MonoSource};
+use spectral_diffusion::audio::demo::{DEMO_DURATION_S, DemoSource, demo_track};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

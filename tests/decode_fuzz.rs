@@ -12,10 +12,10 @@ use std::sync::atomic::AtomicBool;
 
 use proptest::prelude::*;
 use spectral_diffusion::analysis::AnalysisSettings;
-use spectral_diffusion::cli::decode::{FileSource, MonoSource};
-use spectral_diffusion::cli::pipeline::{self, RenderJob};
+use spectral_diffusion::audio::decode::{FileSource, MonoSource};
 use spectral_diffusion::clock::FrameRate;
 use spectral_diffusion::export::{CsvFormat, ExportSettings, OpenMode, Source};
+use spectral_diffusion::pipeline::{self, RenderJob};
 use spectral_diffusion::render::RenderSettings;
 
 /// Cases per property: each decodes and renders a file of up to 2 s, a few seconds in all in a

@@ -12,7 +12,7 @@ use egui::{Color32, ColorImage, vec2};
 use serde_json::json;
 use spectral_diffusion::editor::{EditorState, GuideFrame, SpectraIn, Tab};
 use spectral_diffusion::handoff::RecorderStatus;
-use spectral_diffusion::plugin::params::{PluginParams, PresetParam, ViewParam};
+use spectral_diffusion::params::{PluginParams, PresetParam, ViewParam};
 
 use editor_support::{Headless, direct_gui_context};
 use plugin_host::{TestPlugin, Transport, read_csv, song};

@@ -178,8 +178,8 @@ use spectral_diffusion::editor::session_view::{SessionContents, SessionListing};
 use spectral_diffusion::editor::{EditorState, GuideFrame, LiveTrace, Section, SpectraIn, Tab};
 use spectral_diffusion::export::session::{Lane, SessionIndex};
 use spectral_diffusion::handoff::RecorderStatus;
-use spectral_diffusion::plugin::params::PluginParams;
-use spectral_diffusion::plugin::params::Trace;
+use spectral_diffusion::params::PluginParams;
+use spectral_diffusion::params::Trace;
 
 /// The whole editor at its default 900×600 on `tab`, fed the synthetic spectrum at the plugin's
 /// monitor resolution, with a take rolling so the recorder panel shows numbers, or stopped on

@@ -12,7 +12,7 @@ use std::time::Instant;
 use plugin_host::{TestPlugin, Transport, read_csv, song};
 use serde_json::json;
 use spectral_diffusion::handoff::RecorderStatus;
-use spectral_diffusion::plugin::params::PluginParams;
+use spectral_diffusion::params::PluginParams;
 use spectral_diffusion::plugin::session::Session;
 
 const TRACK: &str = "Mix Bus";

@@ -11,7 +11,7 @@ use nice_assert_no_alloc::assert_no_alloc;
 use spectral_diffusion::editor::meters::{MeterReadings, Meters};
 use spectral_diffusion::editor::monitor::{Monitor, MonitorSettings};
 use spectral_diffusion::handoff::TapInput;
-use spectral_diffusion::plugin::params::{ChannelModeParam, FftSizeParam, Trace, WindowParam};
+use spectral_diffusion::params::{ChannelModeParam, FftSizeParam, Trace, WindowParam};
 
 const RATE: u32 = 48_000;
 

@@ -13,10 +13,10 @@ use proptest::prelude::*;
 use spectral_diffusion::analysis::{
     AnalysisSettings, Analyzer, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Preset, WindowKind,
 };
-use spectral_diffusion::cli::decode::{AudioInfo, DecodeError, MonoSource};
-use spectral_diffusion::cli::pipeline::{self, PipelineError, RenderJob};
+use spectral_diffusion::audio::decode::{AudioInfo, DecodeError, MonoSource};
 use spectral_diffusion::clock::{FrameClock, FrameRate};
 use spectral_diffusion::export::{CsvFormat, ExportSettings, OpenMode, Source};
+use spectral_diffusion::pipeline::{self, PipelineError, RenderJob};
 use spectral_diffusion::render::{RenderSettings, View};
 
 /// Audio whose sample n is `n` (exact in `f32` below 2^24), handed out in chunks of varying size,

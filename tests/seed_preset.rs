@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use spectral_diffusion::analysis::{AnalysisSettings, Analyzer};
-use spectral_diffusion::cli::decode::{FileSource, MonoSource};
+use spectral_diffusion::audio::decode::{FileSource, MonoSource};
 use spectral_diffusion::clock::{FrameClock, FrameRate};
 
 /// Relative tolerance per bin. Both sides compute in `f64` from identical inputs (16-bit samples

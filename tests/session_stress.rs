@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use spectral_diffusion::analysis::mix_to_mono;
 use spectral_diffusion::handoff::{RecorderStatus, TakeSettings, TakeState};
+use spectral_diffusion::params::{FpsParam, PluginParams, PresetParam};
 use spectral_diffusion::plugin::capture::HostBlock;
-use spectral_diffusion::plugin::params::{FpsParam, PluginParams, PresetParam};
 use spectral_diffusion::plugin::recorder::{GuideKit, QueueMode, Recorder, TransportInfo};
 use spectral_diffusion::plugin::session::{AudioLink, Session};
 

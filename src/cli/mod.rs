@@ -6,11 +6,8 @@
 //! audio is one `warning:` line before it.
 
 mod compose;
-pub mod decode;
-pub mod demo;
 mod diffuse;
 pub mod page;
-pub mod pipeline;
 pub mod rendered;
 mod schedule;
 pub mod video;
@@ -26,13 +23,13 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::analysis::{AnalysisSettings, Preset, WindowKind};
+use crate::audio::decode::{Damage, DecodeError, FileSource, MonoSource};
+use crate::audio::demo::{self, DemoSource};
 use crate::clock::FrameRate;
 use crate::export::{CsvFormat, DEMO_AUDIO_NAME, ExportError, ExportSettings, OpenMode, Source};
+use crate::pipeline::{self, PipelineError, RenderJob};
 use crate::render::{Look, Palette, PieShape, RenderSettings, Renderer, View};
-use decode::{Damage, DecodeError, FileSource, MonoSource};
-use demo::DemoSource;
 use page::PageError;
-use pipeline::{PipelineError, RenderJob};
 use video::{VideoError, VideoJob};
 
 /// Sample rate of the synthesized demo track.

@@ -19,15 +19,15 @@ use clap::Args;
 use serde::Deserialize;
 
 use super::compose;
-use super::decode::{FileSource, MonoSource};
-use super::demo::DemoSource;
-use super::pipeline::{self, PipelineError};
 use super::rendered::RenderedFolder;
 use super::{DEMO_SAMPLE_RATE, EXIT_BAD_INPUT, EXIT_IO, Failure, default_out_dir};
 use crate::analysis::{AnalysisSettings, Analyzer};
+use crate::audio::decode::{FileSource, MonoSource};
+use crate::audio::demo::DemoSource;
 use crate::clock::{FrameClock, FrameRate};
 use crate::export::session::SessionIndex;
 use crate::export::{self, write_atomically};
+use crate::pipeline::{self, PipelineError};
 use crate::schedule::emit::{self, Schedule};
 use crate::schedule::host::{HostSource, HostTable};
 use crate::schedule::lanes::Band;

@@ -14,8 +14,8 @@ use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::decode::{DecodeError, FileSource, MonoSource};
 use super::rendered::{RenderedError, RenderedFolder};
+use crate::audio::decode::{DecodeError, FileSource, MonoSource};
 use crate::clock::FrameRate;
 
 /// The program and the Debian package that provides it.

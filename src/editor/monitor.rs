@@ -5,7 +5,7 @@
 //! parameters allow is planned when it is made, so a change of setting never stalls a repaint.
 
 use crate::analysis::{AnalysisError, AnalysisSettings, Analyzer, Preset, default_fft_size};
-use crate::plugin::params::{ChannelModeParam, FftSizeParam, Trace, WindowParam};
+use crate::params::{ChannelModeParam, FftSizeParam, Trace, WindowParam};
 
 /// Bands of the live view.
 pub const MONITOR_BINS: usize = 512;

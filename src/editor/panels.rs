@@ -11,7 +11,7 @@ use nice_plug_egui::widgets::ParamSlider;
 
 use crate::clock::timecode;
 use crate::handoff::{RecorderStatus, TakeState};
-use crate::plugin::params::PluginParams;
+use crate::params::PluginParams;
 
 use super::analyzer_view::{BandWidth, CurveStyle};
 
@@ -192,11 +192,7 @@ pub fn recorder_panel(
         ui.label("Folder");
         let response = ui.add(
             egui::TextEdit::singleline(folder_text)
-                .hint_text(
-                    crate::plugin::params::default_folder()
-                        .display()
-                        .to_string(),
-                )
+                .hint_text(crate::params::default_folder().display().to_string())
                 .desired_width(ui.available_width() - 110.0),
         );
         if response.changed()

@@ -24,9 +24,9 @@ use crate::handoff::{
 };
 
 use super::capture::{Capture, HostBlock};
-use super::params::{FftSizeParam, FolderSnapshot, GUIDE_BINS};
 use super::preview::LivePreview;
 use super::session::{AudioLink, Lent};
+use crate::params::{FftSizeParam, FolderSnapshot, GUIDE_BINS};
 
 /// A host position within this many samples of where we expect it is read as "no jump": hosts
 /// that derive samples from beats round differently from block to block.

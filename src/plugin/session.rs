@@ -25,9 +25,9 @@ use crossbeam_channel::Sender;
 
 use crate::handoff::{FrameProducer, RecorderStatus};
 
-use super::params::FolderFields;
 use super::recorder::{GuideKit, RecorderNeeds};
 use super::writer::Writer;
+use crate::params::FolderFields;
 
 /// Room for what the audio thread gives back: at most one kit is lent at a time; a few more
 /// cover kits made for an activation that has ended.

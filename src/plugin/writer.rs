@@ -31,9 +31,9 @@ use crate::handoff::{
     TakeState,
 };
 
-use super::params::{FolderFields, GUIDE_BINS};
 use super::recorder::GuideKit;
 use super::session::{Command, SessionShared, WriterLinks};
+use crate::params::{FolderFields, GUIDE_BINS};
 
 /// The writer thread's state.
 pub(super) struct Writer {

@@ -9,8 +9,8 @@ use std::f64::consts::TAU;
 use std::io::{self, Write};
 use std::path::Path;
 
+use super::decode::{AudioInfo, DecodeError, MonoSource};
 use crate::analysis::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, mix_to_mono};
-use crate::cli::decode::{AudioInfo, DecodeError, MonoSource};
 use crate::export::{ExportError, write_atomically};
 
 const BPM: f64 = 120.0;

@@ -17,8 +17,8 @@ use std::thread;
 
 use crossbeam_channel::{bounded, unbounded};
 
-use super::decode::{DecodeError, MonoSource};
 use crate::analysis::{AnalysisError, AnalysisSettings, Analyzer};
+use crate::audio::decode::{DecodeError, MonoSource};
 use crate::clock::{FrameClock, FrameRate};
 use crate::export::{
     ExportError, ExportSettings, FrameEncoder, FrameWriter, JobInfo, OpenMode, PositionSource,
