@@ -26,10 +26,9 @@ use nice_plug_egui::{EguiEditor, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
 
 use crate::analysis::{Preset, unit_values};
 use crate::handoff::{
-    EditorData, RecorderStatus, SpectrumKind, SpectrumOutput, TapOutput, TapStream,
+    EditorData, RecorderStatus, SpectrumKind, SpectrumOutput, TapOutput, TapStream, WriterControl,
 };
 use crate::params::{GUIDE_BINS, PluginParams, Trace};
-use crate::plugin::session::SessionControl;
 use crate::render::{NoiseSettings, PieShape, PostChain, RenderSettings, View as RenderView};
 
 use analyzer_view::{AnalyzerViewModel, ReferenceView, TraceView, analyzer_view};
@@ -106,7 +105,7 @@ pub struct EditorApp {
     /// The guide's frames: the recorder's during a take, the live preview's otherwise.
     guide_spectrum: SpectrumOutput,
     status: Arc<RecorderStatus>,
-    session: SessionControl,
+    writer: WriterControl,
     /// The host's context, from `build`; needed to set parameters.
     gui_context: Option<GuiContext>,
     /// When `state.session` was last read from disk.
@@ -169,7 +168,7 @@ impl EditorApp {
             right: Vec::new(),
             guide_spectrum: data.guide,
             status: data.status,
-            session: data.session,
+            writer: data.writer,
             gui_context: None,
             session_read_at: None,
             state: EditorState {
@@ -277,7 +276,7 @@ impl NiceEguiApp for EditorApp {
             .state
             .ui(ui, &self.params, &setter, &self.status, &input);
         if actions.clear_folder {
-            self.session.clear_folder();
+            self.writer.clear_folder();
         }
         if actions.reset_meters
             && let Some(meters) = &mut self.meters

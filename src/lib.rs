@@ -12,11 +12,14 @@ pub mod diffuse;
 pub mod editor;
 pub mod export;
 pub mod handoff;
+pub mod page;
 pub mod params;
 pub mod pipeline;
 pub mod plugin;
 pub mod render;
 pub mod schedule;
+pub mod take;
+pub mod video;
 
 nice_plug::nice_export_clap!(plugin::SpectralDiffusion);
 nice_plug::nice_export_vst3!(plugin::SpectralDiffusion);

@@ -15,8 +15,8 @@ use nice_plug_egui::EguiEditorState;
 
 use crate::analysis::{AnalysisSettings, Preset, WindowKind};
 use crate::clock::FrameRate;
-use crate::handoff::{NUM_MACROS, TakeSettings};
 use crate::render::{Look, NoiseSettings, Palette, PieShape, PostChain, RenderSettings, View};
+use crate::take::{FolderSnapshot, NUM_MACROS, TakeSettings};
 
 /// Bins per guide frame (the post's 256).
 pub const GUIDE_BINS: usize = 256;
@@ -440,78 +440,31 @@ pub struct FolderFields {
     pub generation: Arc<AtomicU64>,
 }
 
-/// Where a take goes, taken at activation (main thread) and carried by each take's settings, so
-/// a take lands where the folder pointed when it started, however far the writer lags. A change
-/// the editor makes while active bumps the generation; the writer then reads the fields afresh.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FolderSnapshot {
-    pub generation: u64,
-    pub out_dir: PathBuf,
-    pub track: String,
-}
-
 impl FolderFields {
     /// The folder now. Locks: never on the audio thread.
     pub fn snapshot(&self) -> FolderSnapshot {
         FolderSnapshot {
             generation: self.generation.load(Ordering::Acquire),
-            out_dir: self.out_dir(),
+            folder: read_string(&self.output_folder),
             track: read_string(&self.track_name),
+            instance_id: read_string(&self.instance_id),
         }
     }
 
-    /// `<folder or ~/Spectral Diffusion>/<track name or instance id>/`: where this instance
-    /// writes. Locks: never call it on the audio thread.
+    /// Where this instance writes ([`FolderSnapshot::out_dir`]). Locks: never call it on the
+    /// audio thread.
     pub fn out_dir(&self) -> PathBuf {
-        let folder = read_string(&self.output_folder);
-        let base = if folder.trim().is_empty() {
-            default_folder()
-        } else {
-            PathBuf::from(folder)
-        };
-        let track = sanitize_folder_name(&read_string(&self.track_name));
-        let leaf = if track.is_empty() {
-            self.instance_id()
-        } else {
-            track
-        };
-        base.join(leaf)
+        self.snapshot().out_dir()
     }
 
     /// This instance's id, as safe for a file name.
     pub fn instance_id(&self) -> String {
-        sanitize_folder_name(&read_string(&self.instance_id))
+        self.snapshot().instance_name()
     }
 }
 
 fn read_string(lock: &RwLock<String>) -> String {
     lock.read().map(|s| s.clone()).unwrap_or_default()
-}
-
-/// `~/Spectral Diffusion/` (the current directory when no home is known).
-pub fn default_folder() -> PathBuf {
-    std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .map(PathBuf::from)
-        .unwrap_or_default()
-        .join("Spectral Diffusion")
-}
-
-/// Keeps letters, digits, space, `-`, `_` and `.`; everything else becomes `_`, so a track named
-/// `Drums/Bus` cannot escape the folder. Leading dots are dropped.
-pub fn sanitize_folder_name(name: &str) -> String {
-    let cleaned: String = name
-        .trim()
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    cleaned.trim_start_matches('.').trim().to_owned()
 }
 
 /// `instance-<time><counter>` in hex: unique per process and, by the clock, across sessions.
@@ -866,14 +819,6 @@ mod tests {
         assert_eq!(FftSizeParam::S1024.samples(), Some(1024));
         assert_eq!(FftSizeParam::S16384.samples(), Some(16384));
         assert_eq!(FftSizeParam::Auto.samples(), None);
-    }
-
-    /// A track name cannot escape the output folder.
-    #[test]
-    fn folder_names_are_sanitized() {
-        assert_eq!(sanitize_folder_name("Drums/Bus"), "Drums_Bus");
-        assert_eq!(sanitize_folder_name("../x"), "_x");
-        assert_eq!(sanitize_folder_name("  Lead Vox "), "Lead Vox");
     }
 
     /// Default guide settings are the CLI's defaults, so a bounce matches `render`.

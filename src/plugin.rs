@@ -24,10 +24,10 @@
 //! preview only while `editor_state.is_open()`).
 
 pub mod capture;
+pub mod lending;
 pub mod preview;
 pub mod recorder;
-pub mod session;
-mod writer;
+pub mod writer;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -40,8 +40,9 @@ use crate::analysis::{AnalysisSettings, mix_to_mono};
 use crate::handoff::{EditorData, FrameProducer, RecorderStatus, SpectrumInput, TapInput};
 
 use self::capture::{HostBlock, HostTransport, MidiEvent, MidiKind};
+use self::lending::AudioLink;
 use self::recorder::{GuideKit, QueueMode, Recorder, RecorderNeeds, TransportInfo};
-use self::session::{AudioLink, Session};
+use self::writer::WriterThread;
 use crate::params::PluginParams;
 
 /// How long an activation waits for the writer thread to make the frame pool of an armed
@@ -62,14 +63,14 @@ pub struct SpectralDiffusion {
     editor_data: Option<EditorData>,
     /// Everything built at activation.
     engine: Option<Engine>,
-    /// The audio thread's ends of the session's hand-offs; outlive activations.
+    /// The audio thread's ends of the writer thread's hand-offs; outlive activations.
     link: AudioLink,
     /// The armed recorder's frame pool between activations, so that the next activation carries
     /// on with the same queue while the writer drains it.
     parked_pool: Option<FrameProducer>,
     /// The writer thread and the folder state; outlives activations. Declared last: it is
     /// dropped after everything that feeds its queue, and then waits for the writer.
-    session: Session,
+    writer: WriterThread,
 }
 
 /// The audio thread's state for one activation.
@@ -113,7 +114,7 @@ impl Default for SpectralDiffusion {
         let params = Arc::new(PluginParams::default());
         let status = Arc::new(RecorderStatus::default());
         status.reset();
-        let (session, link) = Session::new(Arc::clone(&status), params.folder_fields());
+        let (writer, link) = WriterThread::new(Arc::clone(&status), params.folder_fields());
         let (tap, tap_output) = TapInput::new();
         let (guide_input, guide) = SpectrumInput::new();
         Self {
@@ -122,14 +123,14 @@ impl Default for SpectralDiffusion {
                 tap: tap_output,
                 guide,
                 status,
-                session: session.control(),
+                writer: writer.control(),
             }),
             tap,
             guide_input,
             engine: None,
             link,
             parked_pool: None,
-            session,
+            writer,
         }
     }
 }
@@ -140,7 +141,7 @@ impl SpectralDiffusion {
     }
 
     pub fn status(&self) -> Arc<RecorderStatus> {
-        Arc::clone(self.session.status())
+        Arc::clone(self.writer.status())
     }
 
     /// The GUI's ends of the hand-offs; `Some` once per instance (the editor takes them).
@@ -193,7 +194,7 @@ impl SpectralDiffusion {
             max_block,
             kit,
             pool,
-            Arc::clone(self.session.status()),
+            Arc::clone(self.writer.status()),
             queue_mode,
             Some(Arc::new(self.params.folder_fields().snapshot())),
         );
@@ -337,7 +338,7 @@ impl Plugin for SpectralDiffusion {
             .main_input_channels
             .map_or(2, NonZeroU32::get);
         self.tap.start_stream(sample_rate, num_channels);
-        self.session.set_host(match context.plugin_api() {
+        self.writer.control().set_host(match context.plugin_api() {
             PluginApi::Clap => "CLAP host",
             PluginApi::Vst3 => "VST3 host",
             PluginApi::Standalone => "standalone",
@@ -347,7 +348,7 @@ impl Plugin for SpectralDiffusion {
         if let Err(error) = self.build_engine(sample_rate, buffer_config) {
             let message = format!("Recorder and analyzer off: {error}. Audio passes through.");
             nice_error!("{message}");
-            let status = self.session.status();
+            let status = self.writer.status();
             status.reset();
             status.set_error(message);
         }

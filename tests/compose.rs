@@ -9,8 +9,8 @@ use std::path::Path;
 
 use common::{cli, path_arg};
 use spectral_diffusion::analysis::{AnalysisSettings, BinMap};
-use spectral_diffusion::cli::rendered::RenderedFolder;
 use spectral_diffusion::clock::FrameRate;
+use spectral_diffusion::export::format::folder::RenderedFolder;
 use spectral_diffusion::export::session::register_lane;
 use spectral_diffusion::export::{
     CsvFormat, ExportSettings, FrameWriter, JobInfo, OpenMode, PositionSource, Source, TakeStats,

@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::rendered::RenderedFolder;
-use super::{EXIT_BAD_INPUT, EXIT_IO, Failure};
+use super::failure::{EXIT_BAD_INPUT, EXIT_IO, Failure};
 use crate::clock::FrameRate;
+use crate::export::format::folder::RenderedFolder;
 use crate::export::session::{self, SessionError, SessionIndex};
 use crate::export::{self, Source, frame_path, write_atomically};
 use crate::render::{ColorType, Image};

@@ -18,16 +18,17 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use indicatif::ProgressStyle;
 
-use super::rendered::RenderedFolder;
-use super::video::{self, VideoJob};
-use super::{EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_IO, Failure, progress_bar, stop_on_signals};
+use super::failure::{EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_IO, Failure};
+use super::{progress_bar, stop_on_signals};
 use crate::diffuse::a1111::{A1111, A1111Job};
 use crate::diffuse::comfyui::{ComfyUi, ComfyUiJob};
 use crate::diffuse::ledger::{Entry, Ledger};
 use crate::diffuse::scheduler::{self, Event, PoolError, PoolSettings};
 use crate::diffuse::workflow::Workflow;
 use crate::diffuse::{Backend, FrameJob, FrameSettings, sha256_hex};
+use crate::export::format::folder::RenderedFolder;
 use crate::export::write_atomically;
+use crate::video::{self, VideoJob};
 
 /// The folder inside the output folder that the drawn frames go to.
 const DIFFUSED_DIR: &str = "diffused";

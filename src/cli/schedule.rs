@@ -19,12 +19,13 @@ use clap::Args;
 use serde::Deserialize;
 
 use super::compose;
-use super::rendered::RenderedFolder;
-use super::{DEMO_SAMPLE_RATE, EXIT_BAD_INPUT, EXIT_IO, Failure, default_out_dir};
+use super::failure::{EXIT_BAD_INPUT, EXIT_IO, Failure, print_damage};
+use super::{DEMO_SAMPLE_RATE, default_out_dir};
 use crate::analysis::{AnalysisSettings, Analyzer};
 use crate::audio::decode::{FileSource, MonoSource};
 use crate::audio::demo::DemoSource;
 use crate::clock::{FrameClock, FrameRate};
+use crate::export::format::folder::RenderedFolder;
 use crate::export::session::SessionIndex;
 use crate::export::{self, write_atomically};
 use crate::pipeline::{self, PipelineError};
@@ -38,7 +39,7 @@ use crate::schedule::{
 };
 
 /// The files `schedule` writes into its folder.
-pub(super) const LANES_CSV_NAME: &str = export::SCHEDULE_FILES[0];
+const LANES_CSV_NAME: &str = export::SCHEDULE_FILES[0];
 const DEFORUM_NAME: &str = export::SCHEDULE_FILES[1];
 const ANIMATEDIFF_NAME: &str = export::SCHEDULE_FILES[2];
 const PARSEQ_NAME: &str = export::SCHEDULE_FILES[3];
@@ -140,7 +141,7 @@ pub(super) fn run_schedule(args: &ScheduleArgs) -> Result<(), Failure> {
     let num_keyframes = write_outputs(&measured, out_dir, args.epsilon)?;
     // The folder's preview page plots `schedule.csv`: draw it again with these lanes.
     if export::is_our_page(&out_dir.join(export::PAGE_NAME)) {
-        super::page::write_page(out_dir, None)?;
+        crate::page::write_page(out_dir, None)?;
     }
     if !args.quiet {
         let num_frames = measured.raw.first().map_or(0, Vec::len);
@@ -425,7 +426,7 @@ fn measure_audio(
         Ok(ControlFlow::Continue(()))
     })?;
     // Damaged spans became silence of their length, as in `render`: say where, as it does.
-    super::print_damage(audio, source.damage(), sample_rate);
+    print_damage(audio, source.damage(), sample_rate);
     if meter.raw.first().is_none_or(Vec::is_empty) {
         return Err(PipelineError::NoAudio.into());
     }

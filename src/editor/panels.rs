@@ -192,7 +192,7 @@ pub fn recorder_panel(
         ui.label("Folder");
         let response = ui.add(
             egui::TextEdit::singleline(folder_text)
-                .hint_text(crate::params::default_folder().display().to_string())
+                .hint_text(crate::take::default_folder().display().to_string())
                 .desired_width(ui.available_width() - 110.0),
         );
         if response.changed()

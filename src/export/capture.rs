@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::table::{MAX_LOADED_FRAME_IDX, RowFile, SpectrumTable};
 use super::{ExportError, write_atomically};
 use crate::clock::FrameRate;
-use crate::handoff::{FrameCapture, FrameTransport, NUM_MACROS, NUM_MIDI_KEYS};
+use crate::take::{FrameCapture, FrameTransport, NUM_MACROS, NUM_MIDI_KEYS};
 
 pub const TRANSPORT_CSV: &str = "transport.csv";
 pub const MIDI_CSV: &str = "midi.csv";

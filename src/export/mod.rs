@@ -17,10 +17,12 @@
 
 mod capture;
 mod folder;
+pub mod format;
 mod lock;
 mod manifest;
 pub mod session;
 mod table;
+pub mod takes;
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -31,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::{AnalysisSettings, Preset, unit_values};
 use crate::clock::FrameRate;
 use crate::render::{ColorType, Image, RenderError, RenderSettings, Renderer};
+pub use crate::take::PositionSource;
 use capture::CaptureTable;
 pub use capture::{
     CAPTURE_CSVS, MACROS_CSV, MIDI_CSV, TRANSPORT_CSV, TempoChange, TransportSummary,
@@ -129,16 +132,6 @@ pub struct JobInfo {
     pub render: RenderSettings,
     /// Centre frequency of each bin (the CSV header).
     pub bin_freqs_hz: Vec<f32>,
-}
-
-/// Where a take's frame positions came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PositionSource {
-    /// The host's transport position (or the file's sample positions, for the CLI).
-    Timeline,
-    /// The host reported no position: samples counted from the take's start.
-    SampleCount,
 }
 
 /// How one take went, reported by whoever produced its frames.
@@ -469,7 +462,7 @@ impl FrameWriter {
     pub fn record_capture(
         &mut self,
         frame_idx: u64,
-        capture: &crate::handoff::FrameCapture,
+        capture: &crate::take::FrameCapture,
     ) -> Result<(), ExportError> {
         let table = match &mut self.capture {
             Some(table) => table,
@@ -878,9 +871,9 @@ mod tests {
 
     /// Frame `frame_idx`'s capture in take `take_idx`: distinct per frame and per take; note
     /// 60 and CC 7 are seen in take 0, note 64 from take 1 on.
-    fn capture(frame_idx: u64, take_idx: u64) -> crate::handoff::FrameCapture {
-        let mut capture = crate::handoff::FrameCapture {
-            transport: crate::handoff::FrameTransport {
+    fn capture(frame_idx: u64, take_idx: u64) -> crate::take::FrameCapture {
+        let mut capture = crate::take::FrameCapture {
+            transport: crate::take::FrameTransport {
                 tempo_bpm: Some(120.0 - take_idx as f64),
                 time_sig: Some((7, 8)),
                 beat: Some(frame_idx as f64 / 12.0),

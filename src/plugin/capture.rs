@@ -5,7 +5,7 @@
 //! Allocation-free: the ring is made with the recorder's guide kit, off the audio thread.
 
 use crate::clock::FrameClock;
-use crate::handoff::{FrameCapture, FrameTransport, NUM_MACROS, NUM_MIDI_KEYS};
+use crate::take::{FrameCapture, FrameTransport, NUM_MACROS, NUM_MIDI_KEYS};
 
 /// Frame rates go up to 60 fps: no frame is shorter than `sample_rate / 60` samples.
 const MAX_FPS: i64 = 60;

@@ -82,7 +82,6 @@ impl LivePreview {
             spectrum.frame_idx = frame_idx;
             spectrum.num_bins = num_bins;
             analyzer.analyze(window, &mut spectrum.values[..num_bins]);
-            spectrum.peaks[..num_bins].copy_from_slice(&spectrum.values[..num_bins]);
             spectrum.freqs_hz[..num_bins].copy_from_slice(&analyzer.bin_map().centre_freqs_hz);
         });
     }

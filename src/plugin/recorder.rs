@@ -2,7 +2,7 @@
 //! frames with the same [`FrameClock`] and [`Analyzer`] as the CLI, and queues the spectra for the
 //! writer thread. Allocation-free: its memory is a [`GuideKit`] (an analyzer for every preset and
 //! FFT size the guide parameters offer, and the history ring) and a frame pool, both made off the
-//! audio thread and held only while armed (see `session`). A take starts with the settings of that
+//! audio thread and held only while armed (see `lending`). A take starts with the settings of that
 //! moment (analysis, floor, tilt, frame rate, and the look the writer draws), so changing them
 //! never restarts the plugin.
 //!
@@ -19,14 +19,14 @@ use std::time::Duration;
 use crate::analysis::{AnalysisError, AnalysisSettings, Analyzer, WindowPlacement};
 use crate::clock::{FrameClock, FrameRate};
 use crate::handoff::{
-    FrameProducer, PositionSource, RecordedFrame, RecorderEvent, RecorderStatus, SpectrumInput,
-    SpectrumKind, TakeSettings, TakeState,
+    FrameProducer, RecorderEvent, RecorderStatus, SpectrumInput, SpectrumKind, TakeState,
 };
+use crate::take::{FolderSnapshot, PositionSource, RecordedFrame, TakeSettings};
 
 use super::capture::{Capture, HostBlock};
+use super::lending::{AudioLink, Lent};
 use super::preview::LivePreview;
-use super::session::{AudioLink, Lent};
-use crate::params::{FftSizeParam, FolderSnapshot, GUIDE_BINS};
+use crate::params::{FftSizeParam, GUIDE_BINS};
 
 /// A host position within this many samples of where we expect it is read as "no jump": hosts
 /// that derive samples from beats round differently from block to block.
@@ -185,7 +185,7 @@ impl Recorder {
             kit.as_ref()
                 .is_none_or(|kit| kit.fits(sample_rate, max_block_size))
         );
-        // Takes count on across activations: the session outlives them.
+        // Takes count on across activations: the writer thread outlives them.
         let take_idx = status.take_idx.load(Ordering::Relaxed);
         Self {
             sample_rate,
@@ -210,7 +210,7 @@ impl Recorder {
             segment_start: 0,
             next_frame_idx: 0,
             num_take_frames_dropped: 0,
-            position_source: PositionSource::HostTransport,
+            position_source: PositionSource::Timeline,
             held_block: None,
             was_armed: false,
         }
@@ -460,7 +460,7 @@ impl Recorder {
         self.is_in_take = true;
         self.num_take_frames_dropped = 0;
         self.position_source = if has_position {
-            PositionSource::HostTransport
+            PositionSource::Timeline
         } else {
             PositionSource::SampleCount
         };
@@ -602,7 +602,6 @@ impl Recorder {
                 spectrum.frame_idx = frame_idx;
                 spectrum.num_bins = num_bins;
                 spectrum.values[..num_bins].copy_from_slice(frame.bins());
-                spectrum.peaks[..num_bins].copy_from_slice(frame.bins());
                 spectrum.freqs_hz[..num_bins].copy_from_slice(freqs);
             });
         }

@@ -1,11 +1,9 @@
-//! Writer thread: one per plugin instance, started with its [`Session`](super::session::Session)
-//! and ended with it. Makes (and frees) the memory the audio thread borrows when it asks, drains
-//! the recorder's queues in order, writes each frame, hands emptied frames back, and publishes
-//! progress and errors in [`RecorderStatus`]. It sleeps (parked) whenever there is nothing to do:
-//! every push into a queue, every request and every command unparks it.
-//!
-//! At each take's start and end it lists its folder as a lane of the session (the folder above
-//! it) in `session.json`, and a Clear takes it out (see [`export::session`]).
+//! Writer thread: one per plugin instance, started with it ([`WriterThread`]) and ended with it.
+//! A thin loop: it makes (and frees) the memory the audio thread borrows when it asks, drains the
+//! recorder's queues in order, hands each take to its [`TakeFolder`] (which writes it, and lists it
+//! as a lane of its session), hands emptied frames back, and publishes progress and errors in
+//! [`RecorderStatus`]. It sleeps (parked) whenever there is nothing to do: every push into a
+//! queue, every request and every command unparks it.
 //!
 //! It never reads the plugin's parameters: a take's settings arrive with its
 //! [`RecorderEvent::TakeStart`], the folder's names through [`FolderFields`].
@@ -14,33 +12,94 @@
 //! writer keeps emptying the queue so an offline render never waits on it forever.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
 
 use crossbeam_channel::Receiver;
 
-use crate::analysis::BinMap;
-use crate::export::session::{self, SessionError};
-use crate::export::{
-    self, CsvFormat, ExportError, ExportSettings, FolderLock, FrameWriter, JobInfo, OpenMode,
-    Source, TakeStats,
-};
+use crate::export::ExportError;
+use crate::export::takes::{self, TakeFolder};
 use crate::handoff::{
-    FrameConsumer, FrameProducer, PositionSource, RecorderEvent, RecorderStatus, TakeSettings,
-    TakeState,
+    FrameConsumer, FrameProducer, RecorderEvent, RecorderStatus, TakeState, WriterCommand,
+    WriterControl,
 };
+use crate::take::{PositionSource, TakeSettings};
 
+use super::lending::{AudioLink, WriterLinks, WriterShared, new_links};
 use super::recorder::GuideKit;
-use super::session::{Command, SessionShared, WriterLinks};
 use crate::params::{FolderFields, GUIDE_BINS};
 
+/// The main thread's end of the writer thread: starts it, hands out its command end, and waits for
+/// it when the instance goes.
+pub struct WriterThread {
+    shared: Arc<WriterShared>,
+    status: Arc<RecorderStatus>,
+    control: WriterControl,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl WriterThread {
+    /// Starts the writer thread. If the system refuses a thread, the instance still works: the
+    /// recorder shows the error and stays off; audio passes through.
+    pub fn new(status: Arc<RecorderStatus>, folder: FolderFields) -> (WriterThread, AudioLink) {
+        let shared = Arc::new(WriterShared::default());
+        let (mut control, commands) = WriterControl::new();
+        let (links, mut link) = new_links(Arc::clone(&shared));
+        let writer = Writer::new(
+            Arc::clone(&shared),
+            Arc::clone(&status),
+            folder,
+            commands,
+            links,
+        );
+        let writer = std::thread::Builder::new()
+            .name("spectral-diffusion-writer".into())
+            .spawn(move || writer.run())
+            .inspect_err(|error| status.set_error(format!("cannot start the writer: {error}")))
+            .ok();
+        let thread = writer.as_ref().map(|handle| handle.thread().clone());
+        link.connect(thread.clone());
+        control.set_writer(thread);
+        (
+            WriterThread {
+                shared,
+                status,
+                control,
+                writer,
+            },
+            link,
+        )
+    }
+
+    pub fn status(&self) -> &Arc<RecorderStatus> {
+        &self.status
+    }
+
+    /// A handle for the commands of the main thread and the GUI.
+    pub fn control(&self) -> WriterControl {
+        self.control.clone()
+    }
+}
+
+impl Drop for WriterThread {
+    /// Waits until the writer has written everything queued. The host may unload the library
+    /// right after destroying the instance, so no thread of ours may outlive it.
+    fn drop(&mut self) {
+        self.shared.is_shutting_down.store(true, Ordering::Release);
+        if let Some(writer) = self.writer.take() {
+            writer.thread().unpark();
+            let _ = writer.join();
+        }
+    }
+}
+
 /// The writer thread's state.
-pub(super) struct Writer {
-    shared: Arc<SessionShared>,
+struct Writer {
+    shared: Arc<WriterShared>,
     status: Arc<RecorderStatus>,
     folder: FolderFields,
-    commands: Receiver<Command>,
+    commands: Receiver<WriterCommand>,
     links: WriterLinks,
     /// The queues to drain, oldest first. At most one has a live producer (see
     /// [`Writer::serve_pool_request`]), so draining them in order keeps every take's events in
@@ -49,38 +108,18 @@ pub(super) struct Writer {
     /// The plugin format the host loaded (`CLAP host`, `VST3 host`), for the manifest.
     host: String,
     /// The folder being written.
-    output: Option<Output>,
+    output: Option<TakeFolder>,
     position_source: PositionSource,
     is_in_take: bool,
     is_failed: bool,
 }
 
-/// The most numbered folders tried beside `<track>` before giving up.
-const MAX_FOLDER_NUMBER: usize = 999;
-
-/// The folder being written: what it was opened for, its lock and its writer.
-struct Output {
-    key: OutputKey,
-    writer: FrameWriter,
-    /// Held while this instance writes here; declared after `writer`, so it is released last.
-    _lock: FolderLock,
-}
-
-/// What an [`Output`] was opened for; a take with another key gets another folder.
-#[derive(PartialEq)]
-struct OutputKey {
-    /// `<folder>/<track name or instance id>`, before any number.
-    base_dir: PathBuf,
-    track: String,
-    settings: TakeSettings,
-}
-
 impl Writer {
-    pub(super) fn new(
-        shared: Arc<SessionShared>,
+    fn new(
+        shared: Arc<WriterShared>,
         status: Arc<RecorderStatus>,
         folder: FolderFields,
-        commands: Receiver<Command>,
+        commands: Receiver<WriterCommand>,
         links: WriterLinks,
     ) -> Self {
         Self {
@@ -92,15 +131,15 @@ impl Writer {
             consumers: VecDeque::new(),
             host: String::new(),
             output: None,
-            position_source: PositionSource::HostTransport,
+            position_source: PositionSource::Timeline,
             is_in_take: false,
             is_failed: false,
         }
     }
 
-    /// The thread's body: serve, drain, sleep; until the session shuts down and every queue is
+    /// The thread's body: serve, drain, sleep; until the instance goes and every queue is
     /// empty.
-    pub(super) fn run(mut self) {
+    fn run(mut self) {
         loop {
             // Read before draining: everything queued before the shutdown gets written.
             let is_shutting_down = self.shared.is_shutting_down.load(Ordering::Acquire);
@@ -119,8 +158,8 @@ impl Writer {
     fn serve_commands(&mut self) {
         while let Ok(command) = self.commands.try_recv() {
             match command {
-                Command::SetHost(host) => self.host = host,
-                Command::ClearFolder => self.clear_folder(),
+                WriterCommand::SetHost(host) => self.host = host,
+                WriterCommand::ClearFolder => self.clear_folder(),
             }
         }
     }
@@ -183,12 +222,9 @@ impl Writer {
             } => self.start_take(position_source, settings),
             RecorderEvent::Frame(frame) => {
                 if !self.is_failed
-                    && let Some(Output { writer: output, .. }) = self.output.as_mut()
+                    && let Some(output) = self.output.as_mut()
                 {
-                    let result = output
-                        .write_frame(frame.frame_idx, frame.bins())
-                        .and_then(|()| output.record_capture(frame.frame_idx, &frame.capture));
-                    match result {
+                    match output.write_frame(&frame) {
                         Ok(()) => {
                             self.status
                                 .num_frames_written
@@ -217,18 +253,17 @@ impl Writer {
             Some(snapshot) if snapshot.generation == generation => (**snapshot).clone(),
             _ => self.folder.snapshot(),
         };
-        let key = OutputKey {
-            base_dir: folder.out_dir,
-            track: folder.track,
-            settings,
-        };
-        if self.output.as_ref().is_some_and(|output| output.key == key) {
+        if self
+            .output
+            .as_ref()
+            .is_some_and(|output| output.is_for(&folder, &settings))
+        {
             return;
         }
         self.output = None;
-        match self.open_output(key) {
+        match TakeFolder::open(&folder, &settings, &self.host) {
             Ok((output, skipped)) => {
-                let dir = output.writer.settings().out_dir.display().to_string();
+                let dir = output.out_dir().display().to_string();
                 let mut notice = match skipped {
                     Some(ExportError::SettingsDiffer { path, field }) => format!(
                         "{} holds frames made with other guide settings ({field} differs): \
@@ -241,7 +276,7 @@ impl Writer {
                     ),
                     _ => String::new(),
                 };
-                if let Err(error) = self.register_lane(&output) {
+                if let Err(error) = output.register_lane(&folder.instance_name()) {
                     notice = [notice, error.to_string()].join(" ").trim().to_owned();
                 }
                 self.status.set_out_dir(dir, notice);
@@ -251,38 +286,6 @@ impl Writer {
         }
     }
 
-    /// Opens the first of `<base>`, `<base>-2`, `<base>-3`… that no other instance holds and
-    /// that is empty or holds frames made with the take's settings, continuing them. Also returns
-    /// why the last folder passed over (other settings, or files not ours) was, if any.
-    fn open_output(&self, key: OutputKey) -> Result<(Output, Option<ExportError>), ExportError> {
-        let instance_id = self.folder.instance_id();
-        let mut skipped = None;
-        for number in 1..=MAX_FOLDER_NUMBER {
-            let dir = numbered_dir(&key.base_dir, number);
-            let Some(lock) = FolderLock::try_acquire(&dir, &instance_id)? else {
-                continue;
-            };
-            let writer = match self.open_writer(&key, &dir) {
-                Ok(writer) => writer,
-                Err(error @ (ExportError::SettingsDiffer { .. } | ExportError::NotOurs { .. })) => {
-                    skipped = Some(error);
-                    continue;
-                }
-                Err(error) => return Err(error),
-            };
-            let output = Output {
-                key,
-                writer,
-                _lock: lock,
-            };
-            return Ok((output, skipped));
-        }
-        Err(ExportError::io(
-            &key.base_dir,
-            std::io::Error::other("every numbered folder beside it is in use"),
-        ))
-    }
-
     /// Empties the folder this instance writes into of our files, keeping the user's (the
     /// recorder panel's "Clear"). Never during a take: the editor offers it only between takes.
     fn clear_folder(&mut self) {
@@ -290,35 +293,13 @@ impl Writer {
             return;
         }
         let (dir, result) = match self.output.take() {
-            // Reopened in Replace mode: our files go, and an empty listing keeps the folder ours
-            // (the user's files alone would make it look foreign to the next take).
-            // The old writer goes first: its spill file has the new one's name.
-            Some(Output { key, writer, _lock }) => {
-                let settings = writer.settings().clone();
-                let job = writer.job().clone();
-                drop(writer);
-                let result = FrameWriter::open(&settings, job, OpenMode::Replace).map(|writer| {
-                    self.output = Some(Output { key, writer, _lock });
-                });
-                (settings.out_dir, result)
+            Some(output) => {
+                let (dir, result) = output.clear();
+                (dir, result.map(|output| self.output = Some(output)))
             }
-            None => {
-                let dir = self.folder.snapshot().out_dir;
-                let result = match FolderLock::try_acquire(&dir, &self.folder.instance_id()) {
-                    Ok(Some(_lock)) => export::clear_folder(&dir),
-                    Ok(None) => Err(ExportError::io(
-                        &dir,
-                        std::io::Error::other("another instance writes there"),
-                    )),
-                    Err(error) => Err(error),
-                };
-                (dir, result)
-            }
+            None => takes::clear_unopened(&self.folder.snapshot()),
         };
-        // A lane without frames leaves the session; its next take lists it again.
-        let result = result.map(|()| {
-            session::session_of(&dir).map(|(root, name)| session::remove_lane(root, &name))
-        });
+        let result = result.map(|()| takes::leave_session(&dir));
         let notice = match result {
             Ok(None | Some(Ok(()))) => format!("Cleared {}: it lists no frames now", dir.display()),
             Ok(Some(Err(error))) => format!("Cleared {}, but {error}", dir.display()),
@@ -329,20 +310,19 @@ impl Writer {
 
     fn end_take(&mut self, num_frames_dropped: u64) {
         if self.is_in_take
-            && let Some(Output { writer: output, .. }) = self.output.as_mut()
+            && let Some(output) = self.output.as_mut()
         {
-            let stats = take_stats(num_frames_dropped, self.position_source);
             // Even after a failed frame, save the rows written so far (atomically: the previous
             // CSV stays whole if this fails too).
-            if let Err(error) = output.finish_take(&stats) {
+            if let Err(error) = output.finish_take(num_frames_dropped, self.position_source) {
                 self.fail(error);
             }
         }
         if self.is_in_take
             && let Some(output) = &self.output
-            && let Err(error) = self.register_lane(output)
+            && let Err(error) = output.register_lane(&self.folder.instance_id())
         {
-            let dir = output.writer.settings().out_dir.display().to_string();
+            let dir = output.out_dir().display().to_string();
             self.status.set_out_dir(dir, error.to_string());
         }
         self.is_in_take = false;
@@ -356,75 +336,8 @@ impl Writer {
         }
     }
 
-    /// Lists `output`'s folder in its session's `session.json`, with the frames it holds now
-    /// (DESIGN.md §13). A failure leaves the take recording: the lane's folder is whole, only
-    /// the session does not list it; the recorder panel says why.
-    fn register_lane(&self, output: &Output) -> Result<(), SessionError> {
-        session::register_lane(
-            &output.writer,
-            &output.key.track,
-            &self.folder.instance_id(),
-        )
-    }
-
     fn fail(&mut self, error: ExportError) {
         self.status.set_error(error.to_string());
         self.is_failed = true;
-    }
-
-    /// Opens `dir` in `Continue` mode: the take adds to the frames already there.
-    fn open_writer(&self, key: &OutputKey, dir: &Path) -> Result<FrameWriter, ExportError> {
-        let settings = ExportSettings {
-            out_dir: dir.to_owned(),
-            csv: CsvFormat::Full,
-            write_images: key.settings.write_images,
-            is_forced: false,
-        };
-        let take = &key.settings;
-        let job = JobInfo {
-            source: Source::Host {
-                host: self.host.clone(),
-                track: key.track.clone(),
-            },
-            sample_rate: take.sample_rate,
-            fps: take.fps,
-            analysis: take.analysis.clone(),
-            render: take.render.clone(),
-            bin_freqs_hz: BinMap::for_settings(&take.analysis, take.sample_rate).centre_freqs_hz,
-        };
-        FrameWriter::open(&settings, job, OpenMode::Continue)
-    }
-}
-
-/// `<base>` for 1, `<base>-<n>` beside it for n > 1.
-fn numbered_dir(base: &Path, number: usize) -> PathBuf {
-    if number == 1 {
-        return base.to_owned();
-    }
-    let mut name = base.file_name().unwrap_or_default().to_os_string();
-    name.push(format!("-{number}"));
-    base.with_file_name(name)
-}
-
-fn take_stats(num_frames_dropped: u64, position_source: PositionSource) -> TakeStats {
-    let mut warnings = Vec::new();
-    if num_frames_dropped > 0 {
-        warnings.push(format!(
-            "{num_frames_dropped} frames dropped: the host ran in real-time mode faster than the \
-             writer could write; bounce offline to keep every frame"
-        ));
-    }
-    if position_source == PositionSource::SampleCount {
-        warnings.push(
-            "the host reported no transport position: frames counted from the take's start".into(),
-        );
-    }
-    TakeStats {
-        frames_dropped: num_frames_dropped,
-        position_source: match position_source {
-            PositionSource::HostTransport => export::PositionSource::Timeline,
-            PositionSource::SampleCount => export::PositionSource::SampleCount,
-        },
-        warnings,
     }
 }

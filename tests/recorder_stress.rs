@@ -1,11 +1,11 @@
-//! The recording session's protocol under random use: arm and disarm, transport jumps and stops,
+//! The recorder's protocol under random use: arm and disarm, transport jumps and stops,
 //! deactivation and activation, guide settings changed between and during takes, and a writer
-//! slowed by real images. After every step that leaves the session quiet (no take running and the
+//! slowed by real images. After every step that leaves the recorder quiet (no take running and the
 //! writer done), every folder it wrote must tell the truth: `frames/`, `spectrum.csv` and
 //! `manifest.json` list the same frames, and every frame the recorder queued reached the disk.
 //!
-//! `session_protocol_holds` is the CI-sized run (seconds); the long one runs in release:
-//! `cargo test --release --test session_stress -- --ignored`.
+//! `recorder_protocol_holds` is the CI-sized run (seconds); the long one runs in release:
+//! `cargo test --release --test recorder_stress -- --ignored`.
 
 #[path = "common/song.rs"]
 mod song;
@@ -17,11 +17,13 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use spectral_diffusion::analysis::mix_to_mono;
-use spectral_diffusion::handoff::{RecorderStatus, TakeSettings, TakeState};
+use spectral_diffusion::handoff::{RecorderStatus, TakeState};
 use spectral_diffusion::params::{FpsParam, PluginParams, PresetParam};
 use spectral_diffusion::plugin::capture::HostBlock;
+use spectral_diffusion::plugin::lending::AudioLink;
 use spectral_diffusion::plugin::recorder::{GuideKit, QueueMode, Recorder, TransportInfo};
-use spectral_diffusion::plugin::session::{AudioLink, Session};
+use spectral_diffusion::plugin::writer::WriterThread;
+use spectral_diffusion::take::TakeSettings;
 
 const SAMPLE_RATE: u32 = 48_000;
 const BLOCK: usize = 512;
@@ -41,7 +43,7 @@ impl Rng {
 /// The host, the audio thread and the main thread of one plugin instance, played by one test.
 struct Harness {
     status: Arc<RecorderStatus>,
-    session: Option<Session>,
+    writer: Option<WriterThread>,
     link: AudioLink,
     recorder: Option<Recorder>,
     audio: Vec<f32>,
@@ -57,14 +59,14 @@ impl Harness {
         *params.track_name.write().unwrap() = "Stress".into();
         let status = Arc::new(RecorderStatus::default());
         status.reset();
-        let (session, link) = Session::new(Arc::clone(&status), params.folder_fields());
+        let (writer, link) = WriterThread::new(Arc::clone(&status), params.folder_fields());
         let audio = song::song(SAMPLE_RATE, 8.0);
         let audio = (0..audio[0].len())
             .map(|i| mix_to_mono([audio[0][i], audio[1][i]]))
             .collect();
         let mut harness = Self {
             status,
-            session: Some(session),
+            writer: Some(writer),
             link,
             recorder: None,
             audio,
@@ -291,7 +293,7 @@ fn run(seed: u64, num_steps: usize) {
     h.reactivate();
     h.wait_for_writer();
     drop(h.recorder.take());
-    drop(h.session.take());
+    drop(h.writer.take());
     check_folders(dir.path(), &format!("seed {seed}: the end"));
     assert_eq!(
         h.status.num_frames_written.load(Ordering::Relaxed),
@@ -303,14 +305,14 @@ fn run(seed: u64, num_steps: usize) {
 
 /// CI-sized: a few hundred random steps.
 #[test]
-fn session_protocol_holds() {
+fn recorder_protocol_holds() {
     run(0x5eed_0001, 150);
 }
 
 /// The long run, in release.
 #[test]
 #[ignore = "long: run in release with --ignored"]
-fn session_protocol_holds_for_long() {
+fn recorder_protocol_holds_for_long() {
     for seed in 1..=20u64 {
         run(seed * 0x9e37_79b9, 2000);
     }
@@ -348,7 +350,7 @@ fn clear_between_takes_forgets_the_cleared_frames() {
     assert!(csv_frames(&out).iter().all(|&frame| frame < 240));
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
 
-    h.session.as_ref().unwrap().control().clear_folder();
+    h.writer.as_ref().unwrap().control().clear_folder();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !csv_frames(&out).is_empty() {
         assert!(Instant::now() < deadline, "the folder was never cleared");
@@ -363,7 +365,7 @@ fn clear_between_takes_forgets_the_cleared_frames() {
     h.stop();
     h.wait_for_writer();
     drop(h.recorder.take());
-    drop(h.session.take());
+    drop(h.writer.take());
 
     let frames = csv_frames(&out);
     assert!(!frames.is_empty());

@@ -1,4 +1,4 @@
-//! The recording session through a real CLAP host (clack-host): it outlives activations, never
+//! The recorder's writer thread through a real CLAP host (clack-host): it outlives activations, never
 //! asks the host for a restart, and keeps its folder honest (DESIGN.md §7). The writer is made
 //! genuinely slow where it matters: 512 px frames with the whole post chain take it far longer
 //! than the host takes to play them.
@@ -13,7 +13,7 @@ use plugin_host::{TestPlugin, Transport, read_csv, song};
 use serde_json::json;
 use spectral_diffusion::handoff::RecorderStatus;
 use spectral_diffusion::params::PluginParams;
-use spectral_diffusion::plugin::session::Session;
+use spectral_diffusion::plugin::writer::WriterThread;
 
 const TRACK: &str = "Mix Bus";
 
@@ -299,10 +299,10 @@ fn clear_removes_our_files_and_keeps_the_users() {
     *params.output_folder.write().unwrap() = dir.path().display().to_string();
     *params.track_name.write().unwrap() = TRACK.into();
     let status = Arc::new(RecorderStatus::default());
-    let (session, _link) = Session::new(Arc::clone(&status), params.folder_fields());
-    session.control().clear_folder();
-    // Dropping the session waits for its writer, which serves every command first.
-    drop(session);
+    let (writer, _link) = WriterThread::new(Arc::clone(&status), params.folder_fields());
+    writer.control().clear_folder();
+    // Dropping the writer thread's handle waits for it, and it serves every command first.
+    drop(writer);
 
     let mut left: Vec<String> = walk(&out);
     left.sort();

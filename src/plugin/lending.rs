@@ -1,6 +1,6 @@
-//! Main thread: the recording session of one plugin instance. It lives as long as the instance,
-//! across activations: it owns the writer thread (see `writer`), the hand-offs that lend the
-//! audio thread its memory, and the status the GUI reads.
+//! Audio thread ⇄ writer thread: the memory the writer thread lends the audio thread, and the
+//! requests for it. One instance's writer lives as long as the instance, across activations
+//! (see [`super::writer::WriterThread`]).
 //!
 //! Who owns what:
 //! - The audio thread holds memory only while it needs it: the recorder's [`GuideKit`] and frame
@@ -15,36 +15,22 @@
 //!   a bounce right after it records from its first block; `deactivate` ends the take and parks
 //!   the frame pool in the plugin until the next activation, which carries on with it while the
 //!   writer drains the queue in the background.
-//! - Dropping the session (the instance) waits for the writer to write everything queued.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::thread::{JoinHandle, Thread};
-
-use crossbeam_channel::Sender;
-
-use crate::handoff::{FrameProducer, RecorderStatus};
+use std::thread::Thread;
 
 use super::recorder::{GuideKit, RecorderNeeds};
-use super::writer::Writer;
-use crate::params::FolderFields;
+use crate::handoff::FrameProducer;
 
 /// Room for what the audio thread gives back: at most one kit is lent at a time; a few more
 /// cover kits made for an activation that has ended.
 const NUM_RETURN_SLOTS: usize = 8;
 
-/// What the main thread tells the writer thread.
-pub(super) enum Command {
-    /// The plugin format the host loaded, for the manifest.
-    SetHost(String),
-    /// Empty the instance's folder of our files (the recorder panel's "Clear").
-    ClearFolder,
-}
-
 /// Shared by the audio, main and writer threads. The audio thread writes a request's values,
 /// then sets its flag with `Release`; the writer swaps the flag with `Acquire` and reads them.
 #[derive(Default)]
-pub(super) struct SessionShared {
+pub(super) struct WriterShared {
     /// The recorder asks for a guide kit (for `sample_rate` and `max_block_size`).
     pub(super) wants_guide_kit: AtomicBool,
     /// The recorder asks for a frame pool of `num_queue_frames`.
@@ -69,26 +55,10 @@ pub(super) struct WriterLinks {
     pub(super) returns: rtrb::Consumer<Lent>,
 }
 
-/// The main thread's end of the session.
-pub struct Session {
-    shared: Arc<SessionShared>,
-    status: Arc<RecorderStatus>,
-    control: SessionControl,
-    writer: Option<JoinHandle<()>>,
-}
-
-/// Commands to the writer thread, from the main thread or the GUI. Cheap to clone.
-#[derive(Clone)]
-pub struct SessionControl {
-    commands: Sender<Command>,
-    /// `None` when the writer thread could not be started.
-    writer: Option<Thread>,
-}
-
 /// The audio thread's ends of the hand-offs. Lives in the plugin, across activations. Every
 /// method is wait-free: atomics, ring pops and pushes, and an unpark.
 pub struct AudioLink {
-    shared: Arc<SessionShared>,
+    shared: Arc<WriterShared>,
     guide_kits: rtrb::Consumer<Box<GuideKit>>,
     pools: rtrb::Consumer<FrameProducer>,
     returns: rtrb::Producer<Lent>,
@@ -98,100 +68,38 @@ pub struct AudioLink {
     has_requested: RecorderNeeds,
 }
 
-impl Session {
-    /// Starts the writer thread. If the system refuses a thread, the session still exists: the
-    /// recorder shows the error and stays off; audio passes through.
-    pub fn new(status: Arc<RecorderStatus>, folder: FolderFields) -> (Session, AudioLink) {
-        let shared = Arc::new(SessionShared::default());
-        let (commands, command_rx) = crossbeam_channel::unbounded();
-        let (guide_kits_tx, guide_kits) = rtrb::RingBuffer::new(1);
-        let (pools_tx, pools) = rtrb::RingBuffer::new(1);
-        let (returns, returns_rx) = rtrb::RingBuffer::new(NUM_RETURN_SLOTS);
-        let writer = Writer::new(
-            Arc::clone(&shared),
-            Arc::clone(&status),
-            folder,
-            command_rx,
-            WriterLinks {
-                guide_kits: guide_kits_tx,
-                pools: pools_tx,
-                returns: returns_rx,
-            },
-        );
-        let writer = std::thread::Builder::new()
-            .name("spectral-diffusion-writer".into())
-            .spawn(move || writer.run())
-            .inspect_err(|error| status.set_error(format!("cannot start the writer: {error}")))
-            .ok();
-        let link = AudioLink {
-            shared: Arc::clone(&shared),
+/// Makes the rings between the two threads: the writer's ends, and the audio thread's, which
+/// wake nobody until [`AudioLink::connect`] names the writer thread.
+pub(super) fn new_links(shared: Arc<WriterShared>) -> (WriterLinks, AudioLink) {
+    let (guide_kits_tx, guide_kits) = rtrb::RingBuffer::new(1);
+    let (pools_tx, pools) = rtrb::RingBuffer::new(1);
+    let (returns, returns_rx) = rtrb::RingBuffer::new(NUM_RETURN_SLOTS);
+    (
+        WriterLinks {
+            guide_kits: guide_kits_tx,
+            pools: pools_tx,
+            returns: returns_rx,
+        },
+        AudioLink {
+            shared,
             guide_kits,
             pools,
             returns,
-            writer: writer.as_ref().map(|handle| handle.thread().clone()),
+            writer: None,
             has_requested: RecorderNeeds {
                 guide_kit: false,
                 pool: false,
             },
-        };
-        (
-            Session {
-                shared,
-                status,
-                control: SessionControl {
-                    commands,
-                    writer: writer.as_ref().map(|handle| handle.thread().clone()),
-                },
-                writer,
-            },
-            link,
-        )
-    }
-
-    pub fn status(&self) -> &Arc<RecorderStatus> {
-        &self.status
-    }
-
-    /// A handle for the GUI's commands.
-    pub fn control(&self) -> SessionControl {
-        self.control.clone()
-    }
-
-    /// Records the host's plugin format for the manifests of later takes.
-    pub fn set_host(&self, host: &str) {
-        self.control.send(Command::SetHost(host.to_owned()));
-    }
-}
-
-impl SessionControl {
-    /// Empties the instance's folder of our frames, CSV and manifest, keeping every other file.
-    /// Ignored during a take; the result shows as the recorder's folder notice.
-    pub fn clear_folder(&self) {
-        self.send(Command::ClearFolder);
-    }
-
-    fn send(&self, command: Command) {
-        if let Some(writer) = &self.writer {
-            // A session that has gone takes its writer with it: then nothing is listening.
-            let _ = self.commands.send(command);
-            writer.unpark();
-        }
-    }
-}
-
-impl Drop for Session {
-    /// Waits until the writer has written everything queued. The host may unload the library
-    /// right after destroying the instance, so no thread of ours may outlive it.
-    fn drop(&mut self) {
-        self.shared.is_shutting_down.store(true, Ordering::Release);
-        if let Some(writer) = self.writer.take() {
-            writer.thread().unpark();
-            let _ = writer.join();
-        }
-    }
+        },
+    )
 }
 
 impl AudioLink {
+    /// Main thread: the writer thread that serves this link; `None` when it could not start.
+    pub(super) fn connect(&mut self, writer: Option<Thread>) {
+        self.writer = writer;
+    }
+
     /// Audio thread: asks the writer for what the recorder `needs`, once until it arrives.
     pub fn request_recorder(
         &mut self,

@@ -1,0 +1,207 @@
+//! Writer thread: a plugin instance's takes into its folder (DESIGN.md §7, §13). Which folder a
+//! take goes to (`<track>`, or `<track>-2`, `-3`… when that one holds frames made with other
+//! settings, holds files not ours, or another instance writes there), the folder's lock, Clear,
+//! and the lane's entry in its session's `session.json`.
+
+use std::path::{Path, PathBuf};
+
+use super::session::{self, SessionError};
+use super::{
+    CsvFormat, ExportError, ExportSettings, FolderLock, FrameWriter, JobInfo, OpenMode, Source,
+    TakeStats,
+};
+use crate::analysis::BinMap;
+use crate::take::{FolderSnapshot, PositionSource, RecordedFrame, TakeSettings};
+
+/// The most numbered folders tried beside `<track>` before giving up.
+const MAX_FOLDER_NUMBER: usize = 999;
+
+/// The folder a take is written into: what it was opened for, its lock and its writer.
+pub struct TakeFolder {
+    key: TakeKey,
+    writer: FrameWriter,
+    /// Held while this instance writes here; declared after `writer`, so it is released last.
+    _lock: FolderLock,
+}
+
+/// What a [`TakeFolder`] was opened for; a take with another key gets another folder.
+#[derive(PartialEq)]
+struct TakeKey {
+    /// `<folder>/<track name or instance id>`, before any number.
+    base_dir: PathBuf,
+    track: String,
+    settings: TakeSettings,
+}
+
+impl TakeKey {
+    fn new(folder: &FolderSnapshot, settings: &TakeSettings) -> Self {
+        Self {
+            base_dir: folder.out_dir(),
+            track: folder.track.clone(),
+            settings: settings.clone(),
+        }
+    }
+}
+
+impl TakeFolder {
+    /// Opens the first of `<base>`, `<base>-2`, `<base>-3`… that no other instance holds and
+    /// that is empty or holds frames made with the take's settings, continuing them. Also returns
+    /// why the last folder passed over (other settings, or files not ours) was, if any.
+    pub fn open(
+        folder: &FolderSnapshot,
+        settings: &TakeSettings,
+        host: &str,
+    ) -> Result<(Self, Option<ExportError>), ExportError> {
+        let key = TakeKey::new(folder, settings);
+        let instance = folder.instance_name();
+        let mut skipped = None;
+        for number in 1..=MAX_FOLDER_NUMBER {
+            let dir = numbered_dir(&key.base_dir, number);
+            let Some(lock) = FolderLock::try_acquire(&dir, &instance)? else {
+                continue;
+            };
+            let writer = match open_writer(&key, &dir, host) {
+                Ok(writer) => writer,
+                Err(error @ (ExportError::SettingsDiffer { .. } | ExportError::NotOurs { .. })) => {
+                    skipped = Some(error);
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            let take_folder = Self {
+                key,
+                writer,
+                _lock: lock,
+            };
+            return Ok((take_folder, skipped));
+        }
+        Err(ExportError::io(
+            &key.base_dir,
+            std::io::Error::other("every numbered folder beside it is in use"),
+        ))
+    }
+
+    /// Whether a take with these settings, into this folder, goes on here.
+    pub fn is_for(&self, folder: &FolderSnapshot, settings: &TakeSettings) -> bool {
+        self.key == TakeKey::new(folder, settings)
+    }
+
+    /// The folder written.
+    pub fn out_dir(&self) -> &Path {
+        &self.writer.settings().out_dir
+    }
+
+    /// Writes one recorded frame: its PNG, its spectrum row and its host tables' rows.
+    pub fn write_frame(&mut self, frame: &RecordedFrame) -> Result<(), ExportError> {
+        self.writer.write_frame(frame.frame_idx, frame.bins())?;
+        self.writer.record_capture(frame.frame_idx, &frame.capture)
+    }
+
+    /// Ends a take: the CSVs and the manifest list every frame written, with the take's counts.
+    pub fn finish_take(
+        &mut self,
+        num_frames_dropped: u64,
+        position_source: PositionSource,
+    ) -> Result<(), ExportError> {
+        self.writer
+            .finish_take(&take_stats(num_frames_dropped, position_source))
+    }
+
+    /// Lists the folder in its session's `session.json`, with the frames it holds now (DESIGN.md
+    /// §13). A failure leaves the take recording: the lane's folder is whole, only the session
+    /// does not list it.
+    pub fn register_lane(&self, instance: &str) -> Result<(), SessionError> {
+        session::register_lane(&self.writer, &self.key.track, instance)
+    }
+
+    /// Empties the folder of our files, keeping the user's ("Clear"): reopened in Replace mode,
+    /// so an empty listing keeps the folder ours (the user's files alone would make it look
+    /// foreign to the next take). On failure the folder is no longer open.
+    pub fn clear(self) -> (PathBuf, Result<Self, ExportError>) {
+        let Self { key, writer, _lock } = self;
+        let settings = writer.settings().clone();
+        let job = writer.job().clone();
+        // The old writer goes first: its spill file has the new one's name.
+        drop(writer);
+        let result = FrameWriter::open(&settings, job, OpenMode::Replace).map(|writer| Self {
+            key,
+            writer,
+            _lock,
+        });
+        (settings.out_dir, result)
+    }
+}
+
+/// Clears the folder `folder` names when no take folder is open: under its lock, so not while
+/// another instance writes there.
+pub fn clear_unopened(folder: &FolderSnapshot) -> (PathBuf, Result<(), ExportError>) {
+    let dir = folder.out_dir();
+    let result = match FolderLock::try_acquire(&dir, &folder.instance_name()) {
+        Ok(Some(_lock)) => super::clear_folder(&dir),
+        Ok(None) => Err(ExportError::io(
+            &dir,
+            std::io::Error::other("another instance writes there"),
+        )),
+        Err(error) => Err(error),
+    };
+    (dir, result)
+}
+
+/// Takes the cleared lane `dir` out of its session: a lane without frames has nothing to offer;
+/// its next take lists it again. `None` when `dir` is in no session folder.
+pub fn leave_session(dir: &Path) -> Option<Result<(), SessionError>> {
+    session::session_of(dir).map(|(root, name)| session::remove_lane(root, &name))
+}
+
+/// Opens `dir` in `Continue` mode: the take adds to the frames already there.
+fn open_writer(key: &TakeKey, dir: &Path, host: &str) -> Result<FrameWriter, ExportError> {
+    let settings = ExportSettings {
+        out_dir: dir.to_owned(),
+        csv: CsvFormat::Full,
+        write_images: key.settings.write_images,
+        is_forced: false,
+    };
+    let take = &key.settings;
+    let job = JobInfo {
+        source: Source::Host {
+            host: host.to_owned(),
+            track: key.track.clone(),
+        },
+        sample_rate: take.sample_rate,
+        fps: take.fps,
+        analysis: take.analysis.clone(),
+        render: take.render.clone(),
+        bin_freqs_hz: BinMap::for_settings(&take.analysis, take.sample_rate).centre_freqs_hz,
+    };
+    FrameWriter::open(&settings, job, OpenMode::Continue)
+}
+
+/// `<base>` for 1, `<base>-<n>` beside it for n > 1.
+fn numbered_dir(base: &Path, number: usize) -> PathBuf {
+    if number == 1 {
+        return base.to_owned();
+    }
+    let mut name = base.file_name().unwrap_or_default().to_os_string();
+    name.push(format!("-{number}"));
+    base.with_file_name(name)
+}
+
+fn take_stats(num_frames_dropped: u64, position_source: PositionSource) -> TakeStats {
+    let mut warnings = Vec::new();
+    if num_frames_dropped > 0 {
+        warnings.push(format!(
+            "{num_frames_dropped} frames dropped: the host ran in real-time mode faster than the \
+             writer could write; bounce offline to keep every frame"
+        ));
+    }
+    if position_source == PositionSource::SampleCount {
+        warnings.push(
+            "the host reported no transport position: frames counted from the take's start".into(),
+        );
+    }
+    TakeStats {
+        frames_dropped: num_frames_dropped,
+        position_source,
+        warnings,
+    }
+}
