@@ -65,6 +65,13 @@ struct ManifestFields {
     frame_ranges: Option<Vec<[u64; 2]>>,
     first_frame: Option<u64>,
     last_frame: Option<u64>,
+    /// Absent before `complete` existed, when only finished renders wrote a manifest.
+    #[serde(default = "is_true")]
+    complete: bool,
+}
+
+fn is_true() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +109,9 @@ pub struct RenderedFolder {
     pub frame_size: Option<(u32, u32)>,
     /// Every frame in the folder as inclusive `[first, last]` runs, ascending.
     pub frame_ranges: Vec<[u64; 2]>,
+    /// `false` while a render is under way and after one was interrupted (its manifest's
+    /// `complete`); a plugin's folder is complete between takes.
+    pub is_complete: bool,
 }
 
 impl RenderedFolder {
@@ -164,6 +174,7 @@ impl RenderedFolder {
                 (None, Some(first), Some(last)) => vec![[first, last]],
                 _ => Vec::new(),
             },
+            is_complete: fields.complete,
         })
     }
 
