@@ -50,6 +50,8 @@ fn job(render: RenderSettings) -> (JobInfo, Vec<f32>) {
         analysis: AnalysisSettings::default(),
         render,
         bin_freqs_hz: analyzer.bin_map().centre_freqs_hz.clone(),
+        audio: None,
+        frames_expected: None,
     };
     (job, bins)
 }

@@ -15,8 +15,10 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 
 use crate::analysis::unit_values;
-use crate::export::format::folder::{RenderedError, RenderedFolder};
-use crate::export::{ExportError, PAGE_NAME, Source, is_our_page, write_atomically};
+use crate::export::format::FormatError;
+use crate::export::format::folder::{FolderError, OutputFolder};
+use crate::export::{PAGE_NAME, Source, is_our_page, write_atomically};
+use crate::schedule::DbScale;
 use crate::schedule::lanes::power_mean_db;
 
 /// The page template; `{{TITLE}}` and `{{DATA}}` are filled in. Its generator line is
@@ -29,9 +31,9 @@ const NO_VALUE: u16 = u16::MAX;
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
     #[error(transparent)]
-    Folder(#[from] RenderedError),
+    Folder(#[from] FolderError),
     #[error(transparent)]
-    Write(#[from] ExportError),
+    Write(#[from] FormatError),
     #[error("{}: line {line}: {reason}", path.display())]
     Table {
         path: PathBuf,
@@ -103,7 +105,7 @@ struct Lane {
 /// named by the manifest leaves the page silent (it plays on a timer); a missing `audio` given
 /// here is an error.
 pub fn write_page(dir: &Path, audio: Option<&Path>) -> Result<PageSummary, PageError> {
-    let folder = RenderedFolder::read(dir)?;
+    let folder = OutputFolder::read(dir)?;
     let page_path = dir.join(PAGE_NAME);
     if page_path.exists() && !is_our_page(&page_path) {
         return Err(PageError::NotOurs { path: page_path });
@@ -134,12 +136,12 @@ pub fn write_page(dir: &Path, audio: Option<&Path>) -> Result<PageSummary, PageE
         .unwrap_or(0);
     let lane_names = lanes.iter().map(|lane| lane.name.clone()).collect();
     let data = PageData {
-        fps: [folder.fps.num, folder.fps.den],
+        fps: [folder.fps().num, folder.fps().den],
         num_frames,
         spectra: base64(&spectra.bytes),
         frame_ranges: spectra.frame_ranges,
         num_bins: spectra.num_bins,
-        has_images: folder.frame_size.is_some(),
+        has_images: folder.frame_size().is_some(),
         lanes: lanes
             .iter()
             .map(|lane| lane_data(lane, num_frames))
@@ -150,7 +152,7 @@ pub fn write_page(dir: &Path, audio: Option<&Path>) -> Result<PageSummary, PageE
     // Inside <script>, "</" could end the element early; JSON may spell "<" as \u003c.
     let json = json.replace('<', "\\u003c");
     // Named after the source, not the folder, so the same render gives the same bytes anywhere.
-    let title = match &folder.source {
+    let title = match folder.source() {
         Source::File { path } => path.file_name().map_or_else(
             || path.display().to_string(),
             |name| name.to_string_lossy().into_owned(),
@@ -202,9 +204,10 @@ impl Spectra {
 }
 
 /// Reads the folder's `spectrum.csv`.
-fn read_spectra(folder: &RenderedFolder) -> Result<Spectra, RenderedError> {
-    let scale = folder.db_scale();
-    let num_bins = folder.bin_freqs_hz.len();
+fn read_spectra(folder: &OutputFolder) -> Result<Spectra, FolderError> {
+    let scale = DbScale::of_folder(folder);
+    let num_bins = folder.bin_freqs_hz().len();
+    let preset = folder.analysis().preset;
     let mut spectra = Spectra {
         frame_ranges: Vec::new(),
         num_bins,
@@ -213,12 +216,12 @@ fn read_spectra(folder: &RenderedFolder) -> Result<Spectra, RenderedError> {
     };
     let mut unit = vec![0.0; num_bins];
     let mut levels_db = vec![0.0; num_bins];
-    folder.for_each_row(|frame_idx, values| {
+    folder.for_each_row(|frame_idx, values| -> Result<(), FolderError> {
         match spectra.frame_ranges.last_mut() {
             Some(range) if range[1] + 1 == frame_idx => range[1] = frame_idx,
             _ => spectra.frame_ranges.push([frame_idx, frame_idx]),
         }
-        unit_values(folder.analysis.preset, values, &mut unit);
+        unit_values(preset, values, &mut unit);
         spectra.bytes.extend(
             unit.iter()
                 .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8),
@@ -228,16 +231,15 @@ fn read_spectra(folder: &RenderedFolder) -> Result<Spectra, RenderedError> {
         spectra
             .loudness_db
             .push(f64::from(power_mean_db(&levels_db)));
+        Ok(())
     })?;
     Ok(spectra)
 }
 
 /// `schedule.csv`'s lanes: header `frame,<name>…`, one row per frame.
 fn read_schedule(path: &Path) -> Result<Vec<Lane>, PageError> {
-    let text = fs::read_to_string(path).map_err(|source| RenderedError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text = fs::read_to_string(path)
+        .map_err(|source| FolderError::Format(FormatError::read(path, source)))?;
     let table_error = |line: usize, reason: String| PageError::Table {
         path: path.to_owned(),
         line,

@@ -33,6 +33,8 @@ const QUEUED_FRAMES_PER_WORKER: usize = 16;
 #[derive(Debug, Clone)]
 pub struct RenderJob {
     pub source: Source,
+    /// The source's audio as the manifest records it (see `Manifest::audio`).
+    pub audio: Option<PathBuf>,
     pub fps: FrameRate,
     pub analysis: AnalysisSettings,
     pub render: RenderSettings,
@@ -121,6 +123,11 @@ pub fn render(
         analysis: job.analysis.clone(),
         render: job.render.clone(),
         bin_freqs_hz: analyzer.bin_map().centre_freqs_hz.clone(),
+        audio: job.audio.clone(),
+        frames_expected: source
+            .info()
+            .num_samples
+            .map(|num_samples| job.fps.num_frames(num_samples, sample_rate)),
     };
     let writer = FrameWriter::open(&job.export, job_info, job.mode)?;
     let has_kept_frames = writer.num_frames() > 0;

@@ -16,7 +16,8 @@ use std::process::{Command, Stdio};
 
 use crate::audio::decode::{DecodeError, FileSource, MonoSource};
 use crate::clock::FrameRate;
-use crate::export::format::folder::{RenderedError, RenderedFolder};
+use crate::export::format::FormatError;
+use crate::export::format::folder::{FolderError, OutputFolder};
 
 /// The program and the Debian package that provides it.
 const FFMPEG: &str = "ffmpeg";
@@ -49,7 +50,7 @@ pub enum VideoError {
     )]
     NoFfmpeg,
     #[error(transparent)]
-    Folder(#[from] RenderedError),
+    Folder(#[from] FolderError),
     #[error("{} holds no frames (rendered with --csv-only?): render it with images first", dir.display())]
     NoFrames { dir: PathBuf },
     #[error("{} is listed in manifest.json but missing: render the folder again", path.display())]
@@ -115,8 +116,8 @@ pub fn make_video(
     is_stopped: impl Fn() -> bool,
 ) -> Result<VideoSummary, VideoError> {
     let encoder = video_encoder()?;
-    let folder = RenderedFolder::read_frames(&job.folder)?;
-    let Some((width, height)) = folder.frame_size else {
+    let folder = OutputFolder::read_frames(&job.folder)?;
+    let Some((width, height)) = folder.frame_size() else {
         return Err(VideoError::NoFrames {
             dir: folder.dir.clone(),
         });
@@ -159,7 +160,10 @@ pub fn make_video(
                 None => source.decode_to_end()?,
             };
             let sample_rate = source.info().sample_rate;
-            (sample_rate, folder.fps.num_frames(num_samples, sample_rate))
+            (
+                sample_rate,
+                folder.fps().num_frames(num_samples, sample_rate),
+            )
         }
         None => (0, 0),
     };
@@ -181,7 +185,7 @@ pub fn make_video(
         file: temp_out.clone(),
     };
 
-    let is_plain_sequence = folder.frame_ranges == [[0, num_frames - 1]];
+    let is_plain_sequence = folder.frame_ranges() == [[0, num_frames - 1]];
     let guide_input = if is_plain_sequence && side_frames.is_none() && output_frames.is_none() {
         folder.dir.join("frames").join(SEQUENCE_PATTERN)
     } else {
@@ -206,7 +210,8 @@ pub fn make_video(
         None => None,
     };
 
-    let rate = format!("{}/{}", folder.fps.num, folder.fps.den);
+    let fps = folder.fps();
+    let rate = format!("{}/{}", fps.num, fps.den);
     let mut command = Command::new(FFMPEG);
     command.args(["-hide_banner", "-nostdin", "-nostats", "-y"]);
     for input in std::iter::once(&guide_input).chain(&side_input) {
@@ -231,9 +236,8 @@ pub fn make_video(
         command.arg("-i").arg(path);
         let audio_input = 1 + usize::from(side_frames.is_some());
         // Exactly the video's length in samples, rounded up: padded with silence, or cut.
-        let num_samples =
-            (u128::from(num_frames) * u128::from(folder.fps.den) * u128::from(sample_rate))
-                .div_ceil(u128::from(folder.fps.num));
+        let num_samples = (u128::from(num_frames) * u128::from(fps.den) * u128::from(sample_rate))
+            .div_ceil(u128::from(fps.num));
         filter.push_str(&format!(
             ";[{audio_input}:a]apad=whole_len={num_samples},atrim=end_sample={num_samples}[a]"
         ));
@@ -273,7 +277,7 @@ pub fn make_video(
     drop(scratch);
     Ok(VideoSummary {
         num_frames,
-        fps: folder.fps,
+        fps,
         audio,
         log,
     })
@@ -319,21 +323,15 @@ fn video_encoder() -> Result<Encoder, VideoError> {
 
 /// The image in `dir` for every frame the folder lists, by the number in its file name (the last
 /// run of digits: `000042.png`, `frame_42.jpg` and `ComfyUI_00042_.png` are all frame 42).
-fn side_frames(dir: &Path, folder: &RenderedFolder) -> Result<BTreeMap<u64, PathBuf>, VideoError> {
+fn side_frames(dir: &Path, folder: &OutputFolder) -> Result<BTreeMap<u64, PathBuf>, VideoError> {
     let mut numbered: BTreeMap<u64, PathBuf> = BTreeMap::new();
     let entries = fs::read_dir(dir).map_err(|source| {
-        VideoError::Folder(RenderedError::Io {
-            path: dir.to_owned(),
-            source,
-        })
+        VideoError::Folder(FolderError::Format(FormatError::read(dir, source)))
     })?;
     for entry in entries {
         let path = entry
             .map_err(|source| {
-                VideoError::Folder(RenderedError::Io {
-                    path: dir.to_owned(),
-                    source,
-                })
+                VideoError::Folder(FolderError::Format(FormatError::read(dir, source)))
             })?
             .path();
         let is_image = path.extension().is_some_and(|extension| {

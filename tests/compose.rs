@@ -10,7 +10,7 @@ use std::path::Path;
 use common::{cli, path_arg};
 use spectral_diffusion::analysis::{AnalysisSettings, BinMap};
 use spectral_diffusion::clock::FrameRate;
-use spectral_diffusion::export::format::folder::RenderedFolder;
+use spectral_diffusion::export::format::folder::OutputFolder;
 use spectral_diffusion::export::session::register_lane;
 use spectral_diffusion::export::{
     CsvFormat, ExportSettings, FrameWriter, JobInfo, OpenMode, PositionSource, Source, TakeStats,
@@ -36,6 +36,8 @@ fn record_lane(root: &Path, name: &str, frames: std::ops::Range<u64>, size: u32,
         bin_freqs_hz: BinMap::for_settings(&analysis, 48_000).centre_freqs_hz,
         analysis,
         render,
+        audio: None,
+        frames_expected: None,
     };
     let settings = ExportSettings {
         out_dir: root.join(name),
@@ -142,10 +144,10 @@ fn rgb_channels_carry_each_lanes_grey() {
             );
         }
     }
-    let folder = RenderedFolder::read_frames(&out).unwrap();
-    assert_eq!(folder.fps, FrameRate::FPS_24);
-    assert_eq!(folder.frame_size, Some((64, 64)));
-    assert_eq!(folder.frame_ranges, [[0, 19]]);
+    let folder = OutputFolder::read_frames(&out).unwrap();
+    assert_eq!(folder.fps(), FrameRate::FPS_24);
+    assert_eq!(folder.frame_size(), Some((64, 64)));
+    assert_eq!(folder.frame_ranges(), [[0, 19]]);
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["source"]["kind"], "composite");
@@ -159,7 +161,7 @@ fn rgb_channels_carry_each_lanes_grey() {
     assert_success(&cli(&["compose", path_arg(session), "--red", "Drums"]));
     assert_eq!(frame_numbers(&out), (0..10).collect::<Vec<_>>());
     assert_eq!(
-        RenderedFolder::read_frames(&out).unwrap().frame_ranges,
+        OutputFolder::read_frames(&out).unwrap().frame_ranges(),
         [[0, 9]]
     );
     // Without a spectrum, `schedule` says so in one line instead of measuring nothing.

@@ -64,6 +64,7 @@ fn check(bytes: &[u8], extension: &str) -> Result<(), TestCaseError> {
     };
     let job = RenderJob {
         source: Source::File { path: path.clone() },
+        audio: None,
         fps: FrameRate::FPS_24,
         analysis: AnalysisSettings::default(),
         render: RenderSettings::default(),

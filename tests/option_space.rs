@@ -207,6 +207,7 @@ proptest! {
         let out_dir = dir.path().join("out");
         let job = RenderJob {
             source: Source::Demo,
+            audio: None,
             fps,
             analysis: settings.clone(),
             render: RenderSettings { size, view, ..RenderSettings::default() },

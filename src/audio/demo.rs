@@ -6,12 +6,9 @@
 //! Deterministic: the same sample rate gives the same samples on every run.
 
 use std::f64::consts::TAU;
-use std::io::{self, Write};
-use std::path::Path;
 
 use super::decode::{AudioInfo, DecodeError, MonoSource};
 use crate::analysis::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, mix_to_mono};
-use crate::export::{ExportError, write_atomically};
 
 const BPM: f64 = 120.0;
 const NUM_BARS: usize = 8;
@@ -90,39 +87,6 @@ pub fn demo_track(sample_rate: u32) -> Vec<[f32; 2]> {
         *x = (f64::from(*x) * gain) as f32;
     }
     track
-}
-
-/// Writes `track` to `path` as a 16-bit stereo PCM WAV file (what every browser and ffmpeg
-/// play), under a temporary name renamed into place.
-pub fn write_wav(path: &Path, track: &[[f32; 2]], sample_rate: u32) -> Result<(), ExportError> {
-    const NUM_CHANNELS: u16 = 2;
-    const BYTES_PER_SAMPLE: u16 = 2;
-    let block_align = NUM_CHANNELS * BYTES_PER_SAMPLE;
-    let data_len = track.len() as u64 * u64::from(block_align);
-    // RIFF sizes are 32-bit; the demo is 16 s, so this only guards against misuse.
-    let data_len = u32::try_from(data_len)
-        .ok()
-        .filter(|&len| len <= u32::MAX - 36)
-        .ok_or_else(|| ExportError::io(path, io::Error::other("too long for a WAV file")))?;
-    let mut bytes = Vec::with_capacity(44 + data_len as usize);
-    bytes.extend_from_slice(b"RIFF");
-    bytes.extend_from_slice(&(36 + data_len).to_le_bytes());
-    bytes.extend_from_slice(b"WAVEfmt ");
-    bytes.extend_from_slice(&16u32.to_le_bytes());
-    // Format 1: integer PCM.
-    bytes.extend_from_slice(&1u16.to_le_bytes());
-    bytes.extend_from_slice(&NUM_CHANNELS.to_le_bytes());
-    bytes.extend_from_slice(&sample_rate.to_le_bytes());
-    bytes.extend_from_slice(&(sample_rate * u32::from(block_align)).to_le_bytes());
-    bytes.extend_from_slice(&block_align.to_le_bytes());
-    bytes.extend_from_slice(&(BYTES_PER_SAMPLE * 8).to_le_bytes());
-    bytes.extend_from_slice(b"data");
-    bytes.extend_from_slice(&data_len.to_le_bytes());
-    for &sample in track.iter().flatten() {
-        let value = (sample * 32767.0).round().clamp(-32768.0, 32767.0) as i16;
-        bytes.extend_from_slice(&value.to_le_bytes());
-    }
-    write_atomically(path, |file| file.write_all(&bytes))
 }
 
 /// A sine sweeping from 150 Hz down to 45 Hz within ~100 ms, decaying over ~150 ms.

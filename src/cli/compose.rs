@@ -1,36 +1,42 @@
-//! CLI: `spectral-diffusion compose`: a session's lanes (DESIGN.md §13) combined into one guide
-//! frame per timeline frame, so one img2img pass sees every stem. `--red`, `--green` and
-//! `--blue` put three lanes' grey values into the channels of an RGB frame; `--grid` tiles any
-//! number of lanes side by side, in grey.
+//! CLI: `spectral-diffusion compose`: lanes combined into one guide frame per timeline frame, so
+//! one img2img pass sees every stem (DESIGN.md §13). The lanes are a plugin session's (named as
+//! `session.json` lists them) or folders the CLI rendered from stems (`--red out/bass`). `--red`,
+//! `--green` and `--blue` put three lanes' grey values into the channels of an RGB frame; `--grid`
+//! tiles any number of lanes side by side, in grey.
 //!
 //! A lane's frame is read as grey: a colour frame (Desaturate off) becomes its luma, as
 //! Desaturate would make it. A lane without a frame at k gives black (0) there. Frame k is
 //! written when any chosen lane has it.
 //!
-//! The output folder holds `frames/%06d.png` and a `manifest.json` that `video` reads (frame rate,
-//! size, frame ranges; its source is `{"kind": "composite", …}` naming the session and lanes). It
-//! has no `spectrum.csv`: a composite has no single spectrum, so `schedule` and `page` refuse it
-//! and take the lanes' folders instead.
+//! The output folder holds `frames/%06d.png` and a `manifest.json` that `video` and `diffuse`
+//! read (its source is a composite naming the lanes, its `layout` how they were combined). It has
+//! no `spectrum.csv`: a composite has no single spectrum, so `schedule` and `page` refuse it and
+//! take the lanes' folders instead.
 
 use std::collections::BTreeSet;
-use std::fs;
-use std::io::{Cursor, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use serde_json::{Value, json};
 
 use super::failure::{EXIT_BAD_INPUT, EXIT_IO, Failure};
-use crate::clock::FrameRate;
-use crate::export::format::folder::RenderedFolder;
-use crate::export::session::{self, SessionError, SessionIndex};
-use crate::export::{self, Source, frame_path, write_atomically};
+use crate::export::format::folder::OutputFolder;
+use crate::export::format::frames::{
+    FRAMES_DIR, FRAMES_PATTERN, encode_png, frame_path, read_grey,
+};
+use crate::export::format::manifest::{
+    FORMAT_VERSION, Fps, FrameColor, Frames, Layout, Manifest, Source, Tool, frame_ranges,
+};
+use crate::export::format::write_atomically;
+use crate::export::session::{self, SessionIndex};
+use crate::export::{self, ExportError};
 use crate::render::{ColorType, Image};
 
 #[derive(Debug, Args)]
 pub struct ComposeArgs {
-    /// A session folder: the plugin's output folder, holding session.json and a folder per lane
-    session: PathBuf,
+    /// A plugin session folder (session.json and a folder per lane); without it, each LANE is
+    /// the folder of a render (`render bass.wav` → out/bass)
+    session: Option<PathBuf>,
     /// The lane whose grey values fill the red channel
     #[arg(long, value_name = "LANE")]
     red: Option<String>,
@@ -46,93 +52,76 @@ pub struct ComposeArgs {
     /// The lanes --grid tiles, comma-separated, in order [default: every lane of session.json]
     #[arg(long, value_delimiter = ',', value_name = "LANES", requires = "grid")]
     lanes: Vec<String>,
-    /// Folder to write [default: SESSION/compose-rgb, or SESSION/compose-grid]
+    /// Folder to write [default: SESSION/compose-rgb, or SESSION/compose-grid; needed for
+    /// folders given as lanes]
     #[arg(long, short)]
     out: Option<PathBuf>,
+    /// Use lanes whose render was interrupted (their frames stop short)
+    #[arg(long)]
+    partial: bool,
+    /// Write into a non-empty folder that holds no composite of ours, keeping its files
+    #[arg(long)]
+    force: bool,
     /// No summary line
     #[arg(long, short)]
     quiet: bool,
 }
 
 /// How the chosen lanes make a frame.
-enum Layout {
+enum Arrangement {
     /// Red, green, blue: the index into the chosen lanes of each channel's lane.
     Rgb([Option<usize>; 3]),
     /// Lanes tiled row by row.
     Grid { num_columns: u32, num_rows: u32 },
 }
 
-/// A chosen lane: its folder and the frames it holds.
+/// A chosen lane: its name, its folder and the frames it holds.
 struct LaneFrames {
     name: String,
-    folder: RenderedFolder,
+    folder: OutputFolder,
     frames: BTreeSet<u64>,
 }
 
 pub(super) fn run_compose(args: &ComposeArgs) -> Result<(), Failure> {
-    let index = read_index(&args.session)?;
-    let (names, layout, default_name) = if args.grid {
-        let names = if args.lanes.is_empty() {
-            index.lanes.iter().map(|lane| lane.name.clone()).collect()
-        } else {
-            args.lanes.clone()
-        };
-        if names.is_empty() {
-            return Err(bad_input(format!(
-                "{} lists no lanes yet: record a take first",
-                args.session.join(session::SESSION_NAME).display()
-            )));
-        }
-        let num_columns = (names.len() as f64).sqrt().ceil() as u32;
-        let num_rows = (names.len() as u32).div_ceil(num_columns);
-        (
-            names,
-            Layout::Grid {
-                num_columns,
-                num_rows,
-            },
-            "compose-grid",
-        )
-    } else {
-        let channels = [&args.red, &args.green, &args.blue];
-        let names: Vec<String> = channels.iter().filter_map(|name| (*name).clone()).collect();
-        if names.is_empty() {
-            return Err(Failure::usage(
-                "give lanes with --red, --green and --blue, or tile them with --grid",
-            ));
-        }
-        let mut next_idx = 0;
-        let indices = channels.map(|name| {
-            name.as_ref().map(|_| {
-                next_idx += 1;
-                next_idx - 1
-            })
-        });
-        (names, Layout::Rgb(indices), "compose-rgb")
-    };
+    let index = args.session.as_deref().map(read_index).transpose()?;
+    let (names, arrangement, default_name) = choose_lanes(args, index.as_ref())?;
     let lanes = names
         .iter()
-        .map(|name| read_lane(&args.session, &index, name))
+        .map(|name| read_lane(args, index.as_ref(), name))
         .collect::<Result<Vec<_>, _>>()?;
+    let fps = lanes[0].folder.fps();
+    if let Some(other) = lanes.iter().find(|lane| lane.folder.fps() != fps) {
+        return Err(bad_input(format!(
+            "lane {} is at {} fps and {} at {fps}: the lanes of a composite share a frame rate",
+            other.name,
+            other.folder.fps(),
+            lanes[0].name
+        )));
+    }
     let (width, height) = frame_size(&lanes)?;
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| args.session.join(default_name));
-    prepare_out_dir(&out_dir)?;
+    let out_dir = match (&args.out, &args.session) {
+        (Some(out), _) => out.clone(),
+        (None, Some(session)) => session.join(default_name),
+        (None, None) => {
+            return Err(Failure::usage(
+                "give --out DIR: where to write the composite of these folders",
+            ));
+        }
+    };
+    prepare_out_dir(&out_dir, args.force)?;
 
     let frames: BTreeSet<u64> = lanes
         .iter()
         .flat_map(|lane| lane.frames.iter().copied())
         .collect();
-    let image = match layout {
-        Layout::Rgb(_) => Image {
+    let mut image = match arrangement {
+        Arrangement::Rgb(_) => Image {
             width,
             height,
             color: ColorType::Rgb,
             pixels: Vec::new(),
         },
-        Layout::Grid {
+        Arrangement::Grid {
             num_columns,
             num_rows,
         } => Image {
@@ -142,20 +131,12 @@ pub(super) fn run_compose(args: &ComposeArgs) -> Result<(), Failure> {
             pixels: Vec::new(),
         },
     };
-    let manifest = Manifest {
-        session: &args.session,
-        lanes: &lanes,
-        layout: &layout,
-        fps: index.fps,
-        image_size: (image.width, image.height),
-        color: image.color,
-    };
-    write_manifest(&out_dir, &manifest.to_json(&BTreeSet::new(), false))?;
-    let mut image = image;
+    let mut manifest = composite_manifest(args, &lanes, &arrangement, &image);
+    write_manifest(&out_dir, &manifest)?;
     let mut png_bytes = Vec::new();
     for &frame_idx in &frames {
-        compose_frame(&lanes, &layout, (width, height), frame_idx, &mut image)?;
-        export::encode_png(&image, &mut png_bytes).map_err(|error| Failure {
+        compose_frame(&lanes, &arrangement, (width, height), frame_idx, &mut image)?;
+        encode_png(&image, &mut png_bytes).map_err(|error| Failure {
             message: format!("cannot encode composite frame {frame_idx}: {error}"),
             exit_code: EXIT_IO,
         })?;
@@ -164,16 +145,22 @@ pub(super) fn run_compose(args: &ComposeArgs) -> Result<(), Failure> {
         })
         .map_err(io_failure)?;
     }
-    write_manifest(&out_dir, &manifest.to_json(&frames, true))?;
+    let ranges = frame_ranges(frames.iter().copied());
+    manifest.first_frame = ranges.first().map(|range| range[0]);
+    manifest.last_frame = ranges.last().map(|range| range[1]);
+    manifest.frame_ranges = ranges;
+    manifest.frames_written = frames.len() as u64;
+    manifest.complete = true;
+    write_manifest(&out_dir, &manifest)?;
     if !args.quiet {
-        let what = match &layout {
-            Layout::Rgb(channels) => ["red", "green", "blue"]
+        let what = match &arrangement {
+            Arrangement::Rgb(channels) => ["red", "green", "blue"]
                 .iter()
                 .zip(channels)
                 .filter_map(|(channel, idx)| Some(format!("{channel} {}", lanes[(*idx)?].name)))
                 .collect::<Vec<_>>()
                 .join(", "),
-            Layout::Grid {
+            Arrangement::Grid {
                 num_columns,
                 num_rows,
             } => format!("{num_columns}×{num_rows} grid of {}", names.join(", ")),
@@ -187,6 +174,51 @@ pub(super) fn run_compose(args: &ComposeArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// The lanes asked for, how they make a frame, and the default folder's name.
+fn choose_lanes(
+    args: &ComposeArgs,
+    index: Option<&SessionIndex>,
+) -> Result<(Vec<String>, Arrangement, &'static str), Failure> {
+    if args.grid {
+        let names = match (args.lanes.is_empty(), index) {
+            (false, _) => args.lanes.clone(),
+            (true, Some(index)) => index.lanes.iter().map(|lane| lane.name.clone()).collect(),
+            (true, None) => {
+                return Err(Failure::usage(
+                    "--grid without a session needs the folders to tile: --lanes A,B,C",
+                ));
+            }
+        };
+        if names.is_empty() {
+            return Err(bad_input(
+                "the session lists no lanes yet: record a take first".to_owned(),
+            ));
+        }
+        let num_columns = (names.len() as f64).sqrt().ceil() as u32;
+        let num_rows = (names.len() as u32).div_ceil(num_columns);
+        let arrangement = Arrangement::Grid {
+            num_columns,
+            num_rows,
+        };
+        return Ok((names, arrangement, "compose-grid"));
+    }
+    let channels = [&args.red, &args.green, &args.blue];
+    let names: Vec<String> = channels.iter().filter_map(|name| (*name).clone()).collect();
+    if names.is_empty() {
+        return Err(Failure::usage(
+            "give lanes with --red, --green and --blue, or tile them with --grid",
+        ));
+    }
+    let mut next_idx = 0;
+    let indices = channels.map(|name| {
+        name.as_ref().map(|_| {
+            next_idx += 1;
+            next_idx - 1
+        })
+    });
+    Ok((names, Arrangement::Rgb(indices), "compose-rgb"))
 }
 
 fn bad_input(message: String) -> Failure {
@@ -208,7 +240,7 @@ fn read_index(root: &Path) -> Result<SessionIndex, Failure> {
     read_index_if_any(root)?.ok_or_else(|| {
         bad_input(format!(
             "{} has no {}: give the folder the plugin's instances record into (one subfolder \
-             per track)",
+             per track), or folders rendered from stems without it",
             root.display(),
             session::SESSION_NAME
         ))
@@ -217,9 +249,9 @@ fn read_index(root: &Path) -> Result<SessionIndex, Failure> {
 
 /// `SESSION/session.json`, if `root` is a session.
 pub(super) fn read_index_if_any(root: &Path) -> Result<Option<SessionIndex>, Failure> {
-    session::read_session(root).map_err(|error| match error {
-        SessionError::Io { .. } => io_failure(error),
-        _ => bad_input(error.to_string()),
+    session::read_session(root).map_err(|error| {
+        let is_io = error.is_io();
+        Failure::unreadable(error, is_io)
     })
 }
 
@@ -240,16 +272,27 @@ pub(super) fn lane_dir(root: &Path, index: &SessionIndex, name: &str) -> Result<
     )))
 }
 
-/// The lane `name` of the session, its manifest read and its frames listed.
-fn read_lane(root: &Path, index: &SessionIndex, name: &str) -> Result<LaneFrames, Failure> {
-    let dir = lane_dir(root, index, name)?;
-    let folder = RenderedFolder::read(&dir).map_err(|error| {
-        let is_io = error.is_io();
-        Failure::unreadable(format!("lane {name}: {error}"), is_io)
-    })?;
-    if folder.frame_size.is_none() {
+/// The lane `name`: a lane of the session, or without one a folder; its manifest read and its
+/// frames listed.
+fn read_lane(
+    args: &ComposeArgs,
+    index: Option<&SessionIndex>,
+    name: &str,
+) -> Result<LaneFrames, Failure> {
+    let dir = match (&args.session, index) {
+        (Some(root), Some(index)) => lane_dir(root, index, name)?,
+        _ => PathBuf::from(name),
+    };
+    let folder = OutputFolder::read_frames(&dir)
+        .and_then(|folder| folder.require_finished(args.partial).map(|()| folder))
+        .map_err(|error| {
+            let is_io = error.is_io();
+            Failure::unreadable(format!("lane {name}: {error}"), is_io)
+        })?;
+    if folder.frame_size().is_none() {
         return Err(bad_input(format!(
-            "lane {name} has no images (recorded with Write Images off): compose needs its frames"
+            "lane {name} has no images (rendered with --csv-only, or recorded with Write Images \
+             off): compose needs its frames"
         )));
     }
     Ok(LaneFrames {
@@ -263,7 +306,7 @@ fn read_lane(root: &Path, index: &SessionIndex, name: &str) -> Result<LaneFrames
 fn frame_size(lanes: &[LaneFrames]) -> Result<(u32, u32), Failure> {
     let sizes: Vec<(u32, u32)> = lanes
         .iter()
-        .filter_map(|lane| lane.folder.frame_size)
+        .filter_map(|lane| lane.folder.frame_size())
         .collect();
     if sizes.windows(2).any(|pair| pair[0] != pair[1]) {
         let listed: Vec<String> = lanes
@@ -272,43 +315,44 @@ fn frame_size(lanes: &[LaneFrames]) -> Result<(u32, u32), Failure> {
             .map(|(lane, (width, height))| format!("{} {width}×{height}", lane.name))
             .collect();
         return Err(bad_input(format!(
-            "the lanes' frames differ in size ({}): record them with one Image size",
+            "the lanes' frames differ in size ({}): make them with one image size",
             listed.join(", ")
         )));
     }
     Ok(sizes[0])
 }
 
-/// Makes sure `dir` may be written: missing, empty, or an earlier composite (whose frames are
-/// removed). Anything else, a lane or a render above all, is refused untouched.
-fn prepare_out_dir(dir: &Path) -> Result<(), Failure> {
-    let manifest = fs::read(dir.join("manifest.json"))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
-    if let Some(manifest) = manifest
-        && manifest["tool"]["name"] == env!("CARGO_PKG_NAME")
-        && manifest["source"]["kind"] != "composite"
+/// Makes sure `dir` may be written: missing, empty, an earlier composite (whose frames are
+/// removed), or, with `is_forced`, a folder of the user's (whose files stay). A render or a lane
+/// of ours is refused untouched, and so is anyone else's folder without `--force`.
+fn prepare_out_dir(dir: &Path, is_forced: bool) -> Result<(), Failure> {
+    if let Ok(manifest) = Manifest::read_ours(dir)
+        && !matches!(manifest.source, Source::Composite { .. })
     {
         return Err(io_failure(format!(
             "{} holds a render or a lane of ours, not a composite: choose another --out",
             dir.display()
         )));
     }
-    export::clear_folder(dir).map_err(|error| match error {
-        export::ExportError::NotOurs { .. } => io_failure(format!(
-            "{error}; choose an empty folder with --out, or move its files away"
+    let result = match export::clear_folder(dir) {
+        Err(ExportError::NotOurs { .. }) if is_forced => Ok(()),
+        result => result,
+    };
+    result.map_err(|error| match error {
+        ExportError::NotOurs { .. } => io_failure(format!(
+            "{error}; choose an empty folder with --out, or add --force to write beside its files"
         )),
         error => io_failure(error),
     })?;
-    let frames_dir = dir.join("frames");
-    fs::create_dir_all(&frames_dir)
+    let frames_dir = dir.join(FRAMES_DIR);
+    std::fs::create_dir_all(&frames_dir)
         .map_err(|error| io_failure(format!("cannot write {}: {error}", frames_dir.display())))
 }
 
 /// Frame `frame_idx` of the composite into `image` (its size and colour already set).
 fn compose_frame(
     lanes: &[LaneFrames],
-    layout: &Layout,
+    arrangement: &Arrangement,
     (width, height): (u32, u32),
     frame_idx: u64,
     image: &mut Image,
@@ -322,10 +366,15 @@ fn compose_frame(
         if !lane.frames.contains(&frame_idx) {
             return Ok(None);
         }
-        read_grey(&lane.folder.frame_path(frame_idx), (width, height)).map(Some)
+        read_grey(&lane.folder.frame_path(frame_idx), (width, height))
+            .map(Some)
+            .map_err(|error| {
+                let is_io = error.is_io();
+                Failure::unreadable(error, is_io)
+            })
     };
-    match layout {
-        Layout::Rgb(channels) => {
+    match arrangement {
+        Arrangement::Rgb(channels) => {
             for (channel, lane_idx) in channels.iter().enumerate() {
                 let Some(lane_idx) = *lane_idx else {
                     continue;
@@ -338,7 +387,7 @@ fn compose_frame(
                 }
             }
         }
-        Layout::Grid { num_columns, .. } => {
+        Arrangement::Grid { num_columns, .. } => {
             let (width, height) = (width as usize, height as usize);
             let stride = image.width as usize;
             for (tile_idx, lane) in lanes.iter().enumerate() {
@@ -357,119 +406,65 @@ fn compose_frame(
     Ok(())
 }
 
-/// The 8-bit grey pixels of the PNG at `path`, which must be `width`×`height`.
-fn read_grey(path: &Path, (width, height): (u32, u32)) -> Result<Vec<u8>, Failure> {
-    let bytes = fs::read(path).map_err(|error| {
-        let is_io = error.kind() != std::io::ErrorKind::NotFound;
-        Failure::unreadable(format!("cannot read {}: {error}", path.display()), is_io)
-    })?;
-    let unreadable = |reason: String| bad_input(format!("{}: {reason}", path.display()));
-    let mut decoder = png::Decoder::new(Cursor::new(bytes));
-    decoder.set_transformations(png::Transformations::normalize_to_color8());
-    let mut reader = decoder
-        .read_info()
-        .map_err(|error| unreadable(error.to_string()))?;
-    let mut pixels = vec![0; reader.output_buffer_size().unwrap_or(0)];
-    let info = reader
-        .next_frame(&mut pixels)
-        .map_err(|error| unreadable(error.to_string()))?;
-    if (info.width, info.height) != (width, height) {
-        return Err(unreadable(format!(
-            "{}×{} pixels, where the lane's manifest says {width}×{height}",
-            info.width, info.height
-        )));
-    }
-    pixels.truncate(info.buffer_size());
-    let grey = match info.color_type {
-        png::ColorType::Grayscale => pixels,
-        png::ColorType::GrayscaleAlpha => pixels.chunks_exact(2).map(|p| p[0]).collect(),
-        png::ColorType::Rgb => pixels
-            .chunks_exact(3)
-            .map(|p| crate::render::luma([p[0], p[1], p[2]]))
-            .collect(),
-        png::ColorType::Rgba => pixels
-            .chunks_exact(4)
-            .map(|p| crate::render::luma([p[0], p[1], p[2]]))
-            .collect(),
-        png::ColorType::Indexed => {
-            return Err(unreadable("an indexed PNG that was not expanded".into()));
+/// The composite's manifest, listing no frames yet and incomplete.
+fn composite_manifest(
+    args: &ComposeArgs,
+    lanes: &[LaneFrames],
+    arrangement: &Arrangement,
+    image: &Image,
+) -> Manifest {
+    let names: Vec<String> = lanes.iter().map(|lane| lane.name.clone()).collect();
+    let layout = match arrangement {
+        Arrangement::Rgb(channels) => {
+            let lane = |idx: &Option<usize>| idx.map(|idx| names[idx].clone());
+            Layout::Rgb {
+                red: lane(&channels[0]),
+                green: lane(&channels[1]),
+                blue: lane(&channels[2]),
+            }
         }
+        Arrangement::Grid {
+            num_columns,
+            num_rows,
+        } => Layout::Grid {
+            columns: *num_columns,
+            rows: *num_rows,
+        },
     };
-    Ok(grey)
-}
-
-/// What the composite's manifest records.
-struct Manifest<'a> {
-    session: &'a Path,
-    lanes: &'a [LaneFrames],
-    layout: &'a Layout,
-    fps: FrameRate,
-    image_size: (u32, u32),
-    color: ColorType,
-}
-
-impl Manifest<'_> {
-    /// The manifest listing `frames`; `is_complete` once they are all written.
-    fn to_json(&self, frames: &BTreeSet<u64>, is_complete: bool) -> Value {
-        let names: Vec<&str> = self.lanes.iter().map(|lane| lane.name.as_str()).collect();
-        let layout = match self.layout {
-            Layout::Rgb(channels) => {
-                let lane = |idx: &Option<usize>| idx.map(|idx| names[idx]);
-                json!({
-                    "kind": "rgb",
-                    "red": lane(&channels[0]),
-                    "green": lane(&channels[1]),
-                    "blue": lane(&channels[2]),
-                })
-            }
-            Layout::Grid {
-                num_columns,
-                num_rows,
-            } => json!({"kind": "grid", "columns": num_columns, "rows": num_rows}),
-        };
-        let mut frame_ranges: Vec<[u64; 2]> = Vec::new();
-        for &frame_idx in frames {
-            match frame_ranges.last_mut() {
-                Some(range) if range[1] + 1 == frame_idx => range[1] = frame_idx,
-                _ => frame_ranges.push([frame_idx, frame_idx]),
-            }
-        }
-        let source = Source::Composite {
-            session: self.session.to_owned(),
-            lanes: names.iter().map(|name| (*name).to_owned()).collect(),
-        };
-        json!({
-            "format_version": export::FORMAT_VERSION,
-            "tool": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")},
-            "source": source,
-            "layout": layout,
-            "sample_rate": self.lanes[0].folder.sample_rate,
-            "fps": {"num": self.fps.num, "den": self.fps.den, "value": self.fps.as_f64()},
-            "frames": {
-                "pattern": "frames/%06d.png",
-                "width": self.image_size.0,
-                "height": self.image_size.1,
-                "color": match self.color {
-                    ColorType::Grey => "grey",
-                    ColorType::Rgb => "rgb",
-                },
-            },
-            "first_frame": frames.first(),
-            "last_frame": frames.last(),
-            "frame_ranges": frame_ranges,
-            "frames_written": frames.len(),
-            "complete": is_complete,
-            // No takes and nothing to warn of: read back (a composite replaced) like any folder.
-            "takes": [],
-            "warnings": [],
-        })
+    Manifest {
+        format_version: FORMAT_VERSION,
+        tool: Tool::ours(),
+        source: Source::Composite {
+            session: args.session.clone(),
+            lanes: names,
+        },
+        audio: None,
+        layout: Some(layout),
+        sample_rate: lanes[0].folder.sample_rate(),
+        fps: Fps::of(lanes[0].folder.fps()),
+        analysis: None,
+        bin_freqs_hz: Vec::new(),
+        csv: None,
+        frames: Some(Frames {
+            pattern: FRAMES_PATTERN.to_owned(),
+            width: image.width,
+            height: image.height,
+            color: FrameColor::from(image.color),
+            render: None,
+        }),
+        first_frame: None,
+        last_frame: None,
+        frame_ranges: Vec::new(),
+        frames_written: 0,
+        frames_expected: None,
+        complete: false,
+        frames_dropped: 0,
+        takes: Vec::new(),
+        warnings: Vec::new(),
+        transport: None,
     }
 }
 
-fn write_manifest(dir: &Path, manifest: &Value) -> Result<(), Failure> {
-    write_atomically(&dir.join("manifest.json"), |file| {
-        serde_json::to_writer_pretty(&mut *file, manifest)?;
-        file.write_all(b"\n")
-    })
-    .map_err(io_failure)
+fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), Failure> {
+    manifest.write(dir).map_err(io_failure)
 }

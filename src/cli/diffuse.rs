@@ -26,7 +26,7 @@ use crate::diffuse::ledger::{Entry, Ledger};
 use crate::diffuse::scheduler::{self, Event, PoolError, PoolSettings};
 use crate::diffuse::workflow::Workflow;
 use crate::diffuse::{Backend, FrameJob, FrameSettings, sha256_hex};
-use crate::export::format::folder::RenderedFolder;
+use crate::export::format::folder::OutputFolder;
 use crate::export::write_atomically;
 use crate::video::{self, VideoJob};
 
@@ -174,8 +174,8 @@ pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
         return Err(Failure::usage("--timeout must be at least 1 second"));
     }
     let servers = server_urls(args)?;
-    let folder = RenderedFolder::read_frames(&args.folder)?;
-    let Some((width, height)) = folder.frame_size else {
+    let folder = OutputFolder::read_frames(&args.folder)?;
+    let Some((width, height)) = folder.frame_size() else {
         return Err(bad_input(format!(
             "{} holds no frames (rendered with --csv-only?): render it with images first",
             folder.dir.display()

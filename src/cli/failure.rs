@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::audio::decode::{Damage, DecodeError};
 use crate::export::ExportError;
-use crate::export::format::folder::RenderedError;
+use crate::export::format::folder::FolderError;
 use crate::page::PageError;
 use crate::pipeline::PipelineError;
 use crate::video::VideoError;
@@ -103,8 +103,8 @@ impl From<VideoError> for Failure {
     }
 }
 
-impl From<RenderedError> for Failure {
-    fn from(error: RenderedError) -> Self {
+impl From<FolderError> for Failure {
+    fn from(error: FolderError) -> Self {
         let is_io = error.is_io();
         Self::unreadable(error, is_io)
     }

@@ -13,7 +13,8 @@ use crate::analysis::{AnalysisSettings, Preset, WindowKind};
 use crate::audio::decode::{FileSource, MonoSource};
 use crate::audio::demo::{self, DemoSource};
 use crate::clock::FrameRate;
-use crate::export::{CsvFormat, DEMO_AUDIO_NAME, ExportSettings, OpenMode, Source};
+use crate::export::format::audio::{self, DEMO_AUDIO_NAME};
+use crate::export::{CsvFormat, ExportSettings, OpenMode, Source};
 use crate::page::{self, PageError};
 use crate::pipeline::{self, RenderJob};
 use crate::render::{Look, Palette, PieShape, RenderSettings, Renderer, View};
@@ -206,13 +207,19 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<(), Failure> {
         Some(_) => return Err(Failure::usage(format!("--jobs must be 1 to {MAX_JOBS}"))),
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
+    let out_dir = args.out.clone().unwrap_or(default_out);
+    let audio = match &args.input {
+        Some(_) => None,
+        None => Some(PathBuf::from(DEMO_AUDIO_NAME)),
+    };
     let job = RenderJob {
         source: source_info,
+        audio,
         fps: args.fps,
         analysis,
         render,
         export: ExportSettings {
-            out_dir: args.out.clone().unwrap_or(default_out),
+            out_dir,
             csv: args.csv,
             write_images: !args.csv_only,
             is_forced: args.force,
@@ -236,7 +243,7 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<(), Failure> {
     let summary = result?;
     if let Some(track) = &demo_track {
         let path = job.export.out_dir.join(DEMO_AUDIO_NAME);
-        demo::write_wav(&path, track, DEMO_SAMPLE_RATE).map_err(|error| Failure {
+        audio::write_demo_wav(&path, track, DEMO_SAMPLE_RATE).map_err(|error| Failure {
             message: error.to_string(),
             exit_code: EXIT_IO,
         })?;

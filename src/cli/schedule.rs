@@ -25,7 +25,8 @@ use crate::analysis::{AnalysisSettings, Analyzer};
 use crate::audio::decode::{FileSource, MonoSource};
 use crate::audio::demo::DemoSource;
 use crate::clock::{FrameClock, FrameRate};
-use crate::export::format::folder::RenderedFolder;
+use crate::export::format::folder::{FolderError, OutputFolder};
+use crate::export::format::manifest::MANIFEST_NAME;
 use crate::export::session::SessionIndex;
 use crate::export::{self, write_atomically};
 use crate::pipeline::{self, PipelineError};
@@ -211,7 +212,7 @@ fn measure_folder(
 ) -> Result<Measured, Failure> {
     let set = LaneSet::new(lanes, targets).map_err(Failure::usage)?;
     // A folder with a manifest of its own is one take, even inside a session.
-    let index = match dir.join(export::MANIFEST_NAME).is_file() {
+    let index = match dir.join(MANIFEST_NAME).is_file() {
         true => None,
         false => compose::read_index_if_any(dir)?,
     };
@@ -225,15 +226,15 @@ fn measure_folder(
     folder_dirs.dedup();
     let folders = folder_dirs
         .iter()
-        .map(|folder_dir| RenderedFolder::read(folder_dir))
+        .map(|folder_dir| OutputFolder::read(folder_dir))
         .collect::<Result<Vec<_>, _>>()?;
-    let fps = folders[0].fps;
-    if let Some(other) = folders.iter().find(|folder| folder.fps != fps) {
+    let fps = folders[0].fps();
+    if let Some(other) = folders.iter().find(|folder| folder.fps() != fps) {
         return Err(Failure::unreadable(
             format!(
                 "{} is at {} fps and {} at {fps}: lanes of one schedule share a frame rate",
                 other.dir.display(),
-                other.fps,
+                other.fps(),
                 folders[0].dir.display()
             ),
             false,
@@ -241,7 +242,7 @@ fn measure_folder(
     }
     let num_frames = folders
         .iter()
-        .map(RenderedFolder::end_frame)
+        .map(OutputFolder::end_frame)
         .max()
         .unwrap_or(0) as usize;
     if num_frames == 0 {
@@ -261,7 +262,7 @@ fn measure_folder(
             .into_iter()
             .partition(|&idx| set.lanes[idx].source.is_spectral());
         if !spectral.is_empty() {
-            let scale = folder.db_scale();
+            let scale = DbScale::of_folder(folder);
             let measured = measure_spectrum(folder, spectral.iter().map(|&idx| &set.lanes[idx]))?;
             for (&idx, mut values) in spectral.iter().zip(measured) {
                 // Frames after the folder's last read as silence.
@@ -342,23 +343,24 @@ fn lane_folder(dir: &Path, index: Option<&SessionIndex>, lane: &Lane) -> Result<
 /// Streams a folder's `spectrum.csv` through `lanes` (spectral ones): their raw values, one per
 /// frame from 0 to the folder's last; frames the folder lacks (gaps between takes) read as silence.
 fn measure_spectrum<'a>(
-    folder: &RenderedFolder,
+    folder: &OutputFolder,
     lanes: impl IntoIterator<Item = &'a Lane>,
 ) -> Result<Vec<Vec<f32>>, Failure> {
-    let scale = folder.db_scale();
-    let num_bins = folder.bin_freqs_hz.len();
+    let scale = DbScale::of_folder(folder);
+    let num_bins = folder.bin_freqs_hz().len();
     let mut meter =
-        RowMeter::new(lanes, &folder.bin_freqs_hz, scale.floor_db()).map_err(Failure::usage)?;
+        RowMeter::new(lanes, folder.bin_freqs_hz(), scale.floor_db()).map_err(Failure::usage)?;
     let floor_row = vec![scale.floor_db(); num_bins];
     let mut row_db = vec![0.0f32; num_bins];
     let mut next_frame = 0u64;
-    folder.for_each_row(|frame_idx, values| {
+    folder.for_each_row(|frame_idx, values| -> Result<(), FolderError> {
         scale.row_to_db(values, &mut row_db);
         for _ in next_frame..frame_idx {
             meter.push_row(&floor_row);
         }
         meter.push_row(&row_db);
         next_frame = frame_idx + 1;
+        Ok(())
     })?;
     Ok(meter.raw)
 }

@@ -12,8 +12,7 @@
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
+use super::format::manifest::{TempoChange, TransportSummary};
 use super::table::{MAX_LOADED_FRAME_IDX, RowFile, SpectrumTable};
 use super::{ExportError, write_atomically};
 use crate::clock::FrameRate;
@@ -137,29 +136,6 @@ impl CaptureRow {
             midi: has(HAS_MIDI).then_some((gates, ccs)),
         }
     }
-}
-
-/// A tempo the host set from a frame on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TempoChange {
-    pub frame: u64,
-    pub tempo_bpm: f64,
-}
-
-/// The manifest's `transport` object: what the host told about the beat grid.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TransportSummary {
-    /// Whether the host gave a tempo for any frame.
-    pub has_tempo: bool,
-    /// Whether it gave a musical position (beats) for any frame.
-    pub has_beats: bool,
-    /// The tempo map: the first frame's tempo, then every frame where it changed.
-    pub tempo_changes: Vec<TempoChange>,
-    /// The first frame in which a bar starts.
-    pub first_downbeat_frame: Option<u64>,
-    /// Said when the host gave no beat grid: the musical columns are empty.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<&'static str>,
 }
 
 /// The rows behind the three session tables, and the notes and CCs seen.
@@ -522,7 +498,7 @@ impl SummaryBuilder {
     fn finish(mut self) -> TransportSummary {
         if !self.summary.has_beats {
             self.summary.note =
-                Some("the host gave no musical position: beat and bar columns are empty");
+                Some("the host gave no musical position: beat and bar columns are empty".into());
         }
         self.summary
     }

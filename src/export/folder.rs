@@ -7,12 +7,13 @@
 //! to the user and is never touched.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
 use super::capture::{CAPTURE_CSVS, CAPTURE_SPILL_NAME};
-use super::manifest::ManifestOnDisk;
-use super::{CSV_NAME, ExportError, MANIFEST_NAME, PAGE_MARK, PAGE_NAME, SPILL_NAME};
+use super::format::frames::{FRAMES_DIR, frame_idx_of};
+use super::format::manifest::{MANIFEST_NAME, Manifest, ManifestState};
+use super::{CSV_NAME, ExportError, PAGE_MARK, PAGE_NAME, SPILL_NAME};
 
 /// What an output folder holds before a job writes into it.
 #[derive(Debug)]
@@ -20,9 +21,9 @@ pub enum FolderState {
     /// Missing, or an empty folder (a writer's lock file aside).
     Empty,
     /// Holds a render (or takes) of ours, possibly beside the user's own files.
-    Ours(Box<ManifestOnDisk>),
-    /// Holds files, but no manifest of ours.
-    Foreign,
+    Ours(Box<Manifest>),
+    /// Holds files, but no manifest of ours; the manifest's error when it has one that is not.
+    Foreign(Option<super::FormatError>),
 }
 
 /// Looks at `dir` without changing it.
@@ -43,9 +44,10 @@ pub fn inspect(dir: &Path) -> Result<FolderState, ExportError> {
     if entries.all(|entry| is_no_content(&entry)) {
         return Ok(FolderState::Empty);
     }
-    Ok(match ManifestOnDisk::read(&dir.join(MANIFEST_NAME))? {
-        Some(manifest) => FolderState::Ours(Box::new(manifest)),
-        None => FolderState::Foreign,
+    Ok(match Manifest::read(dir)? {
+        ManifestState::Ours(manifest) => FolderState::Ours(manifest),
+        ManifestState::Missing => FolderState::Foreign(None),
+        ManifestState::Foreign(error) => FolderState::Foreign(Some(error)),
     })
 }
 
@@ -67,26 +69,19 @@ pub fn clear_folder(dir: &Path) -> Result<(), ExportError> {
             if others == 0 {
                 remove_file(&manifest_path)
             } else {
-                let json = manifest.emptied();
-                super::write_atomically(&manifest_path, |file| file.write_all(&json))
+                Ok(manifest.emptied().write(dir)?)
             }
         }
-        FolderState::Foreign => Err(ExportError::NotOurs {
+        FolderState::Foreign(why) => Err(ExportError::NotOurs {
             path: dir.to_owned(),
+            why: why.map(Box::new),
         }),
     }
 }
 
-/// The frame index a file in `frames/` is named after, if we would have named it so.
-pub fn frame_idx_of(file_name: &str) -> Option<u64> {
-    let digits = file_name.strip_suffix(".png")?;
-    let frame_idx = digits.parse::<u64>().ok()?;
-    (digits.len() >= 6 && format!("{frame_idx:06}") == digits).then_some(frame_idx)
-}
-
 /// The frame PNGs in `<dir>/frames/` named as ours, by index (none when `frames/` is missing).
 pub fn numbered_frames(dir: &Path) -> Result<Vec<u64>, ExportError> {
-    let frames_dir = dir.join("frames");
+    let frames_dir = dir.join(FRAMES_DIR);
     let mut frames = Vec::new();
     for_each_entry(&frames_dir, |name| {
         if let Some(frame_idx) = frame_idx_of(name) {
@@ -106,7 +101,7 @@ pub fn remove_our_files(dir: &Path) -> Result<(), ExportError> {
 
 /// Removes our files but the manifest: the frames, the CSV and the temporaries.
 fn remove_listed_files(dir: &Path) -> Result<(), ExportError> {
-    let frames_dir = dir.join("frames");
+    let frames_dir = dir.join(FRAMES_DIR);
     for_each_entry(&frames_dir, |name| {
         if frame_idx_of(name).is_some() || is_our_temporary(name) {
             remove_file(&frames_dir.join(name))?;
@@ -134,7 +129,7 @@ pub fn is_our_page(path: &Path) -> bool {
 
 /// Removes the temporaries a killed process may have left in `dir` and `dir/frames`.
 pub fn remove_temporaries(dir: &Path) -> Result<(), ExportError> {
-    for folder in [dir.to_owned(), dir.join("frames")] {
+    for folder in [dir.to_owned(), dir.join(FRAMES_DIR)] {
         for_each_entry(&folder, |name| {
             if is_our_temporary(name) {
                 remove_file(&folder.join(name))?;

@@ -19,34 +19,31 @@ mod capture;
 mod folder;
 pub mod format;
 mod lock;
-mod manifest;
 pub mod session;
 mod table;
 pub mod takes;
 
-use std::fs::{self, File};
+use std::fs::{self};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::analysis::{AnalysisSettings, Preset, unit_values};
 use crate::clock::FrameRate;
-use crate::render::{ColorType, Image, RenderError, RenderSettings, Renderer};
+use crate::render::{RenderError, RenderSettings, Renderer};
 pub use crate::take::PositionSource;
 use capture::CaptureTable;
-pub use capture::{
-    CAPTURE_CSVS, MACROS_CSV, MIDI_CSV, TRANSPORT_CSV, TempoChange, TransportSummary,
-};
+pub use capture::{CAPTURE_CSVS, MACROS_CSV, MIDI_CSV, TRANSPORT_CSV};
 pub use folder::{clear_folder, is_our_page};
+pub use format::frames::frame_path;
+use format::frames::{FRAMES_PATTERN, encode_png};
+use format::manifest::{
+    Analysis, Csv, FORMAT_VERSION, Fps, FrameColor, Frames, Manifest, Tool, TransportSummary,
+};
+pub use format::manifest::{CsvFormat, Source, TakeRecord};
+pub use format::{FormatError, write_atomically};
 pub use lock::{FolderLock, LOCK_FILE};
-pub use manifest::{FORMAT_VERSION, Manifest};
-use manifest::{FolderContents, ManifestOnDisk};
 use table::SpectrumTable;
 
-pub const MANIFEST_NAME: &str = "manifest.json";
-/// The demo's audio, saved beside its frames (`render --demo`); the manifest's `audio` names it.
-pub const DEMO_AUDIO_NAME: &str = "demo.wav";
 /// The preview page the CLI writes into a folder (`render`, `page`).
 pub const PAGE_NAME: &str = "index.html";
 /// The line that marks an `index.html` as our preview page, so a user's own page is never
@@ -64,16 +61,6 @@ pub const SCHEDULE_FILES: [&str; 4] = [
 pub const CSV_NAME: &str = "spectrum.csv";
 /// The spectrum table's scratch file while a writer is open (see [`table`]).
 const SPILL_NAME: &str = ".spectrum.bins.tmp";
-
-/// The layout of `spectrum.csv`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum CsvFormat {
-    /// A header `frame,time_s,<bin centre Hz>…`, then `frame,time,values…` rows.
-    Full,
-    /// The post's bare rows of values, for sketches written against it.
-    Seed,
-}
 
 /// Where and what to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,29 +86,6 @@ pub enum OpenMode {
     Continue,
 }
 
-/// What the audio came from, as recorded in the manifest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Source {
-    File {
-        path: PathBuf,
-    },
-    /// The CLI's built-in demo track.
-    Demo,
-    /// A DAW bounce or live recording through the plugin.
-    Host {
-        host: String,
-        track: String,
-    },
-    /// Lanes of a plugin session combined by `compose`.
-    Composite {
-        /// The session folder.
-        session: PathBuf,
-        /// The lanes used, in channel or tile order.
-        lanes: Vec<String>,
-    },
-}
-
 /// Everything about a job that the manifest records, apart from the counts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobInfo {
@@ -132,6 +96,11 @@ pub struct JobInfo {
     pub render: RenderSettings,
     /// Centre frequency of each bin (the CSV header).
     pub bin_freqs_hz: Vec<f32>,
+    /// The source's audio as the manifest records it (see [`Manifest::audio`]).
+    pub audio: Option<PathBuf>,
+    /// The frames the job will make, when known (a file's length): an interrupted render's
+    /// manifest says how far it got.
+    pub frames_expected: Option<u64>,
 }
 
 /// How one take went, reported by whoever produced its frames.
@@ -156,13 +125,25 @@ pub enum ExportError {
     },
     #[error(transparent)]
     Render(#[from] RenderError),
-    #[error("{} holds files but no spectral-diffusion render", path.display())]
-    NotOurs { path: PathBuf },
+    #[error("{} holds files but no spectral-diffusion render{}", path.display(), because(why))]
+    NotOurs {
+        path: PathBuf,
+        /// What is wrong with its `manifest.json`, when it has one.
+        why: Option<Box<FormatError>>,
+    },
     /// The folder's frames were made with other settings; they must not be mixed with new ones.
     #[error("{} holds frames made with other settings ({field} differs)", path.display())]
     SettingsDiffer { path: PathBuf, field: &'static str },
     #[error("cannot read {}: {reason}", path.display())]
     Unreadable { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Format(#[from] FormatError),
+}
+
+/// " (because …)" after a refusal, or nothing.
+fn because(why: &Option<Box<FormatError>>) -> String {
+    why.as_ref()
+        .map_or_else(String::new, |why| format!(" ({why})"))
 }
 
 impl ExportError {
@@ -172,11 +153,6 @@ impl ExportError {
             source,
         }
     }
-}
-
-/// `<out>/frames/000042.png`: zero-padded to six digits for ffmpeg's `%06d.png`.
-pub fn frame_path(out_dir: &Path, frame_idx: u64) -> PathBuf {
-    out_dir.join("frames").join(format!("{frame_idx:06}.png"))
 }
 
 /// Renders spectra into PNG files. Holds its own renderer and buffers, so each worker has one.
@@ -213,59 +189,8 @@ impl FrameEncoder {
     pub fn write_frame(&mut self, frame_idx: u64, bins: &[f32]) -> Result<(), ExportError> {
         let path = frame_path(&self.out_dir, frame_idx);
         let bytes = self.encode(frame_idx, bins)?;
-        write_atomically(&path, |file| file.write_all(bytes))
+        Ok(write_atomically(&path, |file| file.write_all(bytes))?)
     }
-}
-
-/// PNG with the `png` crate's `Fast` deflate (fdeflate) and the Paeth filter on every row.
-/// Encoding is the costliest step after the blur: `Fast` is several times quicker than zlib's
-/// default level (`cargo bench --bench engine`), and on guide frames Paeth alone compresses as
-/// well as trying all five filters per row (6 721 508 vs 6 721 417 bytes for 96 frames) at 8 %
-/// fewer instructions per frame (callgrind); `Up` saves 4 % more but grows files by 7 %.
-pub(crate) fn encode_png(image: &Image, out: &mut Vec<u8>) -> Result<(), png::EncodingError> {
-    out.clear();
-    let mut encoder = png::Encoder::new(&mut *out, image.width, image.height);
-    encoder.set_color(match image.color {
-        ColorType::Grey => png::ColorType::Grayscale,
-        ColorType::Rgb => png::ColorType::Rgb,
-    });
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder.set_compression(png::Compression::Fast);
-    encoder.set_filter(png::Filter::Paeth);
-    let mut writer = encoder.write_header()?;
-    writer.write_image_data(&image.pixels)?;
-    writer.finish()
-}
-
-/// Writes `path` by writing a hidden temporary file beside it and renaming it into place, so the
-/// final name only ever holds a complete file. (No fsync: this guards against crashes of the
-/// process, which is what DAWs do, not power loss; an fsync per frame would cost milliseconds.)
-pub(crate) fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut File) -> io::Result<()>,
-) -> Result<(), ExportError> {
-    let file_name = path
-        .file_name()
-        .expect("output paths name a file")
-        .to_string_lossy();
-    let temp_path = path.with_file_name(format!(".{file_name}.tmp"));
-    let result = File::create(&temp_path)
-        .and_then(|mut file| write(&mut file))
-        .and_then(|()| fs::rename(&temp_path, path));
-    result.map_err(|source| {
-        let _ = fs::remove_file(&temp_path);
-        ExportError::io(path, source)
-    })
-}
-
-/// One take's frame range, as the manifest lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TakeRecord {
-    pub first_frame: u64,
-    pub last_frame: u64,
-    pub frames: u64,
-    pub frames_dropped: u64,
-    pub position_source: PositionSource,
 }
 
 /// The output folder of one job: frames, the spectrum table and the manifest.
@@ -300,18 +225,19 @@ impl FrameWriter {
         let out_dir = &settings.out_dir;
         let kept = match folder::inspect(out_dir)? {
             folder::FolderState::Empty => None,
-            folder::FolderState::Foreign if !settings.is_forced => {
+            folder::FolderState::Foreign(why) if !settings.is_forced => {
                 return Err(ExportError::NotOurs {
                     path: out_dir.clone(),
+                    why: why.map(Box::new),
                 });
             }
-            folder::FolderState::Foreign => {
+            folder::FolderState::Foreign(_) => {
                 folder::remove_our_files(out_dir)?;
                 None
             }
             // A folder listing no frames holds nothing to keep apart from new settings.
             folder::FolderState::Ours(old)
-                if mode == OpenMode::Continue && !old.contents.frame_indices().is_empty() =>
+                if mode == OpenMode::Continue && !old.frame_ranges.is_empty() =>
             {
                 Some(old)
             }
@@ -353,29 +279,28 @@ impl FrameWriter {
     /// Takes over the frames, takes and warnings of the folder's render `old`, after checking it
     /// was made with these settings. Leaves the folder listing exactly the frames whose PNG and row
     /// both exist; a PNG no listing names (left by a killed process) is removed.
-    fn continue_from(&mut self, old: &ManifestOnDisk) -> Result<(), ExportError> {
+    fn continue_from(&mut self, old: &Manifest) -> Result<(), ExportError> {
         let out_dir = &self.settings.out_dir;
         let probe = self.manifest(false);
-        if let Some(field) = old.differing_field(&probe) {
+        if let Some(field) = old.differing_setting(&probe) {
             return Err(ExportError::SettingsDiffer {
                 path: out_dir.clone(),
                 field,
             });
         }
-        let contents = &old.contents;
         let csv_path = out_dir.join(CSV_NAME);
         if csv_path.exists() {
-            self.table
-                .load_csv(&csv_path, self.settings.csv, &contents.frame_indices())?;
+            let listed: Vec<u64> = old.frame_indices().collect();
+            self.table.load_csv(&csv_path, self.settings.csv, &listed)?;
         }
         if CaptureTable::exists_in(out_dir) {
             let mut capture = CaptureTable::create(out_dir)?;
             capture.load_csvs(out_dir)?;
             self.capture = Some(capture);
         }
-        self.takes = contents.takes.clone();
-        self.warnings = contents.warnings.clone();
-        if !contents.complete
+        self.takes = old.takes.clone();
+        self.warnings = old.warnings.clone();
+        if !old.complete
             && let Some(take) = self.takes.pop()
         {
             self.take_range = Some((take.first_frame, take.last_frame, take.frames));
@@ -406,9 +331,9 @@ impl FrameWriter {
                 }
             }
         }
-        is_changed |= contents.frame_ranges.as_ref() != Some(&self.table.frame_ranges());
+        is_changed |= old.frame_ranges != self.table.frame_ranges();
         if is_changed || !csv_path.exists() {
-            self.write_listing(contents.complete)?;
+            self.write_listing(old.complete)?;
         }
         Ok(())
     }
@@ -530,27 +455,48 @@ impl FrameWriter {
             )?;
             self.transport_summary = Some(summary);
         }
-        let manifest = self.manifest(is_complete);
-        let path = self.settings.out_dir.join(MANIFEST_NAME);
-        write_atomically(&path, |file| {
-            serde_json::to_writer_pretty(&mut *file, &manifest)?;
-            file.write_all(b"\n")
-        })
+        Ok(self.manifest(is_complete).write(&self.settings.out_dir)?)
     }
 
-    fn manifest(&self, is_complete: bool) -> Manifest<'_> {
-        Manifest::new(
-            &self.settings,
-            &self.job,
-            FolderContents {
-                frame_ranges: self.table.frame_ranges(),
-                frames_written: self.table.num_rows(),
-                is_complete,
-                takes: &self.takes,
-                warnings: &self.warnings,
-                transport: self.transport_summary.as_ref(),
-            },
-        )
+    /// The manifest of the folder as it stands.
+    fn manifest(&self, is_complete: bool) -> Manifest {
+        let job = &self.job;
+        let frame_ranges = self.table.frame_ranges();
+        Manifest {
+            format_version: FORMAT_VERSION,
+            tool: Tool::ours(),
+            source: job.source.clone(),
+            audio: job.audio.clone(),
+            layout: None,
+            sample_rate: job.sample_rate,
+            fps: Fps::of(job.fps),
+            analysis: Some(Analysis {
+                settings: job.analysis.clone(),
+                fft_len: job.analysis.fft_len(job.sample_rate),
+            }),
+            bin_freqs_hz: job.bin_freqs_hz.clone(),
+            csv: Some(Csv {
+                path: CSV_NAME.to_owned(),
+                format: self.settings.csv,
+            }),
+            frames: self.settings.write_images.then(|| Frames {
+                pattern: FRAMES_PATTERN.to_owned(),
+                width: job.render.size,
+                height: job.render.size,
+                color: FrameColor::from(job.render.color_type()),
+                render: Some(job.render.clone()),
+            }),
+            first_frame: frame_ranges.first().map(|range| range[0]),
+            last_frame: frame_ranges.last().map(|range| range[1]),
+            frame_ranges,
+            frames_written: self.table.num_rows(),
+            frames_expected: job.frames_expected.filter(|_| !is_complete),
+            complete: is_complete,
+            frames_dropped: self.takes.iter().map(|take| take.frames_dropped).sum(),
+            takes: self.takes.clone(),
+            warnings: self.warnings.clone(),
+            transport: self.transport_summary.clone(),
+        }
     }
 }
 
@@ -575,6 +521,8 @@ mod tests {
                 ..RenderSettings::default()
             },
             bin_freqs_hz: (0..NUM_BINS).map(|i| 100.0 * (i + 1) as f32).collect(),
+            audio: None,
+            frames_expected: None,
         }
     }
 
@@ -672,7 +620,8 @@ mod tests {
     }
 
     fn manifest_json(dir: &Path) -> serde_json::Value {
-        serde_json::from_slice(&fs::read(dir.join(MANIFEST_NAME)).unwrap()).unwrap()
+        serde_json::from_slice(&fs::read(dir.join(format::manifest::MANIFEST_NAME)).unwrap())
+            .unwrap()
     }
 
     fn pngs(frames: impl IntoIterator<Item = u64>) -> Vec<String> {
@@ -1004,41 +953,5 @@ mod tests {
         assert_eq!(csv_frames(dir.path()), [5]);
         assert_eq!(manifest_json(dir.path())["fps"]["num"], 30);
         assert!(dir.path().join("notes.txt").exists());
-    }
-
-    /// A write that fails halfway leaves neither the target nor the temporary file behind.
-    #[test]
-    fn failed_atomic_write_leaves_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("spectrum.csv");
-        let result = write_atomically(&path, |file| {
-            file.write_all(b"half a row")?;
-            Err(io::Error::other("disk full"))
-        });
-        assert!(matches!(result, Err(ExportError::Io { .. })));
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
-    }
-
-    /// A successful write replaces the old file whole.
-    #[test]
-    fn atomic_write_replaces_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("manifest.json");
-        fs::write(&path, b"old").unwrap();
-        write_atomically(&path, |file| file.write_all(b"new")).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"new");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    #[test]
-    fn frame_paths_are_six_digit_numbered() {
-        assert_eq!(
-            frame_path(Path::new("out"), 42),
-            Path::new("out/frames/000042.png")
-        );
-        assert_eq!(
-            frame_path(Path::new("out"), 1_234_567),
-            Path::new("out/frames/1234567.png")
-        );
     }
 }

@@ -74,6 +74,8 @@ pub enum SessionError {
     Io { path: PathBuf, source: io::Error },
     #[error(transparent)]
     Write(#[from] ExportError),
+    #[error(transparent)]
+    Format(#[from] crate::export::FormatError),
     #[error(
         "{} is not a session index of spectral-diffusion ({reason}); move it away to record a \
          session here",
@@ -104,7 +106,7 @@ pub enum SessionError {
 impl SessionError {
     /// An I/O failure rather than a file or a lane that does not fit.
     pub fn is_io(&self) -> bool {
-        matches!(self, Self::Io { .. } | Self::Write(_))
+        matches!(self, Self::Io { .. } | Self::Write(_) | Self::Format(_))
     }
 
     fn io(path: &Path, source: io::Error) -> Self {

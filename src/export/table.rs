@@ -10,6 +10,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use super::format::spectrum;
 use super::{CsvFormat, ExportError, write_atomically};
 
 /// The highest frame index a loaded CSV may name: 77 hours at 60 fps. A larger one is damage, and
@@ -183,55 +184,23 @@ impl SpectrumTable {
     pub fn forget_row(&mut self, frame_idx: u64) {
         self.rows.forget_row(frame_idx);
     }
-    /// Stores the rows of an existing `spectrum.csv` (written by [`Self::write_csv`]): with the
-    /// frame column for `Full`, or in the order of `seed_frames` for the bare `Seed` rows. The
-    /// values are ryu's shortest round-trip text, so they read back as the same `f32`s.
+    /// Stores the rows of an existing `spectrum.csv` (written by [`Self::write_csv`]), which lists
+    /// the frames `listed`. The values are ryu's shortest round-trip text, so they read back as
+    /// the same `f32`s.
     pub fn load_csv(
         &mut self,
         path: &Path,
         format: CsvFormat,
-        seed_frames: &[u64],
+        listed: &[u64],
     ) -> Result<(), ExportError> {
-        let unreadable = |reason: String| ExportError::Unreadable {
-            path: path.to_owned(),
-            reason,
-        };
-        let text = fs::read_to_string(path).map_err(|source| ExportError::io(path, source))?;
-        let mut lines = text.lines();
-        if format == CsvFormat::Full {
-            lines.next();
-        }
-        let mut values = Vec::with_capacity(self.num_bins);
-        for (row_idx, line) in lines.enumerate() {
-            let mut fields = line.split(',');
-            let frame_idx = match format {
-                CsvFormat::Full => {
-                    let frame = fields.next().and_then(|f| f.parse().ok());
-                    fields.next();
-                    frame
-                }
-                CsvFormat::Seed => seed_frames.get(row_idx).copied(),
-            }
-            .filter(|&frame_idx| frame_idx <= MAX_LOADED_FRAME_IDX)
-            .ok_or_else(|| unreadable(format!("row {} names no frame", row_idx + 1)))?;
-            values.clear();
-            for field in fields {
-                let value = field.parse::<f32>().map_err(|_| {
-                    unreadable(format!("row {} holds {field:?}, not a number", row_idx + 1))
-                })?;
-                values.push(value);
-            }
-            if values.len() != self.num_bins {
-                return Err(unreadable(format!(
-                    "row {} has {} values, not {}",
-                    row_idx + 1,
-                    values.len(),
-                    self.num_bins
-                )));
-            }
-            self.write_row(frame_idx, &values)?;
-        }
-        Ok(())
+        let num_bins = self.num_bins;
+        spectrum::for_each_row(
+            path,
+            format,
+            num_bins,
+            listed.iter().copied(),
+            |frame_idx, values| self.write_row(frame_idx, values),
+        )
     }
 
     /// Stores frame `frame_idx`'s values, replacing any earlier row for that frame.
@@ -244,7 +213,6 @@ impl SpectrumTable {
     }
 
     /// Writes every stored row, sorted by frame, as `path` (through a temporary file and a rename).
-    /// `Full` has a header `frame,time_s,<bin centre Hz>…`; `Seed` is the post's bare value rows.
     pub fn write_csv(
         &mut self,
         path: &Path,
@@ -255,35 +223,21 @@ impl SpectrumTable {
         let mut float_text = ryu::Buffer::new();
         let end_frame = self.rows.end_frame();
         let rows = &mut self.rows;
-        write_atomically(path, |out| {
+        Ok(write_atomically(path, |out| {
             let mut out = BufWriter::new(out);
-            if format == CsvFormat::Full {
-                write!(out, "frame,time_s")?;
-                for freq_hz in bin_freqs_hz {
-                    write!(out, ",{freq_hz:.2}")?;
-                }
-                writeln!(out)?;
-            }
+            spectrum::write_header(&mut out, format, bin_freqs_hz)?;
             rows.for_each_slot(end_frame, |frame_idx, record| {
                 let Some(record) = record else {
                     return Ok(());
                 };
-                if format == CsvFormat::Full {
-                    write!(out, "{frame_idx},{:.6},", frame_time_s(frame_idx))?;
-                }
-                for (i, bytes) in record.chunks_exact(4).enumerate() {
-                    let value = f32::from_le_bytes(bytes.try_into().expect("chunks of four bytes"));
-                    if i > 0 {
-                        out.write_all(b",")?;
-                    }
-                    // The shortest text that reads back as the same f32; ryu is several times
-                    // faster than `{}`, and formatting is most of a CSV-only render's time.
-                    out.write_all(float_text.format_finite(value).as_bytes())?;
-                }
-                writeln!(out)
+                let values = record
+                    .chunks_exact(4)
+                    .map(|bytes| f32::from_le_bytes(bytes.try_into().expect("four bytes")));
+                let time_s = frame_time_s(frame_idx);
+                spectrum::write_row(&mut out, format, frame_idx, time_s, values, &mut float_text)
             })?;
             out.flush()
-        })
+        })?)
     }
 }
 

@@ -172,6 +172,8 @@ fn open_writer(key: &TakeKey, dir: &Path, host: &str) -> Result<FrameWriter, Exp
         analysis: take.analysis.clone(),
         render: take.render.clone(),
         bin_freqs_hz: BinMap::for_settings(&take.analysis, take.sample_rate).centre_freqs_hz,
+        audio: None,
+        frames_expected: None,
     };
     FrameWriter::open(&settings, job, OpenMode::Continue)
 }

@@ -270,7 +270,7 @@ impl Writer {
                          this take goes to {dir}",
                         path.display()
                     ),
-                    Some(ExportError::NotOurs { path }) => format!(
+                    Some(ExportError::NotOurs { path, .. }) => format!(
                         "{} holds files but no frames of ours: this take goes to {dir}",
                         path.display()
                     ),

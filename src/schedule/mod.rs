@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use crate::analysis::{AnalysisSettings, Preset, WindowPlacement};
 use crate::clock::{FrameClock, FrameRate};
+use crate::export::format::folder::OutputFolder;
 pub use lanes::{Lane, LaneConfig, LaneSet, LaneSource, RowMeter};
 pub use shaping::{Curve, OutputRange, Shaping};
 
@@ -85,6 +86,11 @@ impl DbScale {
                 }
             }
         }
+    }
+
+    /// The scale of the values in `folder`'s `spectrum.csv`.
+    pub fn of_folder(folder: &OutputFolder) -> Self {
+        Self::for_analysis(&folder.analysis(), folder.sample_rate(), folder.fps())
     }
 
     /// The level that stands for silence.
