@@ -209,12 +209,12 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<(), Failure> {
     };
     let out_dir = args.out.clone().unwrap_or(default_out);
     let audio = match &args.input {
-        Some(_) => None,
-        None => Some(PathBuf::from(DEMO_AUDIO_NAME)),
+        Some(path) => audio::path_for_manifest(&out_dir, path),
+        None => PathBuf::from(DEMO_AUDIO_NAME),
     };
     let job = RenderJob {
         source: source_info,
-        audio,
+        audio: Some(audio),
         fps: args.fps,
         analysis,
         render,

@@ -1,0 +1,79 @@
+//! The output folder as one project (issue 17, DESIGN.md §7): every command reads it the same
+//! way, through the binary, as a user meets it: from other working directories, with stems
+//! rendered by the CLI, with derived files made at another rate or from an earlier render, after
+//! an interruption, and beside the user's own files.
+
+// Each test crate uses its own part of the shared helpers.
+#[allow(dead_code)]
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// Runs the binary in `cwd`.
+fn run_in(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spectral-diffusion"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn assert_ok(output: &Output) {
+    assert!(output.status.success(), "{}", stderr(output));
+}
+
+/// A one-line error with `exit_code` that says `what`.
+fn assert_fails(output: &Output, exit_code: i32, what: &str) {
+    let text = stderr(output);
+    assert_eq!(output.status.code(), Some(exit_code), "{text}");
+    assert!(text.contains(what), "wanted {what:?} in: {text}");
+    assert_eq!(text.trim_end().lines().count(), 1, "{text}");
+}
+
+fn manifest(dir: &Path) -> Value {
+    serde_json::from_slice(&fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// `seconds` of the test song at 44.1 kHz as `path`.
+fn write_song(path: &Path, seconds: f64) {
+    let song = common::to_i16(&common::song(44_100, seconds));
+    common::write_wav_i16(path, &song, 44_100);
+}
+
+/// The manifest records the audio so that `page` finds it from any working directory: relative
+/// to the folder when the audio lies beside it, absolute when it is elsewhere.
+#[test]
+fn page_finds_the_audio_from_any_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    let music = dir.path().join("music");
+    fs::create_dir_all(project.join("out")).unwrap();
+    fs::create_dir_all(&music).unwrap();
+    write_song(&project.join("out/song.wav"), 1.0);
+    write_song(&music.join("far.wav"), 1.0);
+    let args = ["--size", "64", "--quiet"];
+    let beside = ["render", "out/song.wav", "--out", "out/song"];
+    assert_ok(&run_in(&project, &[&beside[..], &args].concat()));
+    let far = music.join("far.wav");
+    let elsewhere = ["render", far.to_str().unwrap(), "--out", "out/far"];
+    assert_ok(&run_in(&project, &[&elsewhere[..], &args].concat()));
+
+    assert_eq!(manifest(&project.join("out/song"))["audio"], "../song.wav");
+    let recorded = manifest(&project.join("out/far"))["audio"].clone();
+    assert!(Path::new(recorded.as_str().unwrap()).is_absolute(), "{recorded}");
+    for (folder, audio) in [("song", "../song.wav"), ("far", "music/far.wav")] {
+        let page = run_in(dir.path(), &["page", &format!("project/out/{folder}")]);
+        assert_ok(&page);
+        let said = stderr(&page);
+        assert!(said.contains("audio ") && said.contains(audio), "{said}");
+        assert!(!said.contains("plays on a timer"), "{said}");
+    }
+}
