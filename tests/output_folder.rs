@@ -68,7 +68,10 @@ fn page_finds_the_audio_from_any_working_directory() {
 
     assert_eq!(manifest(&project.join("out/song"))["audio"], "../song.wav");
     let recorded = manifest(&project.join("out/far"))["audio"].clone();
-    assert!(Path::new(recorded.as_str().unwrap()).is_absolute(), "{recorded}");
+    assert!(
+        Path::new(recorded.as_str().unwrap()).is_absolute(),
+        "{recorded}"
+    );
     for (folder, audio) in [("song", "../song.wav"), ("far", "music/far.wav")] {
         let page = run_in(dir.path(), &["page", &format!("project/out/{folder}")]);
         assert_ok(&page);
@@ -76,4 +79,95 @@ fn page_finds_the_audio_from_any_working_directory() {
         assert!(said.contains("audio ") && said.contains(audio), "{said}");
         assert!(!said.contains("plays on a timer"), "{said}");
     }
+}
+
+/// `compose` takes folders the CLI rendered from stems: each channel carries its stem's grey
+/// values, the frames are the union of the stems', and the manifest says what was combined.
+/// Stems at another frame rate, or cut short by an interruption, are refused in one line.
+#[test]
+fn compose_combines_stems_rendered_by_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for (stem, seconds) in [("bass", 1.0), ("mid", 1.5), ("hats", 0.5)] {
+        write_song(&root.join(format!("{stem}.wav")), seconds);
+        let render = [
+            "render",
+            &format!("{stem}.wav"),
+            "--out",
+            &format!("out/{stem}"),
+            "--size",
+            "64",
+            "--quiet",
+            "--noise",
+            "0",
+        ];
+        assert_ok(&run_in(root, &render));
+    }
+    let compose = [
+        "compose", "--red", "out/bass", "--green", "out/mid", "--blue", "out/hats", "--out",
+        "out/rgb",
+    ];
+    assert_ok(&run_in(root, &compose));
+    let rgb = root.join("out/rgb");
+    let composite = manifest(&rgb);
+    assert_eq!(composite["frame_ranges"], serde_json::json!([[0, 35]]));
+    assert_eq!(composite["source"]["kind"], "composite");
+    assert_eq!(
+        composite["source"]["lanes"],
+        serde_json::json!(["out/bass", "out/mid", "out/hats"])
+    );
+    assert_eq!(composite["layout"]["red"], "out/bass");
+    assert_eq!(composite["complete"], true);
+    let frame = |dir: &str, frame_idx: u64| root.join(format!("{dir}/frames/{frame_idx:06}.png"));
+    for frame_idx in [0, 11, 23, 30] {
+        let pixels = image::open(frame("out/rgb", frame_idx))
+            .unwrap()
+            .into_rgb8();
+        for (channel, stem) in ["bass", "mid", "hats"].into_iter().enumerate() {
+            let stem_frame = frame(&format!("out/{stem}"), frame_idx);
+            let grey = stem_frame
+                .exists()
+                .then(|| image::open(&stem_frame).unwrap().into_luma8());
+            for (x, y, pixel) in pixels.enumerate_pixels() {
+                let want = grey.as_ref().map_or(0, |grey| grey.get_pixel(x, y).0[0]);
+                assert_eq!(
+                    pixel.0[channel], want,
+                    "frame {frame_idx} {stem} ({x}, {y})"
+                );
+            }
+        }
+    }
+
+    let other_rate = [
+        "render",
+        "mid.wav",
+        "--out",
+        "out/mid30",
+        "--size",
+        "64",
+        "--fps",
+        "30",
+        "--quiet",
+    ];
+    assert_ok(&run_in(root, &other_rate));
+    let mixed = [
+        "compose",
+        "--red",
+        "out/bass",
+        "--green",
+        "out/mid30",
+        "--out",
+        "out/mixed",
+    ];
+    assert_fails(&run_in(root, &mixed), 1, "share a frame rate");
+    let mut interrupted = manifest(&root.join("out/hats"));
+    interrupted["complete"] = false.into();
+    fs::write(
+        root.join("out/hats/manifest.json"),
+        serde_json::to_vec_pretty(&interrupted).unwrap(),
+    )
+    .unwrap();
+    let cut_short = ["compose", "--red", "out/hats", "--out", "out/cut"];
+    assert_fails(&run_in(root, &cut_short), 1, "is an interrupted render");
+    assert!(!root.join("out/mixed").exists() && !root.join("out/cut").exists());
 }

@@ -10,6 +10,8 @@
 //! `midi.csv`, `macros.csv`): beat, note, CC and macro lanes read them. A session folder holds
 //! several takes (one per track); its lanes name the take they follow (`Drums/onsets:30-120`).
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
@@ -25,13 +27,14 @@ use crate::analysis::{AnalysisSettings, Analyzer};
 use crate::audio::decode::{FileSource, MonoSource};
 use crate::audio::demo::DemoSource;
 use crate::clock::{FrameClock, FrameRate};
+use crate::export::format::capture::{HostTable, HostTableKind};
 use crate::export::format::folder::{FolderError, OutputFolder};
 use crate::export::format::manifest::MANIFEST_NAME;
 use crate::export::session::SessionIndex;
 use crate::export::{self, write_atomically};
 use crate::pipeline::{self, PipelineError};
 use crate::schedule::emit::{self, Schedule};
-use crate::schedule::host::{HostSource, HostTable};
+use crate::schedule::host::HostSource;
 use crate::schedule::lanes::Band;
 use crate::schedule::onsets::FrameFlux;
 use crate::schedule::{
@@ -275,15 +278,21 @@ fn measure_folder(
                 floors_db[idx] = scale.floor_db();
             }
         }
+        // Each table read once, however many lanes follow it (beats and bars both read the
+        // transport).
+        let mut tables: HashMap<HostTableKind, HostTable> = HashMap::new();
         for idx in host {
             let LaneSource::Host(source) = set.lanes[idx].source else {
                 unreachable!("partitioned on is_spectral");
             };
-            let table = read_host_table(&folder.dir, source.table_name())?;
+            let table = match tables.entry(source.table()) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => entry.insert(read_host_table(folder, source.table())?),
+            };
             raw[idx] = source
-                .values(&table, num_frames, frame_period_s(fps))
+                .values(table, num_frames, frame_period_s(fps))
                 .map_err(|reason| {
-                    let path = folder.dir.join(source.table_name());
+                    let path = folder.dir.join(source.table().file_name());
                     Failure::unreadable(format!("{}: {reason}", path.display()), false)
                 })?;
         }
@@ -314,14 +323,14 @@ fn lane_folder(dir: &Path, index: Option<&SessionIndex>, lane: &Lane) -> Result<
                 .lanes
                 .iter()
                 .map(|session_lane| dir.join(&session_lane.name))
-                .find(|lane_dir| lane_dir.join(source.table_name()).is_file())
+                .find(|lane_dir| lane_dir.join(source.table().file_name()).is_file())
                 .ok_or_else(|| {
                     Failure::unreadable(
                         format!(
                             "no lane of the session {} has a {}: beats come from the \
                              plugin's takes",
                             dir.display(),
-                            source.table_name()
+                            source.table().file_name()
                         ),
                         false,
                     )
@@ -365,24 +374,25 @@ fn measure_spectrum<'a>(
     Ok(meter.raw)
 }
 
-/// A take's host table (`transport.csv`, `midi.csv` or `macros.csv`).
-fn read_host_table(dir: &Path, name: &str) -> Result<HostTable, Failure> {
-    let path = dir.join(name);
-    let text = fs::read_to_string(&path).map_err(|error| {
-        if error.kind() == std::io::ErrorKind::NotFound {
+/// A take's host table (`transport.csv`, `midi.csv` or `macros.csv`), at most one row per frame
+/// the folder lists.
+fn read_host_table(folder: &OutputFolder, kind: HostTableKind) -> Result<HostTable, Failure> {
+    let max_rows = folder.manifest.frames_written;
+    HostTable::read(&folder.dir, kind, max_rows)
+        .map_err(|error| {
+            let is_io = error.is_io();
+            Failure::unreadable(error, is_io)
+        })?
+        .ok_or_else(|| {
             Failure::unreadable(
                 format!(
-                    "{} has no {name}: beat, MIDI and macro lanes come from the plugin's takes",
-                    dir.display()
+                    "{} has no {}: beat, MIDI and macro lanes come from the plugin's takes",
+                    folder.dir.display(),
+                    kind.file_name()
                 ),
                 false,
             )
-        } else {
-            Failure::unreadable(format!("cannot read {}: {error}", path.display()), true)
-        }
-    })?;
-    HostTable::parse(&text)
-        .map_err(|reason| Failure::unreadable(format!("{}: {reason}", path.display()), false))
+        })
 }
 
 /// Analyses audio with the render's own analysis, frame by frame, through the lanes; onsets lanes

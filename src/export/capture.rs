@@ -1,32 +1,21 @@
-//! Writer thread: the session tables a plugin take writes beside `spectrum.csv` (DESIGN.md §13):
-//!
-//! ```text
-//! transport.csv  frame,time_s,tempo_bpm,sig_num,sig_den,beat,bar,bar_beat,playing
-//! midi.csv       frame,time_s,note_N…,cc_N…   (every note / CC that had an event)
-//! macros.csv     frame,time_s,macro_1,…,macro_8
-//! ```
-//! One row per frame that `spectrum.csv` lists, sorted by frame; an empty cell is something the
-//! host did not say (or a frame recorded before these tables existed). Rows live in a spill file
-//! like the spectrum's, so a loop's second pass replaces its frames' rows. The CLI writes none.
+//! Writer thread: the host tables a plugin take writes beside `spectrum.csv` (DESIGN.md §13; their
+//! format is [`super::format::capture`]). One row per frame that `spectrum.csv` lists; an empty
+//! cell is something the host did not say (or a frame recorded before these tables existed).
+//! Rows live in a spill file like the spectrum's, so a loop's second pass replaces its frames'
+//! rows. The CLI writes none.
 
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use super::format::capture::{self, HostColumn, HostTable, HostTableKind, TRANSPORT_COLUMNS};
 use super::format::manifest::{TempoChange, TransportSummary};
-use super::table::{MAX_LOADED_FRAME_IDX, RowFile, SpectrumTable};
+use super::table::{RowFile, SpectrumTable};
 use super::{ExportError, write_atomically};
 use crate::clock::FrameRate;
 use crate::take::{FrameCapture, FrameTransport, NUM_MACROS, NUM_MIDI_KEYS};
 
-pub const TRANSPORT_CSV: &str = "transport.csv";
-pub const MIDI_CSV: &str = "midi.csv";
-pub const MACROS_CSV: &str = "macros.csv";
-/// The session tables, as [`super::folder`] recognizes them.
-pub const CAPTURE_CSVS: [&str; 3] = [TRANSPORT_CSV, MIDI_CSV, MACROS_CSV];
-/// Their scratch rows while a writer is open.
+/// The host tables' scratch rows while a writer is open.
 pub const CAPTURE_SPILL_NAME: &str = ".capture.rows.tmp";
-
-const TRANSPORT_HEADER: &str = "frame,time_s,tempo_bpm,sig_num,sig_den,beat,bar,bar_beat,playing";
 
 /// Which parts of a row are known, and which transport fields the host gave.
 const HAS_TRANSPORT: u8 = 1;
@@ -51,6 +40,45 @@ struct CaptureRow {
 }
 
 impl CaptureRow {
+    /// Takes this frame's cells of `table` (in its columns' order): a transport row as it is,
+    /// macros and MIDI only when every cell is there.
+    fn fill(&mut self, table: &HostTable, cells: &[Option<f64>]) {
+        let cell = |column| table.column(column).and_then(|idx| cells[idx]);
+        match table.kind {
+            HostTableKind::Transport => {
+                let int = |column| cell(column).map(|value| value as i32);
+                self.transport = Some(FrameTransport {
+                    tempo_bpm: cell(HostColumn::TempoBpm),
+                    time_sig: int(HostColumn::SigNum).zip(int(HostColumn::SigDen)),
+                    beat: cell(HostColumn::Beat),
+                    bar: int(HostColumn::Bar),
+                    bar_beat: cell(HostColumn::BarBeat),
+                    is_playing: cell(HostColumn::Playing) == Some(1.0),
+                });
+            }
+            _ if cells.iter().any(Option::is_none) => {}
+            HostTableKind::Macros => {
+                let mut macros = [0.0; NUM_MACROS];
+                for (n, slot) in (1..).zip(&mut macros) {
+                    *slot = cell(HostColumn::Macro(n)).unwrap_or(0.0) as f32;
+                }
+                self.macros = Some(macros);
+            }
+            HostTableKind::Midi => {
+                let (mut gates, mut ccs) = ([0.0; NUM_MIDI_KEYS], [0.0; NUM_MIDI_KEYS]);
+                for (column, value) in table.columns.iter().zip(cells) {
+                    let value = value.unwrap_or(0.0) as f32;
+                    match *column {
+                        HostColumn::Note(n) => gates[usize::from(n)] = value,
+                        HostColumn::Cc(n) => ccs[usize::from(n)] = value,
+                        _ => {}
+                    }
+                }
+                self.midi = Some((gates, ccs));
+            }
+        }
+    }
+
     fn of(capture: &FrameCapture) -> Self {
         Self {
             transport: Some(capture.transport),
@@ -160,7 +188,9 @@ impl CaptureTable {
 
     /// Whether `out_dir` holds any of the tables (a plugin's folder).
     pub fn exists_in(out_dir: &Path) -> bool {
-        CAPTURE_CSVS.iter().any(|name| out_dir.join(name).exists())
+        HostTableKind::ALL
+            .iter()
+            .any(|kind| out_dir.join(kind.file_name()).exists())
     }
 
     /// Stores frame `frame_idx`'s capture, replacing any earlier row for that frame.
@@ -176,78 +206,31 @@ impl CaptureTable {
     }
 
     /// Stores the rows of the tables in `out_dir` (written by [`Self::write_csvs`]), each with
-    /// what its files say; the columns of `midi.csv` are the notes and CCs seen.
-    pub fn load_csvs(&mut self, out_dir: &Path) -> Result<(), ExportError> {
-        let mut tables = Vec::new();
-        for name in CAPTURE_CSVS {
-            let path = out_dir.join(name);
-            let text = match std::fs::read_to_string(&path) {
-                Ok(text) => text,
-                Err(error) if error.kind() == io::ErrorKind::NotFound => String::new(),
-                Err(source) => return Err(ExportError::io(&path, source)),
+    /// what its files say, at most `max_rows` of each; the columns of `midi.csv` are the notes
+    /// and CCs seen.
+    pub fn load_csvs(&mut self, out_dir: &Path, max_rows: u64) -> Result<(), ExportError> {
+        for kind in HostTableKind::ALL {
+            let Some(table) = HostTable::read(out_dir, kind, max_rows)? else {
+                continue;
             };
-            tables.push((path, text));
-        }
-        let [transport, midi, macros] = &tables[..] else {
-            unreachable!("three tables")
-        };
-        let midi_columns = self.midi_columns(midi)?;
-        for (name, (path, text)) in [
-            (TRANSPORT_CSV, transport),
-            (MIDI_CSV, midi),
-            (MACROS_CSV, macros),
-        ] {
-            for (row_idx, line) in text.lines().skip(1).enumerate() {
-                let unreadable = |reason: String| ExportError::Unreadable {
-                    path: path.clone(),
-                    reason: format!("row {}: {reason}", row_idx + 1),
-                };
-                let cells: Vec<&str> = line.split(',').collect();
-                let frame_idx = cells[0]
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|&k| k <= MAX_LOADED_FRAME_IDX)
-                    .ok_or_else(|| unreadable("names no frame".into()))?;
+            for column in &table.columns {
+                match *column {
+                    HostColumn::Note(n) => self.seen_notes |= 1 << n,
+                    HostColumn::Cc(n) => self.seen_ccs |= 1 << n,
+                    _ => {}
+                }
+            }
+            for (frame_idx, cells) in &table.rows {
                 // The other tables' cells for this frame, if they came first.
                 let mut row = CaptureRow::default();
-                if self.rows.read_row(frame_idx, &mut self.record)? {
+                if self.rows.read_row(*frame_idx, &mut self.record)? {
                     row = CaptureRow::decode(&self.record);
                 }
-                parse_cells(name, &cells[2.min(cells.len())..], &midi_columns, &mut row)
-                    .map_err(unreadable)?;
-                self.store(frame_idx, &row)?;
+                row.fill(&table, cells);
+                self.store(*frame_idx, &row)?;
             }
         }
         Ok(())
-    }
-
-    /// `midi.csv`'s columns as (is a CC, number), marking each seen.
-    fn midi_columns(
-        &mut self,
-        (path, text): &(PathBuf, String),
-    ) -> Result<Vec<(bool, usize)>, ExportError> {
-        let Some(header) = text.lines().next() else {
-            return Ok(Vec::new());
-        };
-        let mut columns = Vec::new();
-        for name in header.split(',').skip(2) {
-            let column = name
-                .strip_prefix("note_")
-                .map(|n| (false, n))
-                .or_else(|| name.strip_prefix("cc_").map(|n| (true, n)))
-                .and_then(|(is_cc, n)| Some((is_cc, n.parse::<usize>().ok()?)))
-                .filter(|&(_, n)| n < NUM_MIDI_KEYS)
-                .ok_or_else(|| ExportError::Unreadable {
-                    path: path.clone(),
-                    reason: format!("header names {name:?}, not note_N or cc_N"),
-                })?;
-            match column {
-                (false, n) => self.seen_notes |= 1 << n,
-                (true, n) => self.seen_ccs |= 1 << n,
-            }
-            columns.push(column);
-        }
-        Ok(columns)
     }
 
     /// Writes the three tables with one row for every frame `spectrum` lists, and returns the
@@ -264,30 +247,20 @@ impl CaptureTable {
         let ccs = bits(self.seen_ccs);
         let mut summary = SummaryBuilder::new(fps, sample_rate);
         let mut text = ryu::Buffer::new();
-        for name in CAPTURE_CSVS {
+        for kind in HostTableKind::ALL {
+            let columns: Vec<HostColumn> = match kind {
+                HostTableKind::Transport => TRANSPORT_COLUMNS.to_vec(),
+                HostTableKind::Macros => HostColumn::macros().collect(),
+                HostTableKind::Midi => notes
+                    .iter()
+                    .map(|&n| HostColumn::Note(n as u8))
+                    .chain(ccs.iter().map(|&n| HostColumn::Cc(n as u8)))
+                    .collect(),
+            };
             let rows = &mut self.rows;
-            write_atomically(&out_dir.join(name), |file| {
+            write_atomically(&out_dir.join(kind.file_name()), |file| {
                 let mut out = BufWriter::new(file);
-                match name {
-                    TRANSPORT_CSV => writeln!(out, "{TRANSPORT_HEADER}")?,
-                    MACROS_CSV => {
-                        write!(out, "frame,time_s")?;
-                        for n in 1..=NUM_MACROS {
-                            write!(out, ",macro_{n}")?;
-                        }
-                        writeln!(out)?;
-                    }
-                    _ => {
-                        write!(out, "frame,time_s")?;
-                        for n in &notes {
-                            write!(out, ",note_{n}")?;
-                        }
-                        for n in &ccs {
-                            write!(out, ",cc_{n}")?;
-                        }
-                        writeln!(out)?;
-                    }
-                }
+                capture::write_header(&mut out, &columns)?;
                 rows.for_each_slot(end_frame, |frame_idx, record| {
                     if !spectrum.is_written(frame_idx) {
                         return Ok(());
@@ -295,16 +268,16 @@ impl CaptureTable {
                     let row = record.map(CaptureRow::decode).unwrap_or_default();
                     let time_s = fps.frame_time_s(frame_idx as i64);
                     write!(out, "{frame_idx},{}", text.format(time_s))?;
-                    match name {
-                        TRANSPORT_CSV => {
+                    match kind {
+                        HostTableKind::Transport => {
                             summary.add(frame_idx, row.transport.as_ref());
                             write_transport(&mut out, row.transport.as_ref(), &mut text)?;
                         }
-                        MACROS_CSV => match row.macros {
+                        HostTableKind::Macros => match row.macros {
                             Some(macros) => write_f32s(&mut out, &mut text, macros)?,
                             None => write_empty(&mut out, NUM_MACROS)?,
                         },
-                        _ => match row.midi {
+                        HostTableKind::Midi => match row.midi {
                             Some((gates, values)) => {
                                 let cells = notes.iter().map(|&n| gates[n]);
                                 let cells = cells.chain(ccs.iter().map(|&n| values[n]));
@@ -327,61 +300,6 @@ fn bits(set: u128) -> Vec<usize> {
     (0..NUM_MIDI_KEYS)
         .filter(|&n| set & (1 << n) != 0)
         .collect()
-}
-
-/// Reads the cells (after `frame,time_s`) of table `name` into `row`.
-fn parse_cells(
-    name: &str,
-    cells: &[&str],
-    midi_columns: &[(bool, usize)],
-    row: &mut CaptureRow,
-) -> Result<(), String> {
-    let number = |cell: &str| -> Result<Option<f64>, String> {
-        if cell.is_empty() {
-            return Ok(None);
-        }
-        cell.parse::<f64>()
-            .map(Some)
-            .map_err(|_| format!("{cell:?} is not a number"))
-    };
-    let expect_len = |n: usize| {
-        (cells.len() == n)
-            .then_some(())
-            .ok_or_else(|| format!("{} cells, not {}", cells.len() + 2, n + 2))
-    };
-    let values: Vec<Option<f64>> = cells.iter().map(|c| number(c)).collect::<Result<_, _>>()?;
-    match name {
-        TRANSPORT_CSV => {
-            expect_len(7)?;
-            let int = |v: Option<f64>| v.map(|v| v as i32);
-            row.transport = Some(FrameTransport {
-                tempo_bpm: values[0],
-                time_sig: int(values[1]).zip(int(values[2])),
-                beat: values[3],
-                bar: int(values[4]),
-                bar_beat: values[5],
-                is_playing: values[6] == Some(1.0),
-            });
-        }
-        MACROS_CSV => {
-            expect_len(NUM_MACROS)?;
-            if values.iter().all(Option::is_some) {
-                row.macros = Some(std::array::from_fn(|i| values[i].unwrap_or(0.0) as f32));
-            }
-        }
-        _ => {
-            expect_len(midi_columns.len())?;
-            if values.iter().all(Option::is_some) {
-                let (mut gates, mut ccs) = ([0.0; NUM_MIDI_KEYS], [0.0; NUM_MIDI_KEYS]);
-                for (&(is_cc, n), value) in midi_columns.iter().zip(&values) {
-                    let table = if is_cc { &mut ccs } else { &mut gates };
-                    table[n] = value.unwrap_or(0.0) as f32;
-                }
-                row.midi = Some((gates, ccs));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn write_transport(

@@ -10,7 +10,8 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use super::capture::{CAPTURE_CSVS, CAPTURE_SPILL_NAME};
+use super::capture::CAPTURE_SPILL_NAME;
+use super::format::capture::HostTableKind;
 use super::format::frames::{FRAMES_DIR, frame_idx_of};
 use super::format::manifest::{MANIFEST_NAME, Manifest, ManifestState};
 use super::{CSV_NAME, ExportError, PAGE_MARK, PAGE_NAME, SPILL_NAME};
@@ -116,8 +117,8 @@ fn remove_listed_files(dir: &Path) -> Result<(), ExportError> {
     if is_our_page(&page) {
         remove_file(&page)?;
     }
-    for name in CAPTURE_CSVS {
-        remove_file(&dir.join(name))?;
+    for kind in HostTableKind::ALL {
+        remove_file(&dir.join(kind.file_name()))?;
     }
     remove_file(&dir.join(CSV_NAME))
 }
@@ -151,7 +152,9 @@ fn is_our_temporary(name: &str) -> bool {
             .is_some_and(|name| {
                 name == CSV_NAME
                     || name == MANIFEST_NAME
-                    || CAPTURE_CSVS.contains(&name)
+                    || HostTableKind::ALL
+                        .iter()
+                        .any(|kind| kind.file_name() == name)
                     || frame_idx_of(name).is_some()
             })
 }

@@ -32,7 +32,6 @@ use crate::clock::FrameRate;
 use crate::render::{RenderError, RenderSettings, Renderer};
 pub use crate::take::PositionSource;
 use capture::CaptureTable;
-pub use capture::{CAPTURE_CSVS, MACROS_CSV, MIDI_CSV, TRANSPORT_CSV};
 pub use folder::{clear_folder, is_our_page};
 pub use format::frames::frame_path;
 use format::frames::{FRAMES_PATTERN, encode_png};
@@ -295,7 +294,7 @@ impl FrameWriter {
         }
         if CaptureTable::exists_in(out_dir) {
             let mut capture = CaptureTable::create(out_dir)?;
-            capture.load_csvs(out_dir)?;
+            capture.load_csvs(out_dir, old.frames_written)?;
             self.capture = Some(capture);
         }
         self.takes = old.takes.clone();
@@ -504,6 +503,7 @@ impl FrameWriter {
 mod tests {
     use super::*;
     use crate::analysis::AnalysisSettings;
+    use format::capture::HostTableKind;
 
     const NUM_BINS: usize = 8;
 
@@ -881,7 +881,8 @@ mod tests {
         drop(writer);
         assert_same_files(dir.path(), single.path());
 
-        let transport = fs::read_to_string(dir.path().join(TRANSPORT_CSV)).unwrap();
+        let transport =
+            fs::read_to_string(dir.path().join(HostTableKind::Transport.file_name())).unwrap();
         let lines: Vec<&str> = transport.lines().collect();
         assert_eq!(lines.len(), 7);
         assert_eq!(lines[1], "0,0.0,120.0,7,8,0.0,0,0.5,1");
@@ -889,13 +890,14 @@ mod tests {
             lines[3],
             "2,0.08333333333333333,119.0,7,8,0.16666666666666666,,,1"
         );
-        let midi = fs::read_to_string(dir.path().join(MIDI_CSV)).unwrap();
+        let midi = fs::read_to_string(dir.path().join(HostTableKind::Midi.file_name())).unwrap();
         assert_eq!(
             midi.lines().next(),
             Some("frame,time_s,note_60,note_64,cc_7")
         );
         assert_eq!(midi.lines().nth(1), Some("0,0.0,0.0,0.0,0.33333334"));
-        let macros = fs::read_to_string(dir.path().join(MACROS_CSV)).unwrap();
+        let macros =
+            fs::read_to_string(dir.path().join(HostTableKind::Macros.file_name())).unwrap();
         assert_eq!(
             macros.lines().nth(6),
             Some("5,0.20833333333333334,0.0,0.0,0.625,0.0,0.0,0.0,0.0,0.0")
@@ -908,7 +910,8 @@ mod tests {
 
         fs::remove_file(frame_path(dir.path(), 1)).unwrap();
         drop(FrameWriter::open(&settings, job(FrameRate::FPS_24), OpenMode::Continue).unwrap());
-        for name in [CSV_NAME, TRANSPORT_CSV, MIDI_CSV, MACROS_CSV] {
+        let tables = HostTableKind::ALL.map(HostTableKind::file_name);
+        for name in [CSV_NAME].into_iter().chain(tables) {
             assert_eq!(csv_frames_of(dir.path(), name), [0, 2, 3, 4, 5], "{name}");
         }
 

@@ -13,10 +13,6 @@ use std::path::{Path, PathBuf};
 use super::format::spectrum;
 use super::{CsvFormat, ExportError, write_atomically};
 
-/// The highest frame index a loaded CSV may name: 77 hours at 60 fps. A larger one is damage, and
-/// would size the written-flags accordingly.
-pub(super) const MAX_LOADED_FRAME_IDX: u64 = 1 << 24;
-
 /// A spill file of fixed-size records, one per frame at `frame_idx * record_len`, plus which
 /// frames were written. Writing a frame twice overwrites its record; reading the file front to
 /// back yields the records sorted by frame.

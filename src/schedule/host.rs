@@ -12,7 +12,7 @@
 //!
 //! Frames the tables lack (before a take, between takes) read 0 and hold no beat.
 
-use crate::export::{MACROS_CSV, MIDI_CSV, TRANSPORT_CSV};
+use crate::export::format::capture::{HostColumn, HostTable, HostTableKind};
 
 /// A musical unit a beat lane pulses on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,15 +43,15 @@ pub enum HostSource {
 
 impl HostSource {
     /// The table the lane is read from.
-    pub fn table_name(self) -> &'static str {
+    pub fn table(self) -> HostTableKind {
         match self {
-            Self::Beats { .. } => TRANSPORT_CSV,
-            Self::Notes { .. } | Self::Cc(_) => MIDI_CSV,
-            Self::Macro(_) => MACROS_CSV,
+            Self::Beats { .. } => HostTableKind::Transport,
+            Self::Notes { .. } | Self::Cc(_) => HostTableKind::Midi,
+            Self::Macro(_) => HostTableKind::Macros,
         }
     }
 
-    /// One value per frame `0..num_frames` from `table` (the one [`Self::table_name`] names),
+    /// One value per frame `0..num_frames` from `table` (the one [`Self::table`] names),
     /// recorded at `frame_s` seconds per frame.
     pub fn values(
         self,
@@ -63,103 +63,47 @@ impl HostSource {
             Self::Beats { unit, every } => beat_pulses(table, unit, every, num_frames, frame_s),
             Self::Notes { lo, hi } => {
                 let columns: Vec<usize> = (lo..=hi)
-                    .filter_map(|note| table.column(&format!("note_{note}")))
+                    .filter_map(|note| table.column(HostColumn::Note(note)))
                     .collect();
-                Ok(table.per_frame(num_frames, |cells| {
+                Ok(per_frame(table, num_frames, |cells| {
                     columns
                         .iter()
                         .filter_map(|&column| cells[column])
                         .fold(0.0, f64::max)
                 }))
             }
-            Self::Cc(number) => Ok(table.column_per_frame(&format!("cc_{number}"), num_frames)),
+            Self::Cc(number) => Ok(column_per_frame(table, HostColumn::Cc(number), num_frames)),
             Self::Macro(number) => {
-                let name = format!("macro_{number}");
-                if table.column(&name).is_none() {
-                    return Err(format!("has no {name} column"));
+                let column = HostColumn::Macro(number);
+                if table.column(column).is_none() {
+                    return Err(format!("has no {column} column"));
                 }
-                Ok(table.column_per_frame(&name, num_frames))
+                Ok(column_per_frame(table, column, num_frames))
             }
         }
     }
 }
 
-/// A host table: `frame,time_s,<columns>…`, one row per frame, cells empty where the host gave
-/// nothing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HostTable {
-    /// The columns after `frame,time_s`.
-    pub columns: Vec<String>,
-    /// Each row's frame and cells, frames ascending.
-    pub rows: Vec<(u64, Vec<Option<f64>>)>,
+/// `value(row's cells)` for every frame `table` has, 0 for the rest.
+fn per_frame(
+    table: &HostTable,
+    num_frames: usize,
+    value: impl Fn(&[Option<f64>]) -> f64,
+) -> Vec<f32> {
+    let mut values = vec![0.0; num_frames];
+    for (frame_idx, cells) in &table.rows {
+        if let Some(slot) = values.get_mut(*frame_idx as usize) {
+            *slot = value(cells) as f32;
+        }
+    }
+    values
 }
 
-impl HostTable {
-    /// Parses a table's text; the error names the line.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let mut lines = text.lines().enumerate();
-        let header = lines.next().map(|(_, line)| line).unwrap_or_default();
-        let columns: Vec<String> = match header.split(',').collect::<Vec<_>>().as_slice() {
-            ["frame", "time_s", columns @ ..] => columns.iter().map(|&c| c.to_owned()).collect(),
-            _ => return Err("line 1: the header does not start with frame,time_s".into()),
-        };
-        let mut rows: Vec<(u64, Vec<Option<f64>>)> = Vec::new();
-        for (line_idx, line) in lines.filter(|(_, line)| !line.is_empty()) {
-            let bad = |reason: String| format!("line {}: {reason}", line_idx + 1);
-            let mut fields = line.split(',');
-            let frame_idx = fields
-                .next()
-                .and_then(|field| field.parse::<u64>().ok())
-                .ok_or_else(|| bad("no frame number".into()))?;
-            if rows.last().is_some_and(|&(last, _)| frame_idx <= last) {
-                return Err(bad("frames are not in ascending order".into()));
-            }
-            let cells = fields
-                .skip(1)
-                .map(|field| match field {
-                    "" => Ok(None),
-                    _ => field
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|value| value.is_finite())
-                        .map(Some)
-                        .ok_or_else(|| bad(format!("{field:?} is not a number"))),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            if cells.len() != columns.len() {
-                return Err(bad(format!("a row needs {} values", columns.len())));
-            }
-            rows.push((frame_idx, cells));
-        }
-        Ok(Self { columns, rows })
-    }
-
-    /// One past the last frame.
-    pub fn end_frame(&self) -> u64 {
-        self.rows.last().map_or(0, |&(frame_idx, _)| frame_idx + 1)
-    }
-
-    fn column(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|column| column == name)
-    }
-
-    /// `value(row's cells)` for every frame the table has, 0 for the rest.
-    fn per_frame(&self, num_frames: usize, value: impl Fn(&[Option<f64>]) -> f64) -> Vec<f32> {
-        let mut values = vec![0.0; num_frames];
-        for (frame_idx, cells) in &self.rows {
-            if let Some(slot) = values.get_mut(*frame_idx as usize) {
-                *slot = value(cells) as f32;
-            }
-        }
-        values
-    }
-
-    /// A column's values per frame; 0 where the table has no such column, row or cell.
-    fn column_per_frame(&self, name: &str, num_frames: usize) -> Vec<f32> {
-        match self.column(name) {
-            Some(column) => self.per_frame(num_frames, |cells| cells[column].unwrap_or(0.0)),
-            None => vec![0.0; num_frames],
-        }
+/// A column's values per frame; 0 where `table` has no such column, row or cell.
+fn column_per_frame(table: &HostTable, column: HostColumn, num_frames: usize) -> Vec<f32> {
+    match table.column(column) {
+        Some(idx) => per_frame(table, num_frames, |cells| cells[idx].unwrap_or(0.0)),
+        None => vec![0.0; num_frames],
     }
 }
 
@@ -209,17 +153,17 @@ fn beat_pulses(
     num_frames: usize,
     frame_s: f64,
 ) -> Result<Vec<f32>, String> {
-    let column = |name: &str| {
+    let column = |column: HostColumn| {
         table
-            .column(name)
-            .ok_or_else(|| format!("has no {name} column"))
+            .column(column)
+            .ok_or_else(|| format!("has no {column} column"))
     };
     let (tempo, sig_num, sig_den, bar, bar_beat) = (
-        column("tempo_bpm")?,
-        column("sig_num")?,
-        column("sig_den")?,
-        column("bar")?,
-        column("bar_beat")?,
+        column(HostColumn::TempoBpm)?,
+        column(HostColumn::SigNum)?,
+        column(HostColumn::SigDen)?,
+        column(HostColumn::Bar)?,
+        column(HostColumn::BarBeat)?,
     );
     let mut grid: Vec<Option<GridPos>> = vec![None; num_frames];
     for (frame_idx, cells) in &table.rows {
@@ -277,6 +221,7 @@ fn beat_pulses(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::export::format::MAX_FRAMES;
 
     /// A transport table at 24 fps: 120 bpm (a quarter every 12 frames) in 4/4, frames 0..n.
     fn steady_transport(num_frames: u64) -> String {
@@ -295,7 +240,7 @@ mod tests {
     }
 
     fn pulses(source: HostSource, text: &str, num_frames: usize) -> Vec<usize> {
-        let table = HostTable::parse(text).unwrap();
+        let table = HostTable::parse(HostTableKind::Transport, text, MAX_FRAMES).unwrap();
         let values = source.values(&table, num_frames, 1.0 / 24.0).unwrap();
         (0..num_frames).filter(|&k| values[k] == 1.0).collect()
     }
@@ -340,7 +285,7 @@ mod tests {
     #[test]
     fn notes_take_the_loudest_in_range_and_controllers_their_value() {
         let text = "frame,time_s,note_36,note_38,cc_1\n0,0,0.5,0,0.25\n2,0.08,0,1,1\n";
-        let table = HostTable::parse(text).unwrap();
+        let table = HostTable::parse(HostTableKind::Midi, text, MAX_FRAMES).unwrap();
         let values = |source: HostSource| source.values(&table, 3, 1.0 / 24.0).unwrap();
         assert_eq!(
             values(HostSource::Notes { lo: 36, hi: 38 }),
@@ -369,8 +314,18 @@ mod tests {
                 "line 3: frames are not in ascending",
             ),
             ("frame,time_s,cc_1\n0,0\n", "line 2: a row needs 1 values"),
+            (
+                "frame,time_s,macro_1\n",
+                "line 1: \"macro_1\" is no column of midi.csv",
+            ),
+            (
+                "frame,time_s,cc_1\n0,0,1\n1,0,1\n",
+                "line 3: more rows than the 1 frames",
+            ),
         ] {
-            let message = HostTable::parse(text).unwrap_err();
+            let message = HostTable::parse(HostTableKind::Midi, text, 1)
+                .unwrap_err()
+                .to_string();
             assert!(message.contains(wanted), "{text:?}: {message}");
         }
     }
@@ -379,7 +334,7 @@ mod tests {
     fn a_transport_without_positions_is_an_error() {
         let text =
             "frame,time_s,tempo_bpm,sig_num,sig_den,beat,bar,bar_beat,playing\n0,0,,,,,,,1\n";
-        let table = HostTable::parse(text).unwrap();
+        let table = HostTable::parse(HostTableKind::Transport, text, MAX_FRAMES).unwrap();
         let beats = HostSource::Beats {
             unit: BeatUnit::Beat,
             every: 1,

@@ -9,6 +9,7 @@
 //! so a crash or a full disk never leaves a half-written file behind.
 
 pub mod audio;
+pub mod capture;
 pub mod folder;
 pub mod frames;
 pub mod manifest;
