@@ -9,20 +9,20 @@
 //! spectra. The HTML, CSS and script are the template `page.html`.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::analysis::unit_values;
+use crate::export::Source;
 use crate::export::format::FormatError;
 use crate::export::format::folder::{FolderError, OutputFolder};
-use crate::export::{PAGE_NAME, Source, is_our_page, write_atomically};
+use crate::export::format::page::{self, is_our_page, page_path};
 use crate::schedule::DbScale;
 use crate::schedule::lanes::power_mean_db;
 
 /// The page template; `{{TITLE}}` and `{{DATA}}` are filled in. Its generator line is
-/// `export::PAGE_MARK`, by which a page is known as ours.
+/// `format::page::PAGE_MARK`, by which a page is known as ours.
 const TEMPLATE: &str = include_str!("page.html");
 /// A lane value the page reads as "no value at this frame".
 const NO_VALUE: u16 = u16::MAX;
@@ -106,8 +106,8 @@ struct Lane {
 /// here is an error.
 pub fn write_page(dir: &Path, audio: Option<&Path>) -> Result<PageSummary, PageError> {
     let folder = OutputFolder::read(dir)?;
-    let page_path = dir.join(PAGE_NAME);
-    if page_path.exists() && !is_our_page(&page_path) {
+    let page_path = page_path(dir);
+    if page_path.exists() && !is_our_page(dir) {
         return Err(PageError::NotOurs { path: page_path });
     }
     let audio = match audio {
@@ -164,7 +164,7 @@ pub fn write_page(dir: &Path, audio: Option<&Path>) -> Result<PageSummary, PageE
     let html = TEMPLATE
         .replace("{{TITLE}}", &escape_html(&title))
         .replace("{{DATA}}", &json);
-    write_atomically(&page_path, |file| file.write_all(html.as_bytes()))?;
+    page::write_page(dir, &html)?;
     Ok(PageSummary {
         path: page_path,
         lanes: lane_names,
@@ -381,7 +381,7 @@ mod tests {
     /// A page written from the template is recognised as ours, so it can be rewritten.
     #[test]
     fn template_carries_the_mark() {
-        assert!(TEMPLATE.contains(crate::export::PAGE_MARK));
+        assert!(TEMPLATE.contains(page::PAGE_MARK));
     }
 
     /// The RFC 4648 test vectors.

@@ -11,7 +11,7 @@ use common::{cli, path_arg};
 use spectral_diffusion::analysis::{AnalysisSettings, BinMap};
 use spectral_diffusion::clock::FrameRate;
 use spectral_diffusion::export::format::folder::OutputFolder;
-use spectral_diffusion::export::session::register_lane;
+use spectral_diffusion::export::takes::register_lane;
 use spectral_diffusion::export::{
     CsvFormat, ExportSettings, FrameWriter, JobInfo, OpenMode, PositionSource, Source, TakeStats,
 };

@@ -176,7 +176,7 @@ use spectral_diffusion::editor::guide::unit_bins_from_db;
 use spectral_diffusion::editor::meters::Meters;
 use spectral_diffusion::editor::session_view::{SessionContents, SessionListing};
 use spectral_diffusion::editor::{EditorState, GuideFrame, LiveTrace, Section, SpectraIn, Tab};
-use spectral_diffusion::export::session::{Lane, SessionIndex};
+use spectral_diffusion::export::format::session::{Lane, SessionIndex};
 use spectral_diffusion::handoff::RecorderStatus;
 use spectral_diffusion::params::PluginParams;
 use spectral_diffusion::params::Trace;

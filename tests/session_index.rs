@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use spectral_diffusion::clock::FrameRate;
-use spectral_diffusion::export::session::{Lane, SESSION_NAME, read_session, update_lane};
+use spectral_diffusion::export::format::session::{Lane, SESSION_NAME, read_session, update_lane};
 
 /// Set in a child process: the session root to register lanes in, and the child's name.
 const CHILD_ROOT_VAR: &str = "SPECTRAL_DIFFUSION_TEST_SESSION_ROOT";

@@ -27,8 +27,8 @@ use crate::export::format::frames::{
 use crate::export::format::manifest::{
     FORMAT_VERSION, Fps, FrameColor, Frames, Layout, Manifest, Source, Tool, frame_ranges,
 };
+use crate::export::format::session::{self, SessionIndex};
 use crate::export::format::write_atomically;
-use crate::export::session::{self, SessionIndex};
 use crate::export::{self, ExportError};
 use crate::render::{ColorType, Image};
 

@@ -22,16 +22,14 @@ use super::failure::{EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_IO, Failure};
 use super::{progress_bar, stop_on_signals};
 use crate::diffuse::a1111::{A1111, A1111Job};
 use crate::diffuse::comfyui::{ComfyUi, ComfyUiJob};
-use crate::diffuse::ledger::{Entry, Ledger};
 use crate::diffuse::scheduler::{self, Event, PoolError, PoolSettings};
 use crate::diffuse::workflow::Workflow;
 use crate::diffuse::{Backend, FrameJob, FrameSettings, sha256_hex};
+use crate::export::format::diffused::{DIFFUSED_DIR, Entry, Ledger, output_path};
 use crate::export::format::folder::OutputFolder;
 use crate::export::write_atomically;
 use crate::video::{self, VideoJob};
 
-/// The folder inside the output folder that the drawn frames go to.
-const DIFFUSED_DIR: &str = "diffused";
 /// The schedule the `schedule` command writes into a folder.
 const SCHEDULE_NAME: &str = crate::export::SCHEDULE_FILES[0];
 /// The most frames one server may work on at once.
@@ -373,11 +371,6 @@ fn io_failure(path: &Path, error: std::io::Error) -> Failure {
         message: format!("cannot write {}: {error}", path.display()),
         exit_code: EXIT_IO,
     }
-}
-
-/// `diffused/000042.png`.
-fn output_path(out_dir: &Path, frame_idx: u64) -> PathBuf {
-    out_dir.join(format!("{frame_idx:06}.png"))
 }
 
 /// "gpu1:8188 12 · gpu2:8188 30".

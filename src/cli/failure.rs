@@ -117,25 +117,33 @@ impl From<PageError> for Failure {
     }
 }
 
-impl From<PipelineError> for Failure {
-    fn from(error: PipelineError) -> Self {
+impl From<ExportError> for Failure {
+    fn from(error: ExportError) -> Self {
         match error {
-            PipelineError::Decode(error) => error.into(),
-            PipelineError::Analysis(error) => Self::usage(error),
-            PipelineError::Export(error @ ExportError::NotOurs { .. }) => Self {
+            error @ ExportError::NotOurs { .. } => Self {
                 message: format!(
                     "{error}; choose an empty folder, or add --force to write beside its files"
                 ),
                 exit_code: EXIT_IO,
             },
             // Only a continued folder compares settings: `--resume` with other options.
-            PipelineError::Export(error @ ExportError::SettingsDiffer { .. }) => Self::usage(
-                format_args!("cannot resume: {error}; drop --resume to replace that render"),
-            ),
-            PipelineError::Export(error) => Self {
+            error @ ExportError::SettingsDiffer { .. } => Self::usage(format_args!(
+                "cannot resume: {error}; drop --resume to replace that render"
+            )),
+            error => Self {
                 message: error.to_string(),
                 exit_code: EXIT_IO,
             },
+        }
+    }
+}
+
+impl From<PipelineError> for Failure {
+    fn from(error: PipelineError) -> Self {
+        match error {
+            PipelineError::Decode(error) => error.into(),
+            PipelineError::Analysis(error) => Self::usage(error),
+            PipelineError::Export(error) => error.into(),
             PipelineError::NoAudio => Self {
                 message: error.to_string(),
                 exit_code: EXIT_BAD_INPUT,

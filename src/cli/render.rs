@@ -14,8 +14,8 @@ use crate::audio::decode::{FileSource, MonoSource};
 use crate::audio::demo::{self, DemoSource};
 use crate::clock::FrameRate;
 use crate::export::format::audio::{self, DEMO_AUDIO_NAME};
-use crate::export::{CsvFormat, ExportSettings, OpenMode, Source};
-use crate::page::{self, PageError};
+use crate::export::{self, CsvFormat, ExportSettings, OpenMode, Source, StaleDerived};
+use crate::page;
 use crate::pipeline::{self, RenderJob};
 use crate::render::{Look, Palette, PieShape, RenderSettings, Renderer, View};
 
@@ -248,19 +248,18 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<(), Failure> {
             exit_code: EXIT_IO,
         })?;
     }
-    match page::write_page(&job.export.out_dir, None) {
-        Ok(_) => {}
-        // The user's own index.html stays; the frames are written all the same.
-        Err(error @ PageError::NotOurs { .. }) => {
-            eprintln!("warning: {error}; the preview page was not written");
-        }
-        Err(error) => return Err(error.into()),
+    let stale = export::remove_stale_derived(&job.export.out_dir)?;
+    // The frames are written and the manifest complete: a page that cannot be drawn (the
+    // user's own index.html, a broken schedule.csv) is a warning, not a failed render.
+    if let Err(error) = page::write_page(&job.export.out_dir, None) {
+        eprintln!("warning: {error}; the preview page was not written");
     }
     let seconds = started.elapsed().as_secs_f64();
     let damage = source.damage();
     if let Some(path) = &args.input {
         print_damage(path, damage, source.info().sample_rate);
     }
+    print_stale(&stale);
     if !args.quiet {
         let warnings = match damage.len() {
             0 => String::new(),
@@ -279,4 +278,20 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// Says which derived files of the render this one replaced were removed, and what was kept.
+fn print_stale(stale: &StaleDerived) {
+    if !stale.removed.is_empty() {
+        eprintln!(
+            "removed {}, made from the render this one replaced",
+            stale.removed.join(", ")
+        );
+    }
+    if let Some(command) = &stale.schedule_command {
+        eprintln!("make the schedule again with: {command}");
+    }
+    if stale.has_diffused && !stale.removed.is_empty() {
+        eprintln!("kept diffused/: diffuse redraws only the frames whose guide changed");
+    }
 }

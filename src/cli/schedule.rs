@@ -30,7 +30,8 @@ use crate::clock::{FrameClock, FrameRate};
 use crate::export::format::capture::{HostTable, HostTableKind};
 use crate::export::format::folder::{FolderError, OutputFolder};
 use crate::export::format::manifest::MANIFEST_NAME;
-use crate::export::session::SessionIndex;
+use crate::export::format::page::is_our_page;
+use crate::export::format::session::SessionIndex;
 use crate::export::{self, write_atomically};
 use crate::pipeline::{self, PipelineError};
 use crate::schedule::emit::{self, Schedule};
@@ -144,7 +145,7 @@ pub(super) fn run_schedule(args: &ScheduleArgs) -> Result<(), Failure> {
     let out_dir = args.out.as_ref().unwrap_or(&measured.default_out);
     let num_keyframes = write_outputs(&measured, out_dir, args.epsilon)?;
     // The folder's preview page plots `schedule.csv`: draw it again with these lanes.
-    if export::is_our_page(&out_dir.join(export::PAGE_NAME)) {
+    if is_our_page(out_dir) {
         crate::page::write_page(out_dir, None)?;
     }
     if !args.quiet {

@@ -2,14 +2,14 @@
 //! Stable Diffusion servers (DESIGN.md §14). The servers do the drawing; this module feeds them:
 //! per-frame settings ([`FrameSettings`]), one request shape per backend ([`comfyui`],
 //! [`a1111`]), frames spread over every server with a bounded number in flight ([`scheduler`]),
-//! and a ledger that makes every run resumable ([`ledger`]).
+//! and the hashes of a frame's input and settings, which `diffused/`'s ledger keeps so that every
+//! run is resumable (`export::format::diffused`).
 //!
 //! A frame's result depends only on its guide frame and its settings, never on which server drew
 //! it: the seed is per frame, and the settings hash covers everything a server is sent.
 
 pub mod a1111;
 pub mod comfyui;
-pub mod ledger;
 pub mod scheduler;
 pub mod workflow;
 

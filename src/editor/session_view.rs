@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use egui::{Color32, Grid, RichText, Ui};
 
-use crate::export::session::{self, SessionIndex};
+use crate::export::format::session::{self, SessionIndex};
 
 use super::panels::ERROR_RED;
 

@@ -12,9 +12,13 @@ use std::path::Path;
 
 use super::capture::CAPTURE_SPILL_NAME;
 use super::format::capture::HostTableKind;
+use super::format::derived::{Derived, RenderId, VideoRecord};
+use super::format::diffused::DIFFUSED_DIR;
 use super::format::frames::{FRAMES_DIR, frame_idx_of};
 use super::format::manifest::{MANIFEST_NAME, Manifest, ManifestState};
-use super::{CSV_NAME, ExportError, PAGE_MARK, PAGE_NAME, SPILL_NAME};
+use super::format::page::{self, is_our_page};
+use super::format::spectrum::SPECTRUM_NAME;
+use super::{ExportError, SPILL_NAME};
 
 /// What an output folder holds before a job writes into it.
 #[derive(Debug)]
@@ -113,19 +117,13 @@ fn remove_listed_files(dir: &Path) -> Result<(), ExportError> {
     let _ = fs::remove_dir(&frames_dir);
     remove_temporaries(dir)?;
     // A page left from the render being replaced would show its frames.
-    let page = dir.join(PAGE_NAME);
-    if is_our_page(&page) {
-        remove_file(&page)?;
+    if is_our_page(dir) {
+        remove_file(&page::page_path(dir))?;
     }
     for kind in HostTableKind::ALL {
         remove_file(&dir.join(kind.file_name()))?;
     }
-    remove_file(&dir.join(CSV_NAME))
-}
-
-/// Whether `path` is a preview page of ours (false when missing or unreadable).
-pub fn is_our_page(path: &Path) -> bool {
-    fs::read_to_string(path).is_ok_and(|text| text.contains(PAGE_MARK))
+    remove_file(&dir.join(SPECTRUM_NAME))
 }
 
 /// Removes the temporaries a killed process may have left in `dir` and `dir/frames`.
@@ -150,7 +148,7 @@ fn is_our_temporary(name: &str) -> bool {
             .strip_prefix('.')
             .and_then(|name| name.strip_suffix(".tmp"))
             .is_some_and(|name| {
-                name == CSV_NAME
+                name == SPECTRUM_NAME
                     || name == MANIFEST_NAME
                     || HostTableKind::ALL
                         .iter()
@@ -219,7 +217,7 @@ mod tests {
         for name in ["000000.png", "000001.png", ".000002.png.tmp", "cover.png"] {
             fs::write(frames.join(name), b"x").unwrap();
         }
-        for name in [MANIFEST_NAME, CSV_NAME, SPILL_NAME, "notes.txt"] {
+        for name in [MANIFEST_NAME, SPECTRUM_NAME, SPILL_NAME, "notes.txt"] {
             fs::write(dir.path().join(name), b"x").unwrap();
         }
         remove_our_files(dir.path()).unwrap();
@@ -238,4 +236,60 @@ mod tests {
         assert_eq!(names(dir.path()), ["frames/000000.png"]);
         assert!(clear_folder(&dir.path().join("missing")).is_ok());
     }
+}
+
+/// What [`remove_stale_derived`] did.
+#[derive(Debug, Default, PartialEq)]
+pub struct StaleDerived {
+    /// The files removed: they were made from an earlier render.
+    pub removed: Vec<String>,
+    /// How to make the schedule again, when it was among them.
+    pub schedule_command: Option<String>,
+    /// Whether the folder keeps img2img results (`diffused/`), which `diffuse` redraws where
+    /// the guides changed.
+    pub has_diffused: bool,
+}
+
+/// After a render replaced the folder's frames: removes the derived files we made from the
+/// render before (its schedule files and videos, as `derived.json` lists them) that do not
+/// match the new one, and says what went. `diffused/` is kept: its ledger redraws only the
+/// frames whose guide changed.
+pub fn remove_stale_derived(dir: &Path) -> Result<StaleDerived, ExportError> {
+    let Some(derived) = Derived::read(dir)? else {
+        return Ok(StaleDerived::default());
+    };
+    let manifest = Manifest::read_ours(dir)?;
+    let now = RenderId::of(&manifest);
+    let mut stale = StaleDerived {
+        has_diffused: dir.join(DIFFUSED_DIR).is_dir(),
+        ..StaleDerived::default()
+    };
+    let schedule_is_stale = derived
+        .schedule
+        .as_ref()
+        .is_some_and(|schedule| schedule.mismatch(&manifest).is_some());
+    if let Some(schedule) = derived.schedule.as_ref().filter(|_| schedule_is_stale) {
+        for name in &schedule.files {
+            remove_file(&dir.join(name))?;
+            stale.removed.push(name.clone());
+        }
+        stale.schedule_command = Some(schedule.command_for(dir, manifest.rate()));
+    }
+    let (stale_videos, kept_videos): (Vec<VideoRecord>, Vec<VideoRecord>) = derived
+        .videos
+        .iter()
+        .cloned()
+        .partition(|video| video.from != now);
+    for video in &stale_videos {
+        remove_file(&dir.join(&video.file))?;
+        remove_file(&dir.join(video.file.with_extension("log")))?;
+        stale.removed.push(video.file.display().to_string());
+    }
+    Derived::update(dir, |derived| {
+        if schedule_is_stale {
+            derived.schedule = None;
+        }
+        derived.videos = kept_videos;
+    })?;
+    Ok(stale)
 }

@@ -19,7 +19,6 @@ mod capture;
 mod folder;
 pub mod format;
 mod lock;
-pub mod session;
 mod table;
 pub mod takes;
 
@@ -32,22 +31,18 @@ use crate::clock::FrameRate;
 use crate::render::{RenderError, RenderSettings, Renderer};
 pub use crate::take::PositionSource;
 use capture::CaptureTable;
-pub use folder::{clear_folder, is_our_page};
+pub use folder::{StaleDerived, clear_folder, remove_stale_derived};
 pub use format::frames::frame_path;
 use format::frames::{FRAMES_PATTERN, encode_png};
 use format::manifest::{
     Analysis, Csv, FORMAT_VERSION, Fps, FrameColor, Frames, Manifest, Tool, TransportSummary,
 };
 pub use format::manifest::{CsvFormat, Source, TakeRecord};
+use format::spectrum::SPECTRUM_NAME;
 pub use format::{FormatError, write_atomically};
 pub use lock::{FolderLock, LOCK_FILE};
 use table::SpectrumTable;
 
-/// The preview page the CLI writes into a folder (`render`, `page`).
-pub const PAGE_NAME: &str = "index.html";
-/// The line that marks an `index.html` as our preview page, so a user's own page is never
-/// overwritten or removed.
-pub const PAGE_MARK: &str = r#"<meta name="generator" content="spectral-diffusion preview page">"#;
 /// What `schedule` writes into a folder, its lanes first. They are the user's to keep (a new
 /// render leaves them), but no sign of someone else's folder either.
 pub const SCHEDULE_FILES: [&str; 4] = [
@@ -56,8 +51,6 @@ pub const SCHEDULE_FILES: [&str; 4] = [
     "animatediff.txt",
     "parseq.json",
 ];
-/// The spectrum table every output folder holds.
-pub const CSV_NAME: &str = "spectrum.csv";
 /// The spectrum table's scratch file while a writer is open (see [`table`]).
 const SPILL_NAME: &str = ".spectrum.bins.tmp";
 
@@ -287,7 +280,7 @@ impl FrameWriter {
                 field,
             });
         }
-        let csv_path = out_dir.join(CSV_NAME);
+        let csv_path = out_dir.join(SPECTRUM_NAME);
         if csv_path.exists() {
             let listed: Vec<u64> = old.frame_indices().collect();
             self.table.load_csv(&csv_path, self.settings.csv, &listed)?;
@@ -440,7 +433,7 @@ impl FrameWriter {
     fn write_listing(&mut self, is_complete: bool) -> Result<(), ExportError> {
         let fps = self.job.fps;
         self.table.write_csv(
-            &self.settings.out_dir.join(CSV_NAME),
+            &self.settings.out_dir.join(SPECTRUM_NAME),
             self.settings.csv,
             &self.job.bin_freqs_hz,
             |frame_idx| fps.frame_time_s(frame_idx as i64),
@@ -475,7 +468,7 @@ impl FrameWriter {
             }),
             bin_freqs_hz: job.bin_freqs_hz.clone(),
             csv: Some(Csv {
-                path: CSV_NAME.to_owned(),
+                path: SPECTRUM_NAME.to_owned(),
                 format: self.settings.csv,
             }),
             frames: self.settings.write_images.then(|| Frames {
@@ -607,7 +600,7 @@ mod tests {
     }
 
     fn csv_frames(dir: &Path) -> Vec<u64> {
-        csv_frames_of(dir, CSV_NAME)
+        csv_frames_of(dir, SPECTRUM_NAME)
     }
 
     fn csv_frames_of(dir: &Path, name: &str) -> Vec<u64> {
@@ -911,7 +904,7 @@ mod tests {
         fs::remove_file(frame_path(dir.path(), 1)).unwrap();
         drop(FrameWriter::open(&settings, job(FrameRate::FPS_24), OpenMode::Continue).unwrap());
         let tables = HostTableKind::ALL.map(HostTableKind::file_name);
-        for name in [CSV_NAME].into_iter().chain(tables) {
+        for name in [SPECTRUM_NAME].into_iter().chain(tables) {
             assert_eq!(csv_frames_of(dir.path(), name), [0, 2, 3, 4, 5], "{name}");
         }
 

@@ -5,12 +5,15 @@
 
 use std::path::{Path, PathBuf};
 
-use super::session::{self, SessionError};
+use serde::Serialize;
+
+use super::format::session::{self, Lane, SessionError};
 use super::{
     CsvFormat, ExportError, ExportSettings, FolderLock, FrameWriter, JobInfo, OpenMode, Source,
     TakeStats,
 };
-use crate::analysis::BinMap;
+use crate::analysis::{AnalysisSettings, BinMap};
+use crate::render::RenderSettings;
 use crate::take::{FolderSnapshot, PositionSource, RecordedFrame, TakeSettings};
 
 /// The most numbered folders tried beside `<track>` before giving up.
@@ -111,7 +114,7 @@ impl TakeFolder {
     /// §13). A failure leaves the take recording: the lane's folder is whole, only the session
     /// does not list it.
     pub fn register_lane(&self, instance: &str) -> Result<(), SessionError> {
-        session::register_lane(&self.writer, &self.key.track, instance)
+        register_lane(&self.writer, &self.key.track, instance)
     }
 
     /// Empties the folder of our files, keeping the user's ("Clear"): reopened in Replace mode,
@@ -151,6 +154,47 @@ pub fn clear_unopened(folder: &FolderSnapshot) -> (PathBuf, Result<(), ExportErr
 /// its next take lists it again. `None` when `dir` is in no session folder.
 pub fn leave_session(dir: &Path) -> Option<Result<(), SessionError>> {
     session::session_of(dir).map(|(root, name)| session::remove_lane(root, &name))
+}
+
+/// The take settings as a lane lists them.
+#[derive(Serialize)]
+struct LaneSettings<'a> {
+    sample_rate: u32,
+    analysis: &'a AnalysisSettings,
+    render: &'a RenderSettings,
+    write_images: bool,
+}
+
+/// Lists the lane `writer` writes in its session (the folder above the lane's), or updates its
+/// entry: track, instance, take settings, frame range. A lane whose frame rate differs from the
+/// other lanes' is not listed ([`SessionError::FpsDiffers`]); a session whose lanes are all gone
+/// takes the lane's rate.
+pub fn register_lane(
+    writer: &FrameWriter,
+    track: &str,
+    instance_id: &str,
+) -> Result<(), SessionError> {
+    let Some((root, name)) = session::session_of(&writer.settings().out_dir) else {
+        return Ok(());
+    };
+    let job = writer.job();
+    let settings = LaneSettings {
+        sample_rate: job.sample_rate,
+        analysis: &job.analysis,
+        render: &job.render,
+        write_images: writer.settings().write_images,
+    };
+    let span = writer.frame_span();
+    let lane = Lane {
+        name,
+        track: track.to_owned(),
+        instance_id: instance_id.to_owned(),
+        settings: serde_json::to_value(&settings).expect("take settings serialize"),
+        first_frame: span.map(|[first, _]| first),
+        last_frame: span.map(|[_, last]| last),
+        frames_written: writer.num_frames(),
+    };
+    session::update_lane(root, job.fps, lane)
 }
 
 /// Opens `dir` in `Continue` mode: the take adds to the frames already there.

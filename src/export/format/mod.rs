@@ -10,9 +10,13 @@
 
 pub mod audio;
 pub mod capture;
+pub mod derived;
+pub mod diffused;
 pub mod folder;
 pub mod frames;
 pub mod manifest;
+pub mod page;
+pub mod session;
 pub mod spectrum;
 
 use std::fs::{self, File};

@@ -1,5 +1,6 @@
-//! CLI thread: `diffused/ledger.jsonl`, what every run drew, so the next one redoes nothing that
-//! still stands.
+//! CLI thread: `diffused/`, the img2img results of `diffuse` (DESIGN.md §14): `%06d.png`,
+//! numbered like the guides, and `ledger.jsonl`, what every run drew, so the next one redoes
+//! nothing that still stands.
 //!
 //! One JSON line per frame drawn: `{"frame", "input", "settings", "server", "status"}`, the input
 //! and settings as hex SHA-256 (DESIGN.md §14). A line is appended with one `write` after the
@@ -9,13 +10,25 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::MAX_FRAMES;
+use super::frames::frame_file_name;
+
+/// The results' folder inside an output folder.
+pub const DIFFUSED_DIR: &str = "diffused";
 /// The ledger's file name inside `diffused/`.
 pub const LEDGER_NAME: &str = "ledger.jsonl";
+/// The longest ledger line of ours: three hashes, a server URL and a little JSON.
+const MAX_LINE_BYTES: u64 = 4096;
+
+/// `<out>/diffused/000042.png`: the result for guide frame `frame_idx`.
+pub fn output_path(diffused_dir: &Path, frame_idx: u64) -> PathBuf {
+    diffused_dir.join(frame_file_name(frame_idx))
+}
 /// The status of a frame whose PNG is in the folder.
 const DONE: &str = "done";
 
@@ -57,10 +70,22 @@ impl Ledger {
     pub fn open(dir: &Path) -> io::Result<Self> {
         let path = dir.join(LEDGER_NAME);
         let mut entries = BTreeMap::new();
-        match fs::read_to_string(&path) {
-            Ok(text) => {
-                for line in text.lines() {
-                    if let Ok(entry) = serde_json::from_str::<Entry>(line) {
+        match File::open(&path) {
+            // Anything that is not a line of ours (torn by a crash, edited, another frame than a
+            // folder holds) is skipped: its frame is drawn again.
+            Ok(file) => {
+                let mut reader = BufReader::new(file);
+                let mut line = Vec::new();
+                loop {
+                    line.clear();
+                    let len =
+                        io::Read::take(&mut reader, MAX_LINE_BYTES).read_until(b'\n', &mut line)?;
+                    if len == 0 {
+                        break;
+                    }
+                    if let Ok(entry) = serde_json::from_slice::<Entry>(&line)
+                        && entry.frame < MAX_FRAMES
+                    {
                         entries.insert(entry.frame, entry);
                     }
                 }

@@ -1,11 +1,12 @@
-//! Writer thread (changes), GUI thread and CLI (reads): `session.json`, the index of a session
+//! Any thread (the writer thread changes it, the GUI and the CLI read it): `session.json`, the
+//! index of a session
 //! folder (DESIGN.md §13). The plugin's output folder is the session: each instance writes its
 //! lane into a subfolder (`<session>/<track name or instance id>/`) and lists it here, with its
 //! take settings and frame range. Lanes of one session share the frame rate and the timeline's
 //! frame numbers.
 //!
 //! Every change is a read-modify-write under an exclusive advisory lock on
-//! `<session>/.session.lock`, and replaces the file atomically ([`super::write_atomically`]), so
+//! `<session>/.session.lock`, and replaces the file atomically ([`write_atomically`]), so
 //! instances in one process or in several never lose each other's lanes. Readers (the editor,
 //! `compose`) never take the lock: the file is only ever replaced whole. A `session.json` that is
 //! not a session index of ours is never overwritten: every change fails with a clear error until
@@ -18,10 +19,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{ExportError, FrameWriter};
-use crate::analysis::AnalysisSettings;
+use super::{FormatError, read_bounded, write_atomically};
 use crate::clock::FrameRate;
-use crate::render::RenderSettings;
 
 /// The index's name at the session folder's root.
 pub const SESSION_NAME: &str = "session.json";
@@ -29,6 +28,8 @@ pub const SESSION_NAME: &str = "session.json";
 pub const SESSION_LOCK_NAME: &str = ".session.lock";
 /// Bumped when a field changes meaning or disappears; new fields do not bump it.
 pub const SESSION_FORMAT: u32 = 1;
+/// A session index lists a lane per track; a few MB is thousands of them.
+const MAX_SESSION_BYTES: u64 = 16 << 20;
 
 /// `session.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,24 +59,13 @@ pub struct Lane {
     pub frames_written: u64,
 }
 
-/// The take settings as a lane lists them.
-#[derive(Serialize)]
-struct LaneSettings<'a> {
-    sample_rate: u32,
-    analysis: &'a AnalysisSettings,
-    render: &'a RenderSettings,
-    write_images: bool,
-}
-
 /// Why `session.json` could not be read or changed. Each message is one line naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     #[error("cannot update {}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error(transparent)]
-    Write(#[from] ExportError),
-    #[error(transparent)]
-    Format(#[from] crate::export::FormatError),
+    Format(#[from] FormatError),
     #[error(
         "{} is not a session index of spectral-diffusion ({reason}); move it away to record a \
          session here",
@@ -106,7 +96,7 @@ pub enum SessionError {
 impl SessionError {
     /// An I/O failure rather than a file or a lane that does not fit.
     pub fn is_io(&self) -> bool {
-        matches!(self, Self::Io { .. } | Self::Write(_) | Self::Format(_))
+        matches!(self, Self::Io { .. }) || matches!(self, Self::Format(error) if error.is_io())
     }
 
     fn io(path: &Path, source: io::Error) -> Self {
@@ -127,12 +117,8 @@ impl SessionIndex {
 /// Reads `<root>/session.json` without locking it. `Ok(None)` when there is none.
 pub fn read_session(root: &Path) -> Result<Option<SessionIndex>, SessionError> {
     let path = root.join(SESSION_NAME);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(SessionError::Io { path, source });
-        }
+    let Some(bytes) = read_bounded(&path, MAX_SESSION_BYTES)? else {
+        return Ok(None);
     };
     let unreadable = |reason: String| SessionError::Unreadable {
         path: path.clone(),
@@ -150,38 +136,6 @@ pub fn read_session(root: &Path) -> Result<Option<SessionIndex>, SessionError> {
     SessionIndex::deserialize(&value)
         .map(Some)
         .map_err(|error| unreadable(error.to_string()))
-}
-
-/// Lists the lane `writer` writes in its session (the folder above the lane's), or updates its
-/// entry: track, instance, take settings, frame range. A lane whose frame rate differs from the
-/// other lanes' is not listed ([`SessionError::FpsDiffers`]); a session whose lanes are all gone
-/// takes the lane's rate.
-pub fn register_lane(
-    writer: &FrameWriter,
-    track: &str,
-    instance_id: &str,
-) -> Result<(), SessionError> {
-    let Some((root, name)) = session_of(&writer.settings().out_dir) else {
-        return Ok(());
-    };
-    let job = writer.job();
-    let settings = LaneSettings {
-        sample_rate: job.sample_rate,
-        analysis: &job.analysis,
-        render: &job.render,
-        write_images: writer.settings().write_images,
-    };
-    let span = writer.frame_span();
-    let lane = Lane {
-        name,
-        track: track.to_owned(),
-        instance_id: instance_id.to_owned(),
-        settings: serde_json::to_value(&settings).expect("take settings serialize"),
-        first_frame: span.map(|[first, _]| first),
-        last_frame: span.map(|[_, last]| last),
-        frames_written: writer.num_frames(),
-    };
-    update_lane(root, job.fps, lane)
 }
 
 /// Adds `lane` to `<root>/session.json` (creating it), or replaces the entry of that name.
@@ -258,7 +212,7 @@ fn change_session(
     let Some(index) = change(read_session(root)?)? else {
         return Ok(());
     };
-    super::write_atomically(&root.join(SESSION_NAME), |file| {
+    write_atomically(&root.join(SESSION_NAME), |file| {
         serde_json::to_writer_pretty(&mut *file, &index)?;
         file.write_all(b"\n")
     })?;
