@@ -106,6 +106,7 @@ struct Lane {
 /// here is an error.
 pub fn write_page(dir: &Path, audio: Option<&Path>) -> Result<PageSummary, PageError> {
     let folder = OutputFolder::read(dir)?;
+    folder.require_current_schedule()?;
     let page_path = page_path(dir);
     if page_path.exists() && !is_our_page(dir) {
         return Err(PageError::NotOurs { path: page_path });

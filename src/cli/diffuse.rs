@@ -124,6 +124,9 @@ pub struct DiffuseArgs {
     /// The audio for --video [default: the audio the manifest names]
     #[arg(long, requires = "video")]
     audio: Option<PathBuf>,
+    /// Draw an interrupted render's frames as they are, instead of refusing it
+    #[arg(long)]
+    partial: bool,
     /// No progress bar
     #[arg(long, short)]
     quiet: bool,
@@ -173,6 +176,14 @@ pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
     }
     let servers = server_urls(args)?;
     let folder = OutputFolder::read_frames(&args.folder)?;
+    folder.require_finished(args.partial)?;
+    let reads_own_schedule = args.schedule.is_none()
+        && [&args.denoise_from, &args.cfg_from, &args.steps_from]
+            .iter()
+            .any(|name| name.is_some());
+    if reads_own_schedule {
+        folder.require_current_schedule()?;
+    }
     let Some((width, height)) = folder.frame_size() else {
         return Err(bad_input(format!(
             "{} holds no frames (rendered with --csv-only?): render it with images first",

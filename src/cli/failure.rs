@@ -127,8 +127,11 @@ impl From<ExportError> for Failure {
                 exit_code: EXIT_IO,
             },
             // Only a continued folder compares settings: `--resume` with other options.
-            error @ ExportError::SettingsDiffer { .. } => Self::usage(format_args!(
-                "cannot resume: {error}; drop --resume to replace that render"
+            ExportError::SettingsDiffer { path, field } => Self::usage(format_args!(
+                "cannot resume {}: {} differs from that render's; give the same, or drop \
+                 --resume to replace that render",
+                path.display(),
+                option_of_setting(field)
             )),
             error => Self {
                 message: error.to_string(),
@@ -153,5 +156,26 @@ impl From<PipelineError> for Failure {
                 exit_code: EXIT_INTERRUPTED,
             },
         }
+    }
+}
+
+/// The `render` option that decides a manifest setting [`ExportError::SettingsDiffer`] names.
+fn option_of_setting(field: &str) -> &str {
+    match field {
+        "source" => "the input",
+        "sample_rate" => "the input's sample rate",
+        "fps" => "--fps",
+        "analysis" | "bin_freqs_hz" => {
+            "the analysis (--preset, --bins, --fft-size, --window, --window-seconds, --floor-db, \
+             --tilt)"
+        }
+        "csv" => "--csv",
+        "frames" => "--csv-only",
+        "frames.size" => "--size",
+        "frames.color" => "--color",
+        "frames.render" => {
+            "the look (--look, --view, --pie, --palette, --noise, --seed, --blur, …)"
+        }
+        other => other,
     }
 }

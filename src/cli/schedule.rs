@@ -80,8 +80,11 @@ pub struct ScheduleArgs {
     #[arg(long, default_value_t = 0.001)]
     epsilon: f64,
     /// Video frame rate, when analysing audio [default: 24]
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     fps: Option<FrameRate>,
+    /// Measure an interrupted render's frames as they are, instead of refusing it
+    #[arg(long)]
+    partial: bool,
     /// No summary line
     #[arg(long, short)]
     quiet: bool,
@@ -123,7 +126,7 @@ pub(super) fn run_schedule(args: &ScheduleArgs) -> Result<(), Failure> {
                     "--fps applies to audio; a folder's frame rate is in its manifest",
                 ));
             }
-            measure_folder(input, &lanes, &targets)?
+            measure_folder(input, &lanes, &targets, args.partial)?
         }
         Some(input) => measure_audio(
             input,
@@ -213,6 +216,7 @@ fn measure_folder(
     dir: &Path,
     lanes: &[LaneConfig],
     targets: &[TargetConfig],
+    is_partial_ok: bool,
 ) -> Result<Measured, Failure> {
     let set = LaneSet::new(lanes, targets).map_err(Failure::usage)?;
     // A folder with a manifest of its own is one take, even inside a session.
@@ -230,8 +234,12 @@ fn measure_folder(
     folder_dirs.dedup();
     let folders = folder_dirs
         .iter()
-        .map(|folder_dir| OutputFolder::read(folder_dir))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|folder_dir| {
+            let folder = OutputFolder::read(folder_dir)?;
+            folder.require_finished(is_partial_ok)?;
+            Ok(folder)
+        })
+        .collect::<Result<Vec<_>, FolderError>>()?;
     let fps = folders[0].fps();
     if let Some(other) = folders.iter().find(|folder| folder.fps() != fps) {
         return Err(Failure::unreadable(
