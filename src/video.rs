@@ -1,29 +1,41 @@
-//! CLI thread: `spectral-diffusion video`, an output folder's frames and its audio muxed into an
-//! mp4 by ffmpeg, at the manifest's exact rational frame rate.
+//! CLI thread: `spectral-diffusion video`, an output folder's frames and its audio muxed by ffmpeg
+//! into an mp4 (or the Matroska, QuickTime or WebM file its name asks for), at the manifest's
+//! exact rational frame rate.
 //!
 //! Frame k of the video is timeline frame k, whatever the folder holds: frames the folder lacks (a
 //! plugin session's takes leave gaps, and need not start at frame 0) are black, and the video runs
 //! to the end of the audio if that is longer. The audio is padded with silence, or trimmed, to the
 //! video's length, so the two end together. ffmpeg reads the frames as one numbered sequence; when
 //! the folder's frames are not already one (gaps, side-by-side), the sequence is a temporary folder
-//! of hard links (copies where links fail) beside the mp4, removed afterwards.
+//! of hard links (copies where links fail) beside the video, removed afterwards.
+//!
+//! Each sequence is one stream of one size and one pixel format: the black filler frames are drawn
+//! in the format of the frames around them, ffmpeg is told not to rebuild its filter graph when a
+//! frame's format changes anyway (a folder of img2img outputs switching from grey to RGB), and the
+//! graph's first step scales every frame to the stream's size and format. A rebuilt graph would
+//! start the audio's padding and trimming again, and the audio would outlast the video.
+//!
+//! The video is recorded in the folder's `derived.json`, made from which render; a file at the
+//! video's name (or its log's) that `derived.json` does not list is the user's, and is replaced
+//! only when asked (`--force`).
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, BufWriter};
+use std::io::{self, BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::audio::decode::{DecodeError, FileSource, MonoSource};
 use crate::clock::FrameRate;
-use crate::export::format::FormatError;
+use crate::export::format::derived::{Derived, RenderId, VideoRecord};
 use crate::export::format::folder::{FolderError, OutputFolder};
 
 /// The program and the Debian package that provides it.
 const FFMPEG: &str = "ffmpeg";
 /// ffmpeg's image-sequence pattern inside a sequence folder.
 const SEQUENCE_PATTERN: &str = "%06d.png";
-/// Image files `--side-by-side` reads, by extension.
+/// Image files `--side-by-side` and `--frames` read, by extension.
 const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "webp"];
 
 /// What to make.
@@ -33,13 +45,110 @@ pub struct VideoJob {
     pub folder: PathBuf,
     /// The audio to mux; `None` takes the one the manifest names.
     pub audio: Option<PathBuf>,
-    /// The mp4 to write.
+    /// The video to write; its extension chooses the container ([`Container`]).
     pub out: PathBuf,
     /// img2img output frames to put to the right of the guides, numbered like them.
     pub side_by_side: Option<PathBuf>,
     /// img2img output frames, numbered like the guides, to make the video of instead of them.
     pub frames: Option<PathBuf>,
+    /// How the files of `side_by_side` or `frames` are matched to guide frames.
+    pub pairing: Pairing,
+    /// Whether an interrupted render may be made into a video (`--partial`).
+    pub is_partial_ok: bool,
+    /// Whether a file at `out` that is not ours may be replaced (`--force`).
+    pub is_forced: bool,
 }
+
+/// How output frames are matched to guide frames: the image whose number is the guide's frame
+/// index plus `offset`, among the images of one run (the files whose names differ only in their
+/// number, such as `ComfyUI_00001_.png …`). Unset fields are found: offset 0 or 1 (ComfyUI counts
+/// from 1), the one run that has an image for every guide frame.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pairing {
+    pub offset: Option<i64>,
+    /// The run's name before its number, separators aside: `ComfyUI` for `ComfyUI_00001_.png`.
+    pub prefix: Option<String>,
+}
+
+/// The containers `video` writes, chosen by the output's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    Mp4,
+    Matroska,
+    QuickTime,
+    WebM,
+}
+
+impl Container {
+    /// The container an output named `path` asks for, if it is one of ours.
+    pub fn of(path: &Path) -> Option<Self> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match extension.as_str() {
+            "mp4" => Self::Mp4,
+            "mkv" => Self::Matroska,
+            "mov" => Self::QuickTime,
+            "webm" => Self::WebM,
+            _ => return None,
+        })
+    }
+
+    /// ffmpeg's name of the muxer.
+    fn muxer(self) -> &'static str {
+        match self {
+            Self::Mp4 => "mp4",
+            Self::Matroska => "matroska",
+            Self::QuickTime => "mov",
+            Self::WebM => "webm",
+        }
+    }
+
+    /// Video encoders by preference, with their settings: H.264 when this ffmpeg has it, else
+    /// MPEG-4 part 2 (still a file every player and Deforum's Video Input read); VP9, else VP8,
+    /// for WebM.
+    fn video_encoders(self) -> &'static [Encoder] {
+        match self {
+            Self::WebM => &[
+                (
+                    "libvpx-vp9",
+                    &["-c:v", "libvpx-vp9", "-crf", "30", "-b:v", "0"],
+                ),
+                ("libvpx", &["-c:v", "libvpx", "-crf", "10", "-b:v", "4M"]),
+            ],
+            _ => &[
+                (
+                    "libx264",
+                    &["-c:v", "libx264", "-crf", "18", "-preset", "medium"],
+                ),
+                ("mpeg4", &["-c:v", "mpeg4", "-q:v", "2"]),
+            ],
+        }
+    }
+
+    /// Audio encoders by preference: AAC, or Opus (else Vorbis) for WebM.
+    fn audio_encoders(self) -> &'static [Encoder] {
+        match self {
+            Self::WebM => &[
+                ("libopus", &["-c:a", "libopus", "-b:a", "160k"]),
+                ("libvorbis", &["-c:a", "libvorbis", "-q:a", "6"]),
+            ],
+            _ => &[("aac", &["-c:a", "aac", "-b:a", "192k"])],
+        }
+    }
+}
+
+impl fmt::Display for Container {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Mp4 => "MP4",
+            Self::Matroska => "Matroska",
+            Self::QuickTime => "QuickTime",
+            Self::WebM => "WebM",
+        })
+    }
+}
+
+/// An ffmpeg encoder's name and the arguments that select and set it.
+type Encoder = (&'static str, &'static [&'static str]);
 
 /// Why no video was made. Each message is one line.
 #[derive(Debug, thiserror::Error)]
@@ -49,25 +158,35 @@ pub enum VideoError {
          ffmpeg) and run this again"
     )]
     NoFfmpeg,
+    #[error(
+        "cannot tell the container of {} from its name: end it in .mp4, .mkv, .mov or .webm",
+        path.display()
+    )]
+    Container { path: PathBuf },
+    #[error(
+        "this ffmpeg has no {kind} encoder for {container} (it needs {wanted}): write .mp4 or .mkv \
+         instead"
+    )]
+    NoEncoder {
+        container: Container,
+        kind: &'static str,
+        wanted: String,
+    },
     #[error(transparent)]
     Folder(#[from] FolderError),
     #[error("{} holds no frames (rendered with --csv-only?): render it with images first", dir.display())]
     NoFrames { dir: PathBuf },
     #[error("{} is listed in manifest.json but missing: render the folder again", path.display())]
     MissingFrame { path: PathBuf },
+    #[error(transparent)]
+    Pairing(#[from] PairingError),
     #[error(
-        "{} has no output frame numbered {frame_idx} (like {frame_idx:06}.png) for guide frame \
-         {frame_idx}; side-by-side needs one for every guide frame",
-        dir.display()
+        "{} was not written by `video` from {} (its derived.json does not list it); choose \
+         another --out, or add --force to replace it",
+        path.display(),
+        folder.display()
     )]
-    MissingSideFrame { dir: PathBuf, frame_idx: u64 },
-    #[error("{} holds two files numbered {frame_idx}: {} and {}", dir.display(), first.display(), second.display())]
-    AmbiguousSideFrame {
-        dir: PathBuf,
-        frame_idx: u64,
-        first: PathBuf,
-        second: PathBuf,
-    },
+    NotOurs { path: PathBuf, folder: PathBuf },
     #[error(
         "the audio {} named in manifest.json is not there; give the audio with --audio FILE",
         path.display()
@@ -79,7 +198,7 @@ pub enum VideoError {
     Io { path: PathBuf, source: io::Error },
     #[error("ffmpeg failed: {line} (full log: {})", log.display())]
     Ffmpeg { line: String, log: PathBuf },
-    #[error("interrupted; no video written")]
+    #[error("interrupted; nothing written")]
     Interrupted,
 }
 
@@ -92,6 +211,52 @@ impl VideoError {
     }
 }
 
+/// Why a folder of output frames cannot be paired with the guides.
+#[derive(Debug, thiserror::Error)]
+pub enum PairingError {
+    #[error("cannot read {}: {source}", dir.display())]
+    Read { dir: PathBuf, source: io::Error },
+    #[error(
+        "{} holds no numbered images{} (PNG, JPEG or WebP, such as 000042.png or \
+         ComfyUI_00042_.png)",
+        dir.display(),
+        prefix.as_ref().map_or_else(String::new, |prefix| format!(" named {prefix}…"))
+    )]
+    NoImages {
+        dir: PathBuf,
+        prefix: Option<String>,
+    },
+    #[error(
+        "{} has no output frame numbered {number} ({name}) for guide frame {frame_idx}: every \
+         guide frame needs one ({run}; --offset and --prefix choose another)",
+        dir.display()
+    )]
+    Missing {
+        dir: PathBuf,
+        number: i128,
+        name: String,
+        frame_idx: u64,
+        run: String,
+    },
+    #[error(
+        "{} holds more than one run of images that fits the guides ({first}, and {second}): \
+         choose one with --prefix or --offset",
+        dir.display()
+    )]
+    Ambiguous {
+        dir: PathBuf,
+        first: String,
+        second: String,
+    },
+    #[error("{} holds two files numbered {number}: {} and {}", dir.display(), first.display(), second.display())]
+    Duplicate {
+        dir: PathBuf,
+        number: u64,
+        first: PathBuf,
+        second: PathBuf,
+    },
+}
+
 /// What `video` made.
 #[derive(Debug, Clone)]
 pub struct VideoSummary {
@@ -99,8 +264,10 @@ pub struct VideoSummary {
     pub fps: FrameRate,
     /// The audio muxed in; `None` made a silent video.
     pub audio: Option<PathBuf>,
-    /// ffmpeg's log, beside the mp4.
+    /// ffmpeg's log, beside the video.
     pub log: PathBuf,
+    /// How the output frames (`side_by_side` or `frames`) were paired with the guides.
+    pub paired: Option<Paired>,
 }
 
 impl VideoSummary {
@@ -115,9 +282,14 @@ pub fn make_video(
     job: &VideoJob,
     is_stopped: impl Fn() -> bool,
 ) -> Result<VideoSummary, VideoError> {
-    let encoder = video_encoder()?;
+    let container = Container::of(&job.out).ok_or_else(|| VideoError::Container {
+        path: job.out.clone(),
+    })?;
+    let encoders = ffmpeg_encoders()?;
+    let video_encoder = pick_encoder(&encoders, container, "video", container.video_encoders())?;
     let folder = OutputFolder::read_frames(&job.folder)?;
-    let Some((width, height)) = folder.frame_size() else {
+    folder.require_finished(job.is_partial_ok)?;
+    let Some(guide_size) = folder.frame_size() else {
         return Err(VideoError::NoFrames {
             dir: folder.dir.clone(),
         });
@@ -134,15 +306,13 @@ pub fn make_video(
     {
         return Err(VideoError::MissingFrame { path });
     }
-    let output_frames = job
+    // `frames` in the guides' place, else `side_by_side` beside them.
+    let is_beside = job.frames.is_none();
+    let outputs = job
         .frames
-        .as_deref()
-        .map(|dir| side_frames(dir, &folder))
-        .transpose()?;
-    let side_frames = job
-        .side_by_side
-        .as_deref()
-        .map(|dir| side_frames(dir, &folder))
+        .as_ref()
+        .or(job.side_by_side.as_ref())
+        .map(|dir| pair_outputs(dir, &folder, &job.pairing))
         .transpose()?;
     let audio = match &job.audio {
         Some(path) => Some(path.clone()),
@@ -151,6 +321,10 @@ pub fn make_video(
             audio => audio,
         },
     };
+    let audio_encoder = audio
+        .as_ref()
+        .map(|_| pick_encoder(&encoders, container, "audio", container.audio_encoders()))
+        .transpose()?;
     // The audio's sample rate, and its length in frames.
     let (sample_rate, audio_frames) = match &audio {
         Some(path) => {
@@ -178,63 +352,116 @@ pub fn make_video(
         || "video".into(),
         |name| name.to_string_lossy().into_owned(),
     );
-    let temp_out = out_dir.join(format!(".{file_name}.tmp"));
     let log = job.out.with_extension("log");
+    let record_name = record_name(&folder.dir, &out_dir, &file_name);
+    // Ours: a video `derived.json` lists, and the log of one (`v.mkv` and `v.mov` share `v.log`).
+    let videos = Derived::read(&folder.dir)
+        .map_err(FolderError::from)?
+        .map(|derived| derived.videos)
+        .unwrap_or_default();
+    let is_ours = |path: &Path| {
+        let name = record_name.with_file_name(path.file_name().unwrap_or_default());
+        videos
+            .iter()
+            .any(|video| video.file == name || video.file.with_extension("log") == name)
+    };
+    if !job.is_forced
+        && let Some(path) = [&job.out, &log]
+            .into_iter()
+            .find(|path| path.symlink_metadata().is_ok() && !is_ours(path))
+    {
+        return Err(VideoError::NotOurs {
+            path: path.clone(),
+            folder: folder.dir.clone(),
+        });
+    }
+    let temp_out = out_dir.join(format!(".{file_name}.tmp"));
     let mut scratch = Scratch {
         dirs: Vec::new(),
         file: temp_out.clone(),
     };
 
-    let is_plain_sequence = folder.frame_ranges() == [[0, num_frames - 1]];
-    let guide_input = if is_plain_sequence && side_frames.is_none() && output_frames.is_none() {
+    let guide_paths: BTreeMap<u64, PathBuf> = folder
+        .frame_indices()
+        .map(|frame_idx| (frame_idx, folder.frame_path(frame_idx)))
+        .collect();
+    let output_frames = outputs.as_ref().map(|paired| {
+        let stream = Stream::of(&paired.frames, guide_size);
+        (&paired.frames, stream)
+    });
+    // The main picture: the guides, or the outputs in their place.
+    let (main_frames, main) = match output_frames {
+        Some(frames) if !is_beside => frames,
+        _ => (&guide_paths, Stream::of(&guide_paths, guide_size)),
+    };
+    let is_plain_sequence = outputs.is_none() && folder.frame_ranges() == [[0, num_frames - 1]];
+    let main_input = if is_plain_sequence {
         folder.dir.join("frames").join(SEQUENCE_PATTERN)
     } else {
-        let guides: BTreeMap<u64, PathBuf> = output_frames.unwrap_or_else(|| {
-            folder
-                .frame_indices()
-                .map(|frame_idx| (frame_idx, folder.frame_path(frame_idx)))
-                .collect()
-        });
         let dir = out_dir.join(format!(".{file_name}.guides.tmp"));
         scratch.dirs.push(dir.clone());
-        link_sequence(&dir, &guides, num_frames, (width, height))?;
+        link_sequence(&dir, main_frames, num_frames, main)?;
         dir.join(SEQUENCE_PATTERN)
     };
-    let side_input = match &side_frames {
-        Some(frames) => {
+    let side = match output_frames {
+        Some((frames, stream)) if is_beside => {
             let dir = out_dir.join(format!(".{file_name}.outputs.tmp"));
             scratch.dirs.push(dir.clone());
-            link_sequence(&dir, frames, num_frames, (width, height))?;
-            Some(dir.join(SEQUENCE_PATTERN))
+            link_sequence(&dir, frames, num_frames, stream)?;
+            // Beside the guides, at their height.
+            let (width, height) = stream.size;
+            let width = (u64::from(width) * u64::from(guide_size.1))
+                .div_ceil(u64::from(height.max(1)))
+                .clamp(1, u64::from(u32::MAX));
+            let beside = Stream {
+                size: (width as u32, guide_size.1),
+                ..stream
+            };
+            Some((dir.join(SEQUENCE_PATTERN), beside))
         }
-        None => None,
+        _ => None,
     };
 
     let fps = folder.fps();
     let rate = format!("{}/{}", fps.num, fps.den);
     let mut command = Command::new(FFMPEG);
     command.args(["-hide_banner", "-nostdin", "-nostats", "-y"]);
-    for input in std::iter::once(&guide_input).chain(&side_input) {
+    for input in std::iter::once(&main_input).chain(side.as_ref().map(|(input, _)| input)) {
+        // A frame of another pixel format than the first goes through the graph's scaler: a
+        // rebuilt graph would start the audio's trim again.
         command
-            .args(["-framerate", &rate, "-start_number", "0", "-i"])
+            .args([
+                "-reinit_filter",
+                "0",
+                "-framerate",
+                &rate,
+                "-start_number",
+                "0",
+            ])
+            .arg("-i")
             .arg(input);
     }
-    // Even sizes for yuv420p: odd guide sizes get one black column or row.
-    let even = "pad=ceil(iw/2)*2:ceil(ih/2)*2,format=yuv420p";
     // The frame count is cut in the filter graph: `-frames:v` would end the audio with it, a few
     // packets early.
     let trim = format!("trim=end_frame={num_frames}");
-    let mut filter = match side_input {
-        // hstack wants one pixel format and one height: the outputs are scaled to the guides'.
-        Some(_) => format!(
-            "[0:v]{trim},format=rgb24[guide];[1:v]{trim},scale=-2:{height},format=rgb24[output];\
-             [guide][output]hstack=inputs=2,{even}[v]"
+    // hstack wants one pixel format: colour when either side has colour.
+    let pixel = match &side {
+        Some((_, beside)) => main.pixel.max(beside.pixel),
+        None => main.pixel,
+    };
+    // Even sizes for yuv420p: odd sizes get one black column or row.
+    let even = "pad=ceil(iw/2)*2:ceil(ih/2)*2,format=yuv420p";
+    let mut filter = match &side {
+        Some((_, beside)) => format!(
+            "[0:v]{trim},{}[guide];[1:v]{trim},{}[output];[guide][output]hstack=inputs=2,{even}[v]",
+            main.fit(pixel),
+            beside.fit(pixel)
         ),
-        None => format!("[0:v]{trim},{even}[v]"),
+        None => format!("[0:v]{trim},{},{even}[v]", main.fit(pixel)),
     };
     if let Some(path) = &audio {
         command.arg("-i").arg(path);
-        let audio_input = 1 + usize::from(side_frames.is_some());
+        let audio_input = 1 + usize::from(side.is_some());
         // Exactly the video's length in samples, rounded up: padded with silence, or cut.
         let num_samples = (u128::from(num_frames) * u128::from(fps.den) * u128::from(sample_rate))
             .div_ceil(u128::from(fps.num));
@@ -243,11 +470,14 @@ pub fn make_video(
         ));
     }
     command.args(["-filter_complex", &filter, "-map", "[v]", "-r", &rate]);
-    command.args(encoder.args());
-    if audio.is_some() {
-        command.args(["-map", "[a]", "-c:a", "aac", "-b:a", "192k"]);
+    command.args(video_encoder);
+    if let Some(audio_encoder) = audio_encoder {
+        command.args(["-map", "[a]"]).args(audio_encoder);
     }
-    command.args(["-movflags", "+faststart", "-f", "mp4"]);
+    if matches!(container, Container::Mp4 | Container::QuickTime) {
+        command.args(["-movflags", "+faststart"]);
+    }
+    command.args(["-f", container.muxer()]);
     command.arg(&temp_out);
 
     let log_file = File::create(&log).map_err(|source| VideoError::io(&log, source))?;
@@ -275,33 +505,26 @@ pub fn make_video(
     }
     fs::rename(&temp_out, &job.out).map_err(|source| VideoError::io(&job.out, source))?;
     drop(scratch);
+    let from = RenderId::of(&folder.manifest);
+    Derived::update(&folder.dir, |derived| {
+        derived.videos.retain(|video| video.file != record_name);
+        derived.videos.push(VideoRecord {
+            file: record_name,
+            from,
+        });
+    })
+    .map_err(FolderError::from)?;
     Ok(VideoSummary {
         num_frames,
         fps,
         audio,
         log,
+        paired: outputs,
     })
 }
 
-/// The H.264 encoder when this ffmpeg has it, else MPEG-4 part 2 (still an mp4 every player
-/// and Deforum's Video Input read).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoder {
-    H264,
-    Mpeg4,
-}
-
-impl Encoder {
-    fn args(self) -> &'static [&'static str] {
-        match self {
-            Self::H264 => &["-c:v", "libx264", "-crf", "18", "-preset", "medium"],
-            Self::Mpeg4 => &["-c:v", "mpeg4", "-q:v", "2"],
-        }
-    }
-}
-
-/// Asks ffmpeg for its encoders; also the check that ffmpeg is there at all.
-fn video_encoder() -> Result<Encoder, VideoError> {
+/// The encoders this ffmpeg has (`ffmpeg -encoders`); also the check that ffmpeg is there.
+fn ffmpeg_encoders() -> Result<Vec<String>, VideoError> {
     let output = Command::new(FFMPEG)
         .args(["-hide_banner", "-encoders"])
         .stdin(Stdio::null())
@@ -311,83 +534,375 @@ fn video_encoder() -> Result<Encoder, VideoError> {
             io::ErrorKind::NotFound => VideoError::NoFfmpeg,
             _ => VideoError::io(Path::new(FFMPEG), error),
         })?;
-    let has_h264 = String::from_utf8_lossy(&output.stdout)
+    Ok(String::from_utf8_lossy(&output.stdout)
         .lines()
-        .any(|line| line.split_whitespace().nth(1) == Some("libx264"));
-    Ok(if has_h264 {
-        Encoder::H264
-    } else {
-        Encoder::Mpeg4
-    })
+        .filter_map(|line| line.split_whitespace().nth(1).map(str::to_owned))
+        .collect())
+}
+
+/// The arguments of the first of `choices` that this ffmpeg has.
+fn pick_encoder(
+    encoders: &[String],
+    container: Container,
+    kind: &'static str,
+    choices: &'static [Encoder],
+) -> Result<&'static [&'static str], VideoError> {
+    choices
+        .iter()
+        .find(|(name, _)| encoders.iter().any(|encoder| encoder == name))
+        .map(|&(_, args)| args)
+        .ok_or_else(|| VideoError::NoEncoder {
+            container,
+            kind,
+            wanted: choices
+                .iter()
+                .map(|(name, _)| *name)
+                .collect::<Vec<_>>()
+                .join(" or "),
+        })
+}
+
+/// The name `derived.json` gives the video `file_name` in `out_dir`: relative to the folder when
+/// it lies inside it, else its absolute path (so it is found from any working directory).
+fn record_name(folder_dir: &Path, out_dir: &Path, file_name: &str) -> PathBuf {
+    let (Ok(folder_dir), Ok(out_dir)) = (fs::canonicalize(folder_dir), fs::canonicalize(out_dir))
+    else {
+        return out_dir.join(file_name);
+    };
+    let path = out_dir.join(file_name);
+    match path.strip_prefix(&folder_dir) {
+        Ok(relative) => relative.to_owned(),
+        Err(_) => path,
+    }
+}
+
+/// A sequence of images as ffmpeg is given it: one size and one pixel format for every frame.
+#[derive(Debug, Clone, Copy)]
+struct Stream {
+    size: (u32, u32),
+    pixel: Pixel,
+}
+
+/// The pixel formats of a stream; colour wins over grey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Pixel {
+    Grey,
+    Rgb,
+}
+
+impl Stream {
+    /// The stream of `frames`: the size of the first when it is a PNG (else `fallback_size`),
+    /// grey when every frame is a grey PNG, else RGB.
+    fn of(frames: &BTreeMap<u64, PathBuf>, fallback_size: (u32, u32)) -> Self {
+        let first = frames.values().next().and_then(|path| png_header(path));
+        let is_grey = frames
+            .values()
+            .all(|path| png_header(path).is_some_and(|(pixel, _)| pixel == Pixel::Grey));
+        Self {
+            size: first.map_or(fallback_size, |(_, size)| size),
+            pixel: if is_grey { Pixel::Grey } else { Pixel::Rgb },
+        }
+    }
+
+    /// The filters that make every frame of the input this stream's size (scaled to fit,
+    /// centred on black) and `pixel`'s format.
+    fn fit(&self, pixel: Pixel) -> String {
+        let (width, height) = self.size;
+        let format = match pixel {
+            Pixel::Grey => "gray",
+            Pixel::Rgb => "rgb24",
+        };
+        format!(
+            "scale=w={width}:h={height}:force_original_aspect_ratio=decrease,\
+             pad={width}:{height}:-1:-1,format={format}"
+        )
+    }
+}
+
+/// The pixel format and size of the PNG at `path`; `None` when it is no PNG (a JPEG, a WebP).
+fn png_header(path: &Path) -> Option<(Pixel, (u32, u32))> {
+    let file = File::open(path).ok()?;
+    let reader = png::Decoder::new(BufReader::new(file)).read_info().ok()?;
+    let info = reader.info();
+    let pixel = match info.color_type {
+        png::ColorType::Grayscale | png::ColorType::GrayscaleAlpha => Pixel::Grey,
+        png::ColorType::Rgb | png::ColorType::Rgba | png::ColorType::Indexed => Pixel::Rgb,
+    };
+    Some((pixel, (info.width, info.height)))
+}
+
+/// Output frames paired with the guide frames, and how.
+#[derive(Debug, Clone)]
+pub struct Paired {
+    pub dir: PathBuf,
+    /// The image for each guide frame.
+    frames: BTreeMap<u64, PathBuf>,
+    /// The run's names, such as `ComfyUI_#####_.png`.
+    run: String,
+    /// Image number minus guide frame.
+    offset: i64,
+    /// Numbered images in the folder that are not used.
+    num_left_out: usize,
+}
+
+impl fmt::Display for Paired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = |path: Option<&PathBuf>| {
+            path.and_then(|path| path.file_name())
+                .map_or_else(String::new, |name| name.to_string_lossy().into_owned())
+        };
+        let number = match self.offset {
+            0 => "k".to_owned(),
+            offset if offset > 0 => format!("k+{offset}"),
+            offset => format!("k{offset}"),
+        };
+        write!(
+            f,
+            "{}: guide frame k paired with {} number {number} ({} to {})",
+            self.dir.display(),
+            self.run,
+            name(self.frames.values().next()),
+            name(self.frames.values().next_back()),
+        )?;
+        if self.num_left_out > 0 {
+            write!(f, "; {} other images there not used", self.num_left_out)?;
+        }
+        Ok(())
+    }
+}
+
+/// The images in `dir` whose names differ only in their number, by number.
+#[derive(Debug, Default)]
+struct Run {
+    files: BTreeMap<u64, PathBuf>,
+    /// How many digits the first file's number has, to name the others.
+    width: usize,
+    /// Two files of the run with one number, when there are.
+    duplicate: Option<(u64, PathBuf, PathBuf)>,
+}
+
+impl Run {
+    /// The image for guide frame `frame_idx` at `offset`.
+    fn image_of(&self, frame_idx: u64, offset: i64) -> Option<&PathBuf> {
+        let number = frame_idx.checked_add_signed(offset)?;
+        self.files.get(&number)
+    }
+}
+
+/// The name around a run's number: before it, after it, and the extension (lower case).
+type RunKey = (String, String, String);
+
+/// One way to pair a folder's images with the guides: a run at an offset, and how many guide
+/// frames it has an image for.
+#[derive(Debug, Clone, Copy)]
+struct Candidate<'a> {
+    key: &'a RunKey,
+    run: &'a Run,
+    offset: i64,
+    num_found: usize,
+}
+
+impl Candidate<'_> {
+    /// For a message: `ComfyUI_#####_.png from 1`.
+    fn describe(&self, first_guide: u64) -> String {
+        let pattern = run_pattern(self.key, self.run.width);
+        format!("{pattern} from {}", number(first_guide, self.offset))
+    }
 }
 
 /// The image in `dir` for every frame the folder lists, by the number in its file name (the last
-/// run of digits: `000042.png`, `frame_42.jpg` and `ComfyUI_00042_.png` are all frame 42).
-fn side_frames(dir: &Path, folder: &OutputFolder) -> Result<BTreeMap<u64, PathBuf>, VideoError> {
-    let mut numbered: BTreeMap<u64, PathBuf> = BTreeMap::new();
-    let entries = fs::read_dir(dir).map_err(|source| {
-        VideoError::Folder(FolderError::Format(FormatError::read(dir, source)))
-    })?;
-    for entry in entries {
-        let path = entry
-            .map_err(|source| {
-                VideoError::Folder(FolderError::Format(FormatError::read(dir, source)))
-            })?
-            .path();
-        let is_image = path.extension().is_some_and(|extension| {
-            IMAGE_EXTENSIONS
+/// run of digits: `000042.png`, `frame_42.jpg` and `ComfyUI_00042_.png` are all numbered 42),
+/// found as [`Pairing`] says. Of the runs that have an image for every guide frame, one must be
+/// the only one, or the only one that starts where the guides start.
+fn pair_outputs(
+    dir: &Path,
+    folder: &OutputFolder,
+    pairing: &Pairing,
+) -> Result<Paired, PairingError> {
+    let runs = read_runs(dir)?;
+    let wanted_prefix = pairing.prefix.as_deref().map(trim_separators);
+    let guides: Vec<u64> = folder.frame_indices().collect();
+    let first_guide = guides.first().copied().unwrap_or(0);
+    let offsets = match pairing.offset {
+        Some(offset) => vec![offset],
+        None => vec![0, 1],
+    };
+    let guides = guides.as_slice();
+    let candidates: Vec<Candidate> = runs
+        .iter()
+        .filter(|((head, _, _), _)| {
+            wanted_prefix.is_none_or(|prefix| trim_separators(head) == prefix)
+        })
+        .flat_map(|(key, run)| {
+            offsets.iter().map(move |&offset| Candidate {
+                key,
+                run,
+                offset,
+                num_found: guides
+                    .iter()
+                    .filter(|&&frame_idx| run.image_of(frame_idx, offset).is_some())
+                    .count(),
+            })
+        })
+        .collect();
+    let complete: Vec<Candidate> = candidates
+        .iter()
+        .filter(|candidate| candidate.num_found == guides.len())
+        .copied()
+        .collect();
+    // A run that starts where the guides start says its own numbering.
+    let aligned: Vec<Candidate> = complete
+        .iter()
+        .filter(|candidate| {
+            let first = candidate.run.files.keys().next().copied();
+            first.map(i128::from) == Some(number(first_guide, candidate.offset))
+        })
+        .copied()
+        .collect();
+    let chosen = match (complete.as_slice(), aligned.as_slice()) {
+        ([only], _) | (_, [only]) => *only,
+        ([first, second, ..], _) => {
+            return Err(PairingError::Ambiguous {
+                dir: dir.to_owned(),
+                first: first.describe(first_guide),
+                second: second.describe(first_guide),
+            });
+        }
+        ([], _) => {
+            // The nearest miss, the first of equals: offset 0 before 1.
+            let Some(best) = candidates
                 .iter()
-                .any(|known| extension.eq_ignore_ascii_case(known))
+                .rev()
+                .max_by_key(|candidate| candidate.num_found)
+            else {
+                return Err(PairingError::NoImages {
+                    dir: dir.to_owned(),
+                    prefix: pairing.prefix.clone(),
+                });
+            };
+            let frame_idx = guides
+                .iter()
+                .copied()
+                .find(|&frame_idx| best.run.image_of(frame_idx, best.offset).is_none())
+                .unwrap_or(first_guide);
+            let number = number(frame_idx, best.offset);
+            return Err(PairingError::Missing {
+                dir: dir.to_owned(),
+                number,
+                name: file_name(best.key, best.run.width, number),
+                frame_idx,
+                run: best.describe(first_guide),
+            });
+        }
+    };
+    if let Some((number, first, second)) = &chosen.run.duplicate {
+        return Err(PairingError::Duplicate {
+            dir: dir.to_owned(),
+            number: *number,
+            first: first.clone(),
+            second: second.clone(),
         });
-        let Some(frame_idx) = path
-            .file_stem()
-            .and_then(|stem| last_number(&stem.to_string_lossy()))
-            .filter(|_| is_image)
+    }
+    let frames: BTreeMap<u64, PathBuf> = guides
+        .iter()
+        .filter_map(|&frame_idx| {
+            let path = chosen.run.image_of(frame_idx, chosen.offset)?;
+            Some((frame_idx, path.clone()))
+        })
+        .collect();
+    let num_images: usize = runs.values().map(|run| run.files.len()).sum();
+    Ok(Paired {
+        dir: dir.to_owned(),
+        num_left_out: num_images - frames.len(),
+        frames,
+        run: run_pattern(chosen.key, chosen.run.width),
+        offset: chosen.offset,
+    })
+}
+
+/// The number of the image for guide frame `frame_idx` at `offset` (negative: there is none).
+fn number(frame_idx: u64, offset: i64) -> i128 {
+    i128::from(frame_idx) + i128::from(offset)
+}
+
+/// The numbered images of `dir`, in runs.
+fn read_runs(dir: &Path) -> Result<BTreeMap<RunKey, Run>, PairingError> {
+    let read_error = |source| PairingError::Read {
+        dir: dir.to_owned(),
+        source,
+    };
+    let mut runs: BTreeMap<RunKey, Run> = BTreeMap::new();
+    for entry in fs::read_dir(dir).map_err(read_error)? {
+        let path = entry.map_err(read_error)?.path();
+        let Some(extension) = path
+            .extension()
+            .and_then(|extension| extension.to_str())
+            .map(str::to_ascii_lowercase)
+            .filter(|extension| IMAGE_EXTENSIONS.contains(&extension.as_str()))
         else {
             continue;
         };
-        if let Some(first) = numbered.insert(frame_idx, path.clone()) {
+        let Some((head, digits, tail)) = path
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .and_then(split_number)
+        else {
+            continue;
+        };
+        let Ok(number) = digits.parse::<u64>() else {
+            continue;
+        };
+        let run = runs
+            .entry((head.to_owned(), tail.to_owned(), extension))
+            .or_default();
+        if run.files.is_empty() {
+            run.width = digits.len();
+        }
+        if let Some(first) = run.files.insert(number, path.clone())
+            && run.duplicate.is_none()
+        {
             let (first, second) = if first < path {
                 (first, path)
             } else {
                 (path, first)
             };
-            return Err(VideoError::AmbiguousSideFrame {
-                dir: dir.to_owned(),
-                frame_idx,
-                first,
-                second,
-            });
+            run.duplicate = Some((number, first, second));
         }
     }
-    folder
-        .frame_indices()
-        .map(|frame_idx| match numbered.remove(&frame_idx) {
-            Some(path) => Ok((frame_idx, path)),
-            None => Err(VideoError::MissingSideFrame {
-                dir: dir.to_owned(),
-                frame_idx,
-            }),
-        })
-        .collect()
+    Ok(runs)
 }
 
-/// The last run of ASCII digits in `text`, as a number.
-fn last_number(text: &str) -> Option<u64> {
+/// `text` split around its last run of ASCII digits: before, the digits, after.
+fn split_number(text: &str) -> Option<(&str, &str, &str)> {
     let end = text.rfind(|c: char| c.is_ascii_digit())? + 1;
     let start = text[..end]
         .rfind(|c: char| !c.is_ascii_digit())
         .map_or(0, |idx| idx + 1);
-    text[start..end].parse().ok()
+    Some((&text[..start], &text[start..end], &text[end..]))
+}
+
+/// A run's name before its number without the separators around it: `ComfyUI` for `ComfyUI_`.
+fn trim_separators(text: &str) -> &str {
+    text.trim_matches(|c: char| matches!(c, '_' | '-' | '.' | ' '))
+}
+
+/// The name of image `number` of the run `key`.
+fn file_name((head, tail, extension): &RunKey, width: usize, number: i128) -> String {
+    format!("{head}{number:0width$}{tail}.{extension}")
+}
+
+/// The run's names with `#` for each digit: `ComfyUI_#####_.png`.
+fn run_pattern((head, tail, extension): &RunKey, width: usize) -> String {
+    format!("{head}{}{tail}.{extension}", "#".repeat(width.max(1)))
 }
 
 /// Fills `dir` with `000000.png … ` for frames `0..num_frames`: a link to `frames[k]` where there
-/// is one, else a link to one black image of `size`.
+/// is one, else a link to one black image in the stream's size and format.
 fn link_sequence(
     dir: &Path,
     frames: &BTreeMap<u64, PathBuf>,
     num_frames: u64,
-    size: (u32, u32),
+    stream: Stream,
 ) -> Result<(), VideoError> {
     // A leftover from a killed run would mix old links in.
     if dir.exists() {
@@ -396,7 +911,7 @@ fn link_sequence(
     fs::create_dir_all(dir).map_err(|source| VideoError::io(dir, source))?;
     let black = dir.join("black.png");
     if frames.len() as u64 != num_frames {
-        write_black_png(&black, size)?;
+        write_black_png(&black, stream)?;
     }
     for frame_idx in 0..num_frames {
         let target = frames.get(&frame_idx).unwrap_or(&black);
@@ -408,13 +923,18 @@ fn link_sequence(
     Ok(())
 }
 
-/// A black 8-bit grey PNG of `(width, height)`.
-fn write_black_png(path: &Path, (width, height): (u32, u32)) -> Result<(), VideoError> {
+/// A black 8-bit PNG of the stream's size and pixel format.
+fn write_black_png(path: &Path, stream: Stream) -> Result<(), VideoError> {
+    let (width, height) = stream.size;
     let file = File::create(path).map_err(|source| VideoError::io(path, source))?;
     let mut encoder = png::Encoder::new(BufWriter::new(file), width, height);
-    encoder.set_color(png::ColorType::Grayscale);
+    let (color, channels) = match stream.pixel {
+        Pixel::Grey => (png::ColorType::Grayscale, 1),
+        Pixel::Rgb => (png::ColorType::Rgb, 3),
+    };
+    encoder.set_color(color);
     encoder.set_depth(png::BitDepth::Eight);
-    let black = vec![0u8; width as usize * height as usize];
+    let black = vec![0u8; width as usize * height as usize * channels];
     encoder
         .write_header()
         .and_then(|mut writer| writer.write_image_data(&black))
@@ -453,12 +973,15 @@ mod tests {
 
     /// Output frames are matched by the number in their names, whatever the tool around it.
     #[test]
-    fn last_number_reads_common_frame_names() {
-        assert_eq!(last_number("000042"), Some(42));
-        assert_eq!(last_number("frame_42"), Some(42));
-        assert_eq!(last_number("ComfyUI_00042_"), Some(42));
-        assert_eq!(last_number("take2_0007"), Some(7));
-        assert_eq!(last_number("cover"), None);
+    fn split_number_reads_common_frame_names() {
+        assert_eq!(split_number("000042"), Some(("", "000042", "")));
+        assert_eq!(split_number("frame_42"), Some(("frame_", "42", "")));
+        assert_eq!(
+            split_number("ComfyUI_00042_"),
+            Some(("ComfyUI_", "00042", "_"))
+        );
+        assert_eq!(split_number("take2_0007"), Some(("take2_", "0007", "")));
+        assert_eq!(split_number("cover"), None);
     }
 
     /// The error shown is ffmpeg's own complaint, not its "Conversion failed!" sign-off.
@@ -470,5 +993,17 @@ mod tests {
             last_meaningful_line(log).as_deref(),
             Some("Error while decoding stream #0:0: Invalid data found")
         );
+    }
+
+    /// The container follows the name, in any case; other names have none.
+    #[test]
+    fn container_follows_the_extension() {
+        assert_eq!(Container::of(Path::new("v.MKV")), Some(Container::Matroska));
+        assert_eq!(
+            Container::of(Path::new("out/v.webm")),
+            Some(Container::WebM)
+        );
+        assert_eq!(Container::of(Path::new("v.avi")), None);
+        assert_eq!(Container::of(Path::new("video")), None);
     }
 }
