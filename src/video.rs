@@ -20,11 +20,19 @@
 //! only when asked (`--force`).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+mod container;
+mod pairing;
+
+pub use container::Container;
+pub use pairing::{Paired, Pairing, PairingError};
+
+use container::{ffmpeg_encoders, pick_encoder};
+use pairing::pair_outputs;
 
 use crate::audio::decode::{DecodeError, FileSource, MonoSource};
 use crate::clock::FrameRate;
@@ -35,8 +43,6 @@ use crate::export::format::folder::{FolderError, OutputFolder};
 const FFMPEG: &str = "ffmpeg";
 /// ffmpeg's image-sequence pattern inside a sequence folder.
 const SEQUENCE_PATTERN: &str = "%06d.png";
-/// Image files `--side-by-side` and `--frames` read, by extension.
-const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "webp"];
 
 /// What to make.
 #[derive(Debug, Clone)]
@@ -58,97 +64,6 @@ pub struct VideoJob {
     /// Whether a file at `out` that is not ours may be replaced (`--force`).
     pub is_forced: bool,
 }
-
-/// How output frames are matched to guide frames: the image whose number is the guide's frame
-/// index plus `offset`, among the images of one run (the files whose names differ only in their
-/// number, such as `ComfyUI_00001_.png …`). Unset fields are found: offset 0 or 1 (ComfyUI counts
-/// from 1), the one run that has an image for every guide frame.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Pairing {
-    pub offset: Option<i64>,
-    /// The run's name before its number, separators aside: `ComfyUI` for `ComfyUI_00001_.png`.
-    pub prefix: Option<String>,
-}
-
-/// The containers `video` writes, chosen by the output's extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Container {
-    Mp4,
-    Matroska,
-    QuickTime,
-    WebM,
-}
-
-impl Container {
-    /// The container an output named `path` asks for, if it is one of ours.
-    pub fn of(path: &Path) -> Option<Self> {
-        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
-        Some(match extension.as_str() {
-            "mp4" => Self::Mp4,
-            "mkv" => Self::Matroska,
-            "mov" => Self::QuickTime,
-            "webm" => Self::WebM,
-            _ => return None,
-        })
-    }
-
-    /// ffmpeg's name of the muxer.
-    fn muxer(self) -> &'static str {
-        match self {
-            Self::Mp4 => "mp4",
-            Self::Matroska => "matroska",
-            Self::QuickTime => "mov",
-            Self::WebM => "webm",
-        }
-    }
-
-    /// Video encoders by preference, with their settings: H.264 when this ffmpeg has it, else
-    /// MPEG-4 part 2 (still a file every player and Deforum's Video Input read); VP9, else VP8,
-    /// for WebM.
-    fn video_encoders(self) -> &'static [Encoder] {
-        match self {
-            Self::WebM => &[
-                (
-                    "libvpx-vp9",
-                    &["-c:v", "libvpx-vp9", "-crf", "30", "-b:v", "0"],
-                ),
-                ("libvpx", &["-c:v", "libvpx", "-crf", "10", "-b:v", "4M"]),
-            ],
-            _ => &[
-                (
-                    "libx264",
-                    &["-c:v", "libx264", "-crf", "18", "-preset", "medium"],
-                ),
-                ("mpeg4", &["-c:v", "mpeg4", "-q:v", "2"]),
-            ],
-        }
-    }
-
-    /// Audio encoders by preference: AAC, or Opus (else Vorbis) for WebM.
-    fn audio_encoders(self) -> &'static [Encoder] {
-        match self {
-            Self::WebM => &[
-                ("libopus", &["-c:a", "libopus", "-b:a", "160k"]),
-                ("libvorbis", &["-c:a", "libvorbis", "-q:a", "6"]),
-            ],
-            _ => &[("aac", &["-c:a", "aac", "-b:a", "192k"])],
-        }
-    }
-}
-
-impl fmt::Display for Container {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Mp4 => "MP4",
-            Self::Matroska => "Matroska",
-            Self::QuickTime => "QuickTime",
-            Self::WebM => "WebM",
-        })
-    }
-}
-
-/// An ffmpeg encoder's name and the arguments that select and set it.
-type Encoder = (&'static str, &'static [&'static str]);
 
 /// Why no video was made. Each message is one line.
 #[derive(Debug, thiserror::Error)]
@@ -198,7 +113,7 @@ pub enum VideoError {
     Io { path: PathBuf, source: io::Error },
     #[error("ffmpeg failed: {line} (full log: {})", log.display())]
     Ffmpeg { line: String, log: PathBuf },
-    #[error("interrupted; nothing written")]
+    #[error("interrupted; no video written")]
     Interrupted,
 }
 
@@ -209,52 +124,6 @@ impl VideoError {
             source,
         }
     }
-}
-
-/// Why a folder of output frames cannot be paired with the guides.
-#[derive(Debug, thiserror::Error)]
-pub enum PairingError {
-    #[error("cannot read {}: {source}", dir.display())]
-    Read { dir: PathBuf, source: io::Error },
-    #[error(
-        "{} holds no numbered images{} (PNG, JPEG or WebP, such as 000042.png or \
-         ComfyUI_00042_.png)",
-        dir.display(),
-        prefix.as_ref().map_or_else(String::new, |prefix| format!(" named {prefix}…"))
-    )]
-    NoImages {
-        dir: PathBuf,
-        prefix: Option<String>,
-    },
-    #[error(
-        "{} has no output frame numbered {number} ({name}) for guide frame {frame_idx}: every \
-         guide frame needs one ({run}; --offset and --prefix choose another)",
-        dir.display()
-    )]
-    Missing {
-        dir: PathBuf,
-        number: i128,
-        name: String,
-        frame_idx: u64,
-        run: String,
-    },
-    #[error(
-        "{} holds more than one run of images that fits the guides ({first}, and {second}): \
-         choose one with --prefix or --offset",
-        dir.display()
-    )]
-    Ambiguous {
-        dir: PathBuf,
-        first: String,
-        second: String,
-    },
-    #[error("{} holds two files numbered {number}: {} and {}", dir.display(), first.display(), second.display())]
-    Duplicate {
-        dir: PathBuf,
-        number: u64,
-        first: PathBuf,
-        second: PathBuf,
-    },
 }
 
 /// What `video` made.
@@ -312,7 +181,10 @@ pub fn make_video(
         .frames
         .as_ref()
         .or(job.side_by_side.as_ref())
-        .map(|dir| pair_outputs(dir, &folder, &job.pairing))
+        .map(|dir| {
+            let guides: Vec<u64> = folder.frame_indices().collect();
+            pair_outputs(dir, &guides, &job.pairing)
+        })
         .transpose()?;
     let audio = match &job.audio {
         Some(path) => Some(path.clone()),
@@ -523,45 +395,6 @@ pub fn make_video(
     })
 }
 
-/// The encoders this ffmpeg has (`ffmpeg -encoders`); also the check that ffmpeg is there.
-fn ffmpeg_encoders() -> Result<Vec<String>, VideoError> {
-    let output = Command::new(FFMPEG)
-        .args(["-hide_banner", "-encoders"])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .map_err(|error| match error.kind() {
-            io::ErrorKind::NotFound => VideoError::NoFfmpeg,
-            _ => VideoError::io(Path::new(FFMPEG), error),
-        })?;
-    Ok(String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| line.split_whitespace().nth(1).map(str::to_owned))
-        .collect())
-}
-
-/// The arguments of the first of `choices` that this ffmpeg has.
-fn pick_encoder(
-    encoders: &[String],
-    container: Container,
-    kind: &'static str,
-    choices: &'static [Encoder],
-) -> Result<&'static [&'static str], VideoError> {
-    choices
-        .iter()
-        .find(|(name, _)| encoders.iter().any(|encoder| encoder == name))
-        .map(|&(_, args)| args)
-        .ok_or_else(|| VideoError::NoEncoder {
-            container,
-            kind,
-            wanted: choices
-                .iter()
-                .map(|(name, _)| *name)
-                .collect::<Vec<_>>()
-                .join(" or "),
-        })
-}
-
 /// The name `derived.json` gives the video `file_name` in `out_dir`: relative to the folder when
 /// it lies inside it, else its absolute path (so it is found from any working directory).
 fn record_name(folder_dir: &Path, out_dir: &Path, file_name: &str) -> PathBuf {
@@ -629,271 +462,6 @@ fn png_header(path: &Path) -> Option<(Pixel, (u32, u32))> {
         png::ColorType::Rgb | png::ColorType::Rgba | png::ColorType::Indexed => Pixel::Rgb,
     };
     Some((pixel, (info.width, info.height)))
-}
-
-/// Output frames paired with the guide frames, and how.
-#[derive(Debug, Clone)]
-pub struct Paired {
-    pub dir: PathBuf,
-    /// The image for each guide frame.
-    frames: BTreeMap<u64, PathBuf>,
-    /// The run's names, such as `ComfyUI_#####_.png`.
-    run: String,
-    /// Image number minus guide frame.
-    offset: i64,
-    /// Numbered images in the folder that are not used.
-    num_left_out: usize,
-}
-
-impl fmt::Display for Paired {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = |path: Option<&PathBuf>| {
-            path.and_then(|path| path.file_name())
-                .map_or_else(String::new, |name| name.to_string_lossy().into_owned())
-        };
-        let number = match self.offset {
-            0 => "k".to_owned(),
-            offset if offset > 0 => format!("k+{offset}"),
-            offset => format!("k{offset}"),
-        };
-        write!(
-            f,
-            "{}: guide frame k paired with {} number {number} ({} to {})",
-            self.dir.display(),
-            self.run,
-            name(self.frames.values().next()),
-            name(self.frames.values().next_back()),
-        )?;
-        if self.num_left_out > 0 {
-            write!(f, "; {} other images there not used", self.num_left_out)?;
-        }
-        Ok(())
-    }
-}
-
-/// The images in `dir` whose names differ only in their number, by number.
-#[derive(Debug, Default)]
-struct Run {
-    files: BTreeMap<u64, PathBuf>,
-    /// How many digits the first file's number has, to name the others.
-    width: usize,
-    /// Two files of the run with one number, when there are.
-    duplicate: Option<(u64, PathBuf, PathBuf)>,
-}
-
-impl Run {
-    /// The image for guide frame `frame_idx` at `offset`.
-    fn image_of(&self, frame_idx: u64, offset: i64) -> Option<&PathBuf> {
-        let number = frame_idx.checked_add_signed(offset)?;
-        self.files.get(&number)
-    }
-}
-
-/// The name around a run's number: before it, after it, and the extension (lower case).
-type RunKey = (String, String, String);
-
-/// One way to pair a folder's images with the guides: a run at an offset, and how many guide
-/// frames it has an image for.
-#[derive(Debug, Clone, Copy)]
-struct Candidate<'a> {
-    key: &'a RunKey,
-    run: &'a Run,
-    offset: i64,
-    num_found: usize,
-}
-
-impl Candidate<'_> {
-    /// For a message: `ComfyUI_#####_.png from 1`.
-    fn describe(&self, first_guide: u64) -> String {
-        let pattern = run_pattern(self.key, self.run.width);
-        format!("{pattern} from {}", number(first_guide, self.offset))
-    }
-}
-
-/// The image in `dir` for every frame the folder lists, by the number in its file name (the last
-/// run of digits: `000042.png`, `frame_42.jpg` and `ComfyUI_00042_.png` are all numbered 42),
-/// found as [`Pairing`] says. Of the runs that have an image for every guide frame, one must be
-/// the only one, or the only one that starts where the guides start.
-fn pair_outputs(
-    dir: &Path,
-    folder: &OutputFolder,
-    pairing: &Pairing,
-) -> Result<Paired, PairingError> {
-    let runs = read_runs(dir)?;
-    let wanted_prefix = pairing.prefix.as_deref().map(trim_separators);
-    let guides: Vec<u64> = folder.frame_indices().collect();
-    let first_guide = guides.first().copied().unwrap_or(0);
-    let offsets = match pairing.offset {
-        Some(offset) => vec![offset],
-        None => vec![0, 1],
-    };
-    let guides = guides.as_slice();
-    let candidates: Vec<Candidate> = runs
-        .iter()
-        .filter(|((head, _, _), _)| {
-            wanted_prefix.is_none_or(|prefix| trim_separators(head) == prefix)
-        })
-        .flat_map(|(key, run)| {
-            offsets.iter().map(move |&offset| Candidate {
-                key,
-                run,
-                offset,
-                num_found: guides
-                    .iter()
-                    .filter(|&&frame_idx| run.image_of(frame_idx, offset).is_some())
-                    .count(),
-            })
-        })
-        .collect();
-    let complete: Vec<Candidate> = candidates
-        .iter()
-        .filter(|candidate| candidate.num_found == guides.len())
-        .copied()
-        .collect();
-    // A run that starts where the guides start says its own numbering.
-    let aligned: Vec<Candidate> = complete
-        .iter()
-        .filter(|candidate| {
-            let first = candidate.run.files.keys().next().copied();
-            first.map(i128::from) == Some(number(first_guide, candidate.offset))
-        })
-        .copied()
-        .collect();
-    let chosen = match (complete.as_slice(), aligned.as_slice()) {
-        ([only], _) | (_, [only]) => *only,
-        ([first, second, ..], _) => {
-            return Err(PairingError::Ambiguous {
-                dir: dir.to_owned(),
-                first: first.describe(first_guide),
-                second: second.describe(first_guide),
-            });
-        }
-        ([], _) => {
-            // The nearest miss, the first of equals: offset 0 before 1.
-            let Some(best) = candidates
-                .iter()
-                .rev()
-                .max_by_key(|candidate| candidate.num_found)
-            else {
-                return Err(PairingError::NoImages {
-                    dir: dir.to_owned(),
-                    prefix: pairing.prefix.clone(),
-                });
-            };
-            let frame_idx = guides
-                .iter()
-                .copied()
-                .find(|&frame_idx| best.run.image_of(frame_idx, best.offset).is_none())
-                .unwrap_or(first_guide);
-            let number = number(frame_idx, best.offset);
-            return Err(PairingError::Missing {
-                dir: dir.to_owned(),
-                number,
-                name: file_name(best.key, best.run.width, number),
-                frame_idx,
-                run: best.describe(first_guide),
-            });
-        }
-    };
-    if let Some((number, first, second)) = &chosen.run.duplicate {
-        return Err(PairingError::Duplicate {
-            dir: dir.to_owned(),
-            number: *number,
-            first: first.clone(),
-            second: second.clone(),
-        });
-    }
-    let frames: BTreeMap<u64, PathBuf> = guides
-        .iter()
-        .filter_map(|&frame_idx| {
-            let path = chosen.run.image_of(frame_idx, chosen.offset)?;
-            Some((frame_idx, path.clone()))
-        })
-        .collect();
-    let num_images: usize = runs.values().map(|run| run.files.len()).sum();
-    Ok(Paired {
-        dir: dir.to_owned(),
-        num_left_out: num_images - frames.len(),
-        frames,
-        run: run_pattern(chosen.key, chosen.run.width),
-        offset: chosen.offset,
-    })
-}
-
-/// The number of the image for guide frame `frame_idx` at `offset` (negative: there is none).
-fn number(frame_idx: u64, offset: i64) -> i128 {
-    i128::from(frame_idx) + i128::from(offset)
-}
-
-/// The numbered images of `dir`, in runs.
-fn read_runs(dir: &Path) -> Result<BTreeMap<RunKey, Run>, PairingError> {
-    let read_error = |source| PairingError::Read {
-        dir: dir.to_owned(),
-        source,
-    };
-    let mut runs: BTreeMap<RunKey, Run> = BTreeMap::new();
-    for entry in fs::read_dir(dir).map_err(read_error)? {
-        let path = entry.map_err(read_error)?.path();
-        let Some(extension) = path
-            .extension()
-            .and_then(|extension| extension.to_str())
-            .map(str::to_ascii_lowercase)
-            .filter(|extension| IMAGE_EXTENSIONS.contains(&extension.as_str()))
-        else {
-            continue;
-        };
-        let Some((head, digits, tail)) = path
-            .file_stem()
-            .and_then(|stem| stem.to_str())
-            .and_then(split_number)
-        else {
-            continue;
-        };
-        let Ok(number) = digits.parse::<u64>() else {
-            continue;
-        };
-        let run = runs
-            .entry((head.to_owned(), tail.to_owned(), extension))
-            .or_default();
-        if run.files.is_empty() {
-            run.width = digits.len();
-        }
-        if let Some(first) = run.files.insert(number, path.clone())
-            && run.duplicate.is_none()
-        {
-            let (first, second) = if first < path {
-                (first, path)
-            } else {
-                (path, first)
-            };
-            run.duplicate = Some((number, first, second));
-        }
-    }
-    Ok(runs)
-}
-
-/// `text` split around its last run of ASCII digits: before, the digits, after.
-fn split_number(text: &str) -> Option<(&str, &str, &str)> {
-    let end = text.rfind(|c: char| c.is_ascii_digit())? + 1;
-    let start = text[..end]
-        .rfind(|c: char| !c.is_ascii_digit())
-        .map_or(0, |idx| idx + 1);
-    Some((&text[..start], &text[start..end], &text[end..]))
-}
-
-/// A run's name before its number without the separators around it: `ComfyUI` for `ComfyUI_`.
-fn trim_separators(text: &str) -> &str {
-    text.trim_matches(|c: char| matches!(c, '_' | '-' | '.' | ' '))
-}
-
-/// The name of image `number` of the run `key`.
-fn file_name((head, tail, extension): &RunKey, width: usize, number: i128) -> String {
-    format!("{head}{number:0width$}{tail}.{extension}")
-}
-
-/// The run's names with `#` for each digit: `ComfyUI_#####_.png`.
-fn run_pattern((head, tail, extension): &RunKey, width: usize) -> String {
-    format!("{head}{}{tail}.{extension}", "#".repeat(width.max(1)))
 }
 
 /// Fills `dir` with `000000.png … ` for frames `0..num_frames`: a link to `frames[k]` where there
@@ -971,19 +539,6 @@ impl Drop for Scratch {
 mod tests {
     use super::*;
 
-    /// Output frames are matched by the number in their names, whatever the tool around it.
-    #[test]
-    fn split_number_reads_common_frame_names() {
-        assert_eq!(split_number("000042"), Some(("", "000042", "")));
-        assert_eq!(split_number("frame_42"), Some(("frame_", "42", "")));
-        assert_eq!(
-            split_number("ComfyUI_00042_"),
-            Some(("ComfyUI_", "00042", "_"))
-        );
-        assert_eq!(split_number("take2_0007"), Some(("take2_", "0007", "")));
-        assert_eq!(split_number("cover"), None);
-    }
-
     /// The error shown is ffmpeg's own complaint, not its "Conversion failed!" sign-off.
     #[test]
     fn last_meaningful_line_skips_the_sign_off() {
@@ -993,17 +548,5 @@ mod tests {
             last_meaningful_line(log).as_deref(),
             Some("Error while decoding stream #0:0: Invalid data found")
         );
-    }
-
-    /// The container follows the name, in any case; other names have none.
-    #[test]
-    fn container_follows_the_extension() {
-        assert_eq!(Container::of(Path::new("v.MKV")), Some(Container::Matroska));
-        assert_eq!(
-            Container::of(Path::new("out/v.webm")),
-            Some(Container::WebM)
-        );
-        assert_eq!(Container::of(Path::new("v.avi")), None);
-        assert_eq!(Container::of(Path::new("video")), None);
     }
 }

@@ -465,7 +465,7 @@ fn side_by_side_finds_comfyui_numbering_from_1() {
     assert!(
         pairing[0].contains("ComfyUI_#####_.png number k+1")
             && pairing[0].contains("ComfyUI_00001_.png to ComfyUI_00024_.png")
-            && pairing[0].contains("1 other images"),
+            && pairing[0].contains("1 other image there is not used"),
         "{stderr}"
     );
     assert_paired(&out.join("side-by-side.mp4"), "1-based");
