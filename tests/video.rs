@@ -523,6 +523,10 @@ fn side_by_side_of_several_runs_is_chosen_by_prefix_and_offset() {
     );
     assert_paired(&out.join("side-by-side.mp4"), "--offset 25");
 
+    // Pairing options without outputs to pair are a usage error.
+    let output = cli(&["video", path_arg(&out), "--offset", "1"]);
+    assert_eq!(output.status.code(), Some(2));
+
     // An offset no file fits names the first missing one.
     let output = cli(&[
         &side_by_side[..],
