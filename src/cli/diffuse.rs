@@ -28,7 +28,7 @@ use crate::diffuse::{Backend, FrameJob, FrameSettings, sha256_hex};
 use crate::export::format::diffused::{DIFFUSED_DIR, Entry, Ledger, output_path};
 use crate::export::format::folder::OutputFolder;
 use crate::export::write_atomically;
-use crate::video::{self, VideoJob};
+use crate::video::{self, Pairing, VideoJob};
 
 /// The schedule the `schedule` command writes into a folder.
 const SCHEDULE_NAME: &str = crate::export::SCHEDULE_FILES[0];
@@ -358,6 +358,13 @@ pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
             out: folder.dir.join("diffused.mp4"),
             frames: Some(out_dir),
             side_by_side: None,
+            // `diffuse` names its pictures by frame index.
+            pairing: Pairing {
+                offset: Some(0),
+                prefix: None,
+            },
+            is_partial_ok: false,
+            is_forced: false,
         };
         let summary = video::make_video(&job, || stop.load(Ordering::Relaxed))?;
         println!(

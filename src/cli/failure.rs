@@ -10,7 +10,7 @@ use crate::export::ExportError;
 use crate::export::format::folder::FolderError;
 use crate::page::PageError;
 use crate::pipeline::PipelineError;
-use crate::video::VideoError;
+use crate::video::{PairingError, VideoError};
 
 /// A failure with its exit code; printed as one line.
 #[derive(Debug, thiserror::Error)]
@@ -86,14 +86,19 @@ impl From<VideoError> for Failure {
         let exit_code = match &error {
             VideoError::Folder(error) if error.is_io() => EXIT_IO,
             VideoError::Audio(error) if error.is_io() => EXIT_IO,
+            VideoError::Pairing(PairingError::Read { .. }) => EXIT_IO,
+            VideoError::Container { .. } => EXIT_USAGE,
             VideoError::Folder(_)
             | VideoError::Audio(_)
             | VideoError::NoFrames { .. }
             | VideoError::MissingFrame { .. }
-            | VideoError::MissingSideFrame { .. }
-            | VideoError::AmbiguousSideFrame { .. }
+            | VideoError::Pairing(_)
             | VideoError::MissingAudio { .. } => EXIT_BAD_INPUT,
-            VideoError::NoFfmpeg | VideoError::Io { .. } | VideoError::Ffmpeg { .. } => EXIT_IO,
+            VideoError::NoFfmpeg
+            | VideoError::NoEncoder { .. }
+            | VideoError::NotOurs { .. }
+            | VideoError::Io { .. }
+            | VideoError::Ffmpeg { .. } => EXIT_IO,
             VideoError::Interrupted => EXIT_INTERRUPTED,
         };
         Self {
