@@ -31,7 +31,9 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{self, CODEC_TYPE_NULL, CodecType, Decoder, DecoderOptions};
+use symphonia::core::codecs::{
+    self, CODEC_TYPE_NULL, CodecParameters, CodecType, Decoder, DecoderOptions,
+};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader, Track};
 use symphonia::core::io::{MediaSource, MediaSourceStream, ReadOnlySource};
@@ -43,6 +45,10 @@ use crate::analysis::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, mix_to_mono};
 /// The most silence one rejected packet becomes (a corrupt header could claim any duration);
 /// real packets hold at most a few thousand samples.
 const MAX_LOST_PACKET_LEN: u64 = 1 << 16;
+
+/// The longest Ogg Vorbis link taken for a single audio page (see [`OggTrim::of`]): a few seconds,
+/// as much as one page holds at low bit rates.
+const MAX_ONE_PAGE_LEN: u64 = 1 << 16;
 
 /// `open` gives up on a file whose first this many packets all fail (seconds of audio).
 const MAX_LEADING_SKIPS: u64 = 256;
@@ -206,6 +212,8 @@ pub struct FileSource {
     is_ogg: bool,
     /// True if the stream being decoded states its length (an Ogg link: its last page was found).
     is_end_stated: bool,
+    /// What is left to trim of the Ogg link being decoded.
+    ogg_trim: OggTrim,
     /// Mono samples decoded so far, silence included: the timeline position of the next sample.
     num_timeline_samples: u64,
     /// Packets the codec rejected (each replaced by silence).
@@ -215,6 +223,44 @@ pub struct FileSource {
     /// True once the stream's end was reached and checked against the header.
     is_finished: bool,
     damage: Vec<Damage>,
+}
+
+/// The samples libvorbis trims from an Ogg Vorbis link by granule position where symphonia 0.5
+/// does not: it reads the first audio page before it measures the start delay, so it never trims
+/// the start, and it cannot tell a stream of one audio page, whose end libvorbis trims instead.
+#[derive(Debug, Default)]
+struct OggTrim {
+    /// Samples still to drop at the link's start: the first page decodes to more samples than
+    /// its granule position counts.
+    start: u64,
+    /// The timeline position where a one-page link ends.
+    end: Option<u64>,
+}
+
+impl OggTrim {
+    /// The trim of a link (its parameters as symphonia probed them) starting at `position`. A
+    /// short link with a start delay but no end padding is one audio page (symphonia measures
+    /// the end padding against the page before the last, which a one-page link lacks): libvorbis
+    /// keeps its first `n_frames` samples.
+    fn of(params: &CodecParameters, position: u64) -> Self {
+        let delay = u64::from(params.delay.unwrap_or(0));
+        match params.n_frames {
+            Some(num_frames)
+                if delay > 0
+                    && params.padding.is_none()
+                    && num_frames + delay <= MAX_ONE_PAGE_LEN =>
+            {
+                Self {
+                    start: 0,
+                    end: Some(position + num_frames),
+                }
+            }
+            _ => Self {
+                start: delay,
+                end: None,
+            },
+        }
+    }
 }
 
 impl FileSource {
@@ -257,6 +303,11 @@ impl FileSource {
         let codec = codec_name(params.codec);
         let start_ts = params.start_ts;
         let is_end_stated = params.n_frames.is_some();
+        let ogg_trim = if is_ogg {
+            OggTrim::of(params, 0)
+        } else {
+            OggTrim::default()
+        };
         let info = AudioInfo {
             // Zero until known: `next_chunk` fills them from the first decoded packet.
             sample_rate: params.sample_rate.unwrap_or(0),
@@ -275,6 +326,7 @@ impl FileSource {
             start_ts,
             is_ogg,
             is_end_stated,
+            ogg_trim,
             num_timeline_samples: 0,
             num_bad_packets: 0,
             num_decoded_packets: 0,
@@ -329,6 +381,7 @@ impl FileSource {
                     let (track, decoder) = audio_track(&self.path, self.format.as_ref())?;
                     self.track_id = track.id;
                     self.is_end_stated = track.codec_params.n_frames.is_some();
+                    self.ogg_trim = OggTrim::of(&track.codec_params, self.num_timeline_samples);
                     self.decoder = decoder;
                     continue;
                 }
@@ -409,12 +462,22 @@ impl FileSource {
                     len: num_dropped,
                 });
             }
+            let num_trimmed = self.ogg_trim.start.min(num_frames - num_dropped);
+            self.ogg_trim.start -= num_trimmed;
+            let first = num_dropped + num_trimmed;
+            let num_kept = match self.ogg_trim.end {
+                Some(end) => {
+                    (num_frames - first).min(end.saturating_sub(self.num_timeline_samples))
+                }
+                None => num_frames - first,
+            };
             out.extend(
-                interleaved.samples()[num_dropped as usize * num_channels..]
+                interleaved.samples()
+                    [first as usize * num_channels..(first + num_kept) as usize * num_channels]
                     .chunks_exact(num_channels)
                     .map(|frame| mix_to_mono(frame.iter().copied())),
             );
-            self.num_timeline_samples += num_frames - num_dropped;
+            self.num_timeline_samples += num_kept;
             if out.len() > num_before {
                 return Ok(true);
             }
