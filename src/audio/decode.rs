@@ -12,7 +12,7 @@
 //! (an MP3's encoder delay and padding from its LAME/Xing header; an Ogg Vorbis stream's end by
 //! granule position), and the decoders cut them from their output. The trims symphonia 0.5 leaves
 //! out of an Ogg Vorbis stream, libvorbis's start trim and the end of a stream of one page, are
-//! made here ([`OggTrim`]).
+//! made here (`OggTrim`).
 //!
 //! Damage never moves audio on the timeline: every sample is handed out at its true position. A
 //! packet the codec rejects becomes silence of its length; a jump in the packets' timestamps (the
