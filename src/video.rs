@@ -38,6 +38,7 @@ use crate::audio::decode::{DecodeError, FileSource, MonoSource};
 use crate::clock::FrameRate;
 use crate::export::format::derived::{Derived, RenderId, VideoRecord};
 use crate::export::format::folder::{FolderError, OutputFolder};
+use crate::export::format::frames::FRAMES_PATTERN;
 
 /// The program and the Debian package that provides it.
 const FFMPEG: &str = "ffmpeg";
@@ -268,7 +269,7 @@ pub fn make_video(
     };
     let is_plain_sequence = outputs.is_none() && folder.frame_ranges() == [[0, num_frames - 1]];
     let main_input = if is_plain_sequence {
-        folder.dir.join("frames").join(SEQUENCE_PATTERN)
+        folder.dir.join(FRAMES_PATTERN)
     } else {
         let dir = out_dir.join(format!(".{file_name}.guides.tmp"));
         scratch.dirs.push(dir.clone());

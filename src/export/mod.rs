@@ -730,7 +730,7 @@ mod tests {
             matches!(
                 error,
                 ExportError::SettingsDiffer {
-                    field: "frames",
+                    field: "frames.render",
                     ..
                 }
             ),
