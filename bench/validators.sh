@@ -12,7 +12,8 @@
 #                   && cmake --build build --target pluginval` (Debian: cmake ladspa-sdk libasound2-dev
 #                   libx11-dev libxrandr-dev libxinerama-dev libxcursor-dev libfreetype-dev
 #                   libfontconfig1-dev libgtk-3-dev libwebkit2gtk-4.1-dev; xvfb for the runs)
-# Usage: bench/validators.sh            (bundles the release build first; SKIP_BUNDLE=1 to reuse it)
+# Usage: bench/validators.sh            (bundles the release build first; SKIP_BUNDLE=1 to reuse it;
+#                                       FUZZ_DURATION, FUZZ_JOBS, RUNS, LOG_DIR to change the rest)
 # Prints one line per run and a summary; exits 1 if any run failed. Logs go to $LOG_DIR.
 set -uo pipefail
 
@@ -20,6 +21,8 @@ cd "$(dirname "$0")/.."
 CLAP_VALIDATOR=${CLAP_VALIDATOR:-/work/tools/clap-validator/target/release/clap-validator}
 PLUGINVAL=${PLUGINVAL:-/work/tools/pluginval/build/pluginval_artefacts/Release/pluginval}
 FUZZ_DURATION=${FUZZ_DURATION:-5m}
+# Chunks run in parallel by default, one per core; each must finish within clap-validator's 60 s.
+FUZZ_JOBS=${FUZZ_JOBS:-1}
 RUNS=${RUNS:-3}
 LOG_DIR=${LOG_DIR:-target/validators}
 CLAP_BUNDLE="target/bundled/Spectral Diffusion.clap"
@@ -35,10 +38,17 @@ if ! command -v xvfb-run > /dev/null; then
     echo "validators.sh: xvfb-run not found (Debian package xvfb)" >&2
     exit 1
 fi
-if [[ ${SKIP_BUNDLE:-0} != 1 ]]; then
-    cargo xtask bundle spectral-diffusion --release > /dev/null || exit 1
-fi
 mkdir -p "$LOG_DIR"
+if [[ ${SKIP_BUNDLE:-0} != 1 ]]; then
+    if ! cargo xtask bundle spectral-diffusion --release > "$LOG_DIR/bundle.log" 2>&1; then
+        cat "$LOG_DIR/bundle.log" >&2
+        exit 1
+    fi
+fi
+# The validators arm the recorder with random parameters: its takes go to a scratch home (the
+# default output folder is ~/Spectral Diffusion/), not the user's.
+scratch_home=$(mktemp -d)
+trap 'rm -rf "$scratch_home"' EXIT
 failed=0
 
 # One line per run: what ran, its result, its log.
@@ -49,14 +59,15 @@ report() {
 }
 
 log="$LOG_DIR/clap-validate.log"
-"$CLAP_VALIDATOR" validate "$CLAP_BUNDLE" > "$log" 2>&1
+HOME=$scratch_home "$CLAP_VALIDATOR" validate "$CLAP_BUNDLE" > "$log" 2>&1
 status=$?
 summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^[0-9]+ tests run' | tail -n 1)
 [[ $status == 0 ]] && report "clap-validator validate" ok "$log" "$summary" \
     || report "clap-validator validate" FAIL "$log" "$summary"
 
 log="$LOG_DIR/clap-fuzz.log"
-"$CLAP_VALIDATOR" fuzz --duration "$FUZZ_DURATION" "$CLAP_BUNDLE" > "$log" 2>&1
+HOME=$scratch_home "$CLAP_VALIDATOR" fuzz --duration "$FUZZ_DURATION" --jobs "$FUZZ_JOBS" \
+    "$CLAP_BUNDLE" > "$log" 2>&1
 status=$?
 summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | tail -n 3 | tr '\n' ' ')
 [[ $status == 0 ]] && report "clap-validator fuzz $FUZZ_DURATION" ok "$log" "$summary" \
@@ -65,7 +76,7 @@ summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | tail -n 3 | tr '\n' ' ')
 for run in $(seq 1 "$RUNS"); do
     seed=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
     log="$LOG_DIR/pluginval-$run-0x$seed.log"
-    xvfb-run -a "$PLUGINVAL" --strictness-level 10 --random-seed "0x$seed" \
+    HOME=$scratch_home xvfb-run -a "$PLUGINVAL" --strictness-level 10 --random-seed "0x$seed" \
         --validate "$VST3_BUNDLE" > "$log" 2>&1
     status=$?
     summary="seed 0x$seed, exit $status, $(grep -c '^Starting tests in' "$log") test groups"
