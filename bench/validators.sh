@@ -48,7 +48,7 @@ fi
 # The validators arm the recorder with random parameters: its takes go to a scratch home (the
 # default output folder is ~/Spectral Diffusion/), not the user's.
 scratch_home=$(mktemp -d)
-trap 'rm -rf "$scratch_home"' EXIT
+trap 'rm -rf "$scratch_home" 2> /dev/null' EXIT
 failed=0
 
 # One line per run: what ran, its result, its log.
