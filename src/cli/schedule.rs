@@ -39,7 +39,7 @@ use crate::schedule::host::HostSource;
 use crate::schedule::lanes::Band;
 use crate::schedule::onsets::FrameFlux;
 use crate::schedule::{
-    DbScale, Lane, LaneConfig, LaneSet, LaneSource, RowMeter, TargetConfig, frame_period_s,
+    DbScale, Lane, LaneConfig, LaneSet, LaneSource, RowMeter, TargetConfig, frame_period_s, parseq,
     unit_curves,
 };
 
@@ -556,6 +556,8 @@ fn write_outputs(measured: &Measured, out_dir: &Path, epsilon: f64) -> Result<us
         })
         .collect();
     let num_frames = units.first().map_or(0, Vec::len);
+    let fields = parseq::field_names(target_schedules.iter().map(|schedule| schedule.name))
+        .map_err(Failure::usage)?;
 
     fs::create_dir_all(out_dir).map_err(|error| Failure {
         message: format!("cannot write {}: {error}", out_dir.display()),
@@ -587,9 +589,10 @@ fn write_outputs(measured: &Measured, out_dir: &Path, epsilon: f64) -> Result<us
         )
     })?;
     write(PARSEQ_NAME, &|mut out| {
-        emit::write_parseq(
+        parseq::write_parseq(
             &mut out,
             &target_schedules,
+            &fields,
             measured.fps.as_f64(),
             num_frames,
         )
@@ -597,7 +600,7 @@ fn write_outputs(measured: &Measured, out_dir: &Path, epsilon: f64) -> Result<us
     Ok(target_values
         .iter()
         .map(|values| {
-            let rounded: Vec<f64> = values.iter().map(|&v| emit::round(v)).collect();
+            let rounded: Vec<f64> = values.iter().map(|&v| emit::round(f64::from(v))).collect();
             emit::decimate(&rounded, epsilon).len()
         })
         .sum())

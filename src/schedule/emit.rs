@@ -3,10 +3,7 @@
 //! - Deforum keyframe strings: `0:(0.52), 12:(0.61)`: integer frames ascending from 0, plain
 //!   decimals without exponent, items joined by `, `, no trailing comma.
 //! - AnimateDiff-Evolved value schedules: `0 = 0.52, 12 = 0.61`.
-//! - Parseq rendered frames: every frame 0..N-1 with each field, `<field>_delta` (the change since
-//!   the previous frame; `zoom` is multiplicative, so its delta is `1 + z_f - z_{f-1}`; frame 0's
-//!   delta is the value itself) and `<field>_pc` (percent of the field's min..max), plus
-//!   `rendered_frames_meta` {min, max, isFlat} and `options.output_fps`.
+//! - Parseq rendered frames: see [`super::parseq`].
 //! - A plain CSV, `frame,<lane>…`, every frame.
 //!
 //! The string formats keep only the keyframes linear interpolation needs: a frame is dropped
@@ -26,9 +23,9 @@ pub struct Schedule<'a> {
 }
 
 /// `value` rounded to [`DECIMALS`] places.
-pub fn round(value: f32) -> f64 {
+pub fn round(value: f64) -> f64 {
     let scale = 10f64.powi(DECIMALS);
-    (f64::from(value) * scale).round() / scale
+    (value * scale).round() / scale
 }
 
 /// A rounded value as a plain decimal: no exponent, no trailing zeros, no `-0`.
@@ -91,7 +88,7 @@ fn write_keyframes(
     epsilon: f64,
     mut item: impl FnMut(&mut dyn Write, usize, f64) -> io::Result<()>,
 ) -> io::Result<()> {
-    let rounded: Vec<f64> = values.iter().map(|&v| round(v)).collect();
+    let rounded: Vec<f64> = values.iter().map(|&v| round(f64::from(v))).collect();
     for (idx, frame_idx) in decimate(&rounded, epsilon).into_iter().enumerate() {
         if idx > 0 {
             out.write_all(b", ")?;
@@ -134,77 +131,6 @@ pub fn write_strings(
         out.write_all(b"\n\n")?;
     }
     Ok(())
-}
-
-/// Parseq's name for a Deforum schedule: `strength_schedule` → `strength`.
-pub fn parseq_field(name: &str) -> &str {
-    name.strip_suffix("_schedule").unwrap_or(name)
-}
-
-/// Parseq's rendered-frames JSON, frame by frame (a song's frames are never held as JSON values).
-pub fn write_parseq(
-    out: &mut impl Write,
-    schedules: &[Schedule],
-    fps: f64,
-    num_frames: usize,
-) -> io::Result<()> {
-    let fields: Vec<(&str, Vec<f64>)> = schedules
-        .iter()
-        .map(|schedule| {
-            let rounded = schedule.values.iter().map(|&v| round(v)).collect();
-            (parseq_field(schedule.name), rounded)
-        })
-        .collect();
-    let ranges: Vec<(f64, f64)> = fields
-        .iter()
-        .map(|(_, values)| {
-            values
-                .iter()
-                .fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)))
-        })
-        .collect();
-    write!(
-        out,
-        "{{\"options\":{{\"output_fps\":{fps}}},\"rendered_frames\":["
-    )?;
-    for frame_idx in 0..num_frames {
-        if frame_idx > 0 {
-            out.write_all(b",")?;
-        }
-        write!(out, "\n{{\"frame\":{frame_idx}")?;
-        for ((field, values), &(lo, hi)) in fields.iter().zip(&ranges) {
-            let value = values[frame_idx];
-            let delta = match frame_idx {
-                0 => value,
-                _ if *field == "zoom" => 1.0 + value - values[frame_idx - 1],
-                _ => value - values[frame_idx - 1],
-            };
-            let percent = if hi > lo {
-                100.0 * (value - lo) / (hi - lo)
-            } else {
-                0.0
-            };
-            write!(out, ",\"{field}\":")?;
-            write_decimal(out, value)?;
-            write!(out, ",\"{field}_delta\":")?;
-            write_decimal(out, round(delta as f32))?;
-            write!(out, ",\"{field}_pc\":")?;
-            write_decimal(out, round(percent as f32))?;
-        }
-        out.write_all(b"}")?;
-    }
-    out.write_all(b"\n],\"rendered_frames_meta\":{")?;
-    for (idx, ((field, _), &(lo, hi))) in fields.iter().zip(&ranges).enumerate() {
-        if idx > 0 {
-            out.write_all(b",")?;
-        }
-        write!(out, "\"{field}\":{{\"min\":")?;
-        write_decimal(out, lo)?;
-        out.write_all(b",\"max\":")?;
-        write_decimal(out, hi)?;
-        write!(out, ",\"isFlat\":{}}}", hi <= lo)?;
-    }
-    out.write_all(b"}}\n")
 }
 
 /// `frame,<name>…` then one row per frame, values in ryu's shortest round-trip form.
@@ -268,7 +194,7 @@ mod tests {
     fn decimals_are_plain() {
         let text = |value: f32| {
             let mut out = Vec::new();
-            write_decimal(&mut out, round(value)).unwrap();
+            write_decimal(&mut out, round(f64::from(value))).unwrap();
             String::from_utf8(out).unwrap()
         };
         assert_eq!(text(0.52), "0.52");
