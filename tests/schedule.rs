@@ -276,6 +276,117 @@ fn every_output_parses_and_round_trips_the_lanes() {
     );
 }
 
+/// Comfyroll's `keyframe_scheduler` (nodes/functions_animation.py) as `CR Simple Value
+/// Scheduler` applies it, in Python: for every frame up to the last line's, the line whose frame
+/// it is, else the last line before it (values are held); then the node's `float(params)` and
+/// `int(params.split('.')[0])`. Reads sections of `frame, value` lines separated by blank lines
+/// on stdin, prints each section's floats as JSON.
+const COMFYROLL_HARNESS: &str = r#"
+import json, sys
+out = []
+for section in sys.stdin.read().split("\n\n"):
+    lines = [line for line in section.split("\n") if line.strip()]
+    if not lines:
+        continue
+    parsed = []
+    for line in lines:
+        frame_str, params = line.split(",", 1)
+        parsed.append((int(frame_str), params.lstrip()))
+    values = []
+    for current in range(parsed[-1][0] + 1):
+        held = ""
+        for frame, params in parsed:
+            if frame <= current:
+                held = params
+            if frame >= current:
+                break
+        int(held.split(".")[0])
+        values.append(float(held))
+    out.append(values)
+print(json.dumps(out))
+"#;
+
+/// `comfyroll.txt`: each `# name` line and the `frame, value` lines under it, parsed by
+/// Comfyroll's grammar (an integer, a comma, a value that `float` and `int` of its part before
+/// the point both read) and held frame by frame as Comfyroll holds them.
+fn comfyroll(path: &Path) -> Vec<(String, Vec<f64>)> {
+    let text = fs::read_to_string(path).unwrap();
+    let mut schedules = Vec::new();
+    let mut sections = Vec::new();
+    for section in text.split("\n\n").filter(|section| !section.is_empty()) {
+        let (name, lines) = section.split_once('\n').unwrap();
+        let name = name.strip_prefix("# ").expect("a # name line");
+        let mut values = Vec::new();
+        for (frame_idx, line) in lines.lines().enumerate() {
+            let (frame, value) = line.split_once(", ").expect("frame, value");
+            assert_eq!(
+                frame,
+                frame_idx.to_string(),
+                "{name}: every frame, in order"
+            );
+            values.push(parse_plain_decimal(value));
+        }
+        schedules.push((name.to_owned(), values));
+        sections.push(lines);
+    }
+    match std::process::Command::new("python3")
+        .args(["-c", COMFYROLL_HARNESS])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(mut child) => {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(sections.join("\n\n").as_bytes())
+                .unwrap();
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "Comfyroll's parser refused the lines"
+            );
+            let held: Vec<Vec<f64>> = serde_json::from_slice(&output.stdout).unwrap();
+            for ((name, values), held) in schedules.iter().zip(held) {
+                assert_eq!(&held, values, "{name}: Comfyroll holds what was written");
+            }
+        }
+        Err(error) => {
+            assert!(
+                std::env::var_os("SPECTRAL_DIFFUSION_REQUIRE_TOOLS").is_none(),
+                "python3: {error}"
+            );
+            eprintln!("skipped Comfyroll's parser in Python: python3: {error}");
+        }
+    }
+    schedules
+}
+
+/// Comfyroll's lines hold, on every frame, the schedule's value to 4 decimals.
+#[test]
+fn comfyroll_lines_parse_by_its_grammar_and_hold_the_schedule() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path(), "out", &[]);
+    run_ok(&[
+        "schedule",
+        path_arg(&folder),
+        "--lane",
+        "kick=30-120,min=-0.5,max=0.75",
+        "--lane",
+        "level=loudness,min=5,max=9",
+        "--quiet",
+    ]);
+    let (names, columns) = schedule_csv(&folder);
+    let schedules = comfyroll(&folder.join("comfyroll.txt"));
+    assert_eq!(schedules.len(), 2);
+    for ((name, values), (lane, column)) in schedules.iter().zip(names.iter().zip(&columns)) {
+        assert_eq!(name, lane);
+        assert_close(values, column, ROUNDING + 1e-6, name);
+    }
+}
+
 /// `parseq.json`'s frames, by field.
 fn parseq_fields(folder: &Path) -> Vec<serde_json::Map<String, Value>> {
     let parseq: Value =

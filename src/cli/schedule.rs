@@ -4,7 +4,7 @@
 //! table), each value mapped to dB as the manifest's analysis defines it, and measured by every
 //! lane. Audio runs the render's own analysis (`pipeline::cut_frames` and the `Analyzer`, no
 //! images), and onsets lanes a second pass over each frame's own samples ([`FrameFlux`]).
-//! Writes `schedule.csv`, `deforum.txt`, `animatediff.txt` and `parseq.json`.
+//! Writes `schedule.csv`, `deforum.txt`, `animatediff.txt`, `comfyroll.txt` and `parseq.json`.
 //!
 //! A plugin take's folder also has its host's beat grid, MIDI and macros (`transport.csv`,
 //! `midi.csv`, `macros.csv`): beat, note, CC and macro lanes read them. A session folder holds
@@ -47,7 +47,8 @@ use crate::schedule::{
 const LANES_CSV_NAME: &str = export::SCHEDULE_FILES[0];
 const DEFORUM_NAME: &str = export::SCHEDULE_FILES[1];
 const ANIMATEDIFF_NAME: &str = export::SCHEDULE_FILES[2];
-const PARSEQ_NAME: &str = export::SCHEDULE_FILES[3];
+const COMFYROLL_NAME: &str = export::SCHEDULE_FILES[3];
+const PARSEQ_NAME: &str = export::SCHEDULE_FILES[4];
 
 #[derive(Debug, Args)]
 pub struct ScheduleArgs {
@@ -587,6 +588,9 @@ fn write_outputs(measured: &Measured, out_dir: &Path, epsilon: f64) -> Result<us
             epsilon,
             emit::write_animatediff,
         )
+    })?;
+    write(COMFYROLL_NAME, &|mut out| {
+        emit::write_comfyroll(&mut out, &target_schedules)
     })?;
     write(PARSEQ_NAME, &|mut out| {
         parseq::write_parseq(

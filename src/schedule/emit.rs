@@ -3,6 +3,8 @@
 //! - Deforum keyframe strings: `0:(0.52), 12:(0.61)`: integer frames ascending from 0, plain
 //!   decimals without exponent, items joined by `, `, no trailing comma.
 //! - AnimateDiff-Evolved value schedules: `0 = 0.52, 12 = 0.61`.
+//! - Comfyroll's `CR Simple Value Scheduler`: one `frame, value` line per frame. It holds a value
+//!   until the next line's frame instead of interpolating, so every frame is written.
 //! - Parseq rendered frames: see [`super::parseq`].
 //! - A plain CSV, `frame,<lane>…`, every frame.
 //!
@@ -133,6 +135,21 @@ pub fn write_strings(
     Ok(())
 }
 
+/// Comfyroll's schedule text: per schedule a `# name` line, one `frame, value` line per frame
+/// (Comfyroll holds a value until the next line, so every frame is written), a blank line.
+pub fn write_comfyroll(out: &mut impl Write, schedules: &[Schedule]) -> io::Result<()> {
+    for schedule in schedules {
+        writeln!(out, "# {}", schedule.name)?;
+        for (frame_idx, &value) in schedule.values.iter().enumerate() {
+            write!(out, "{frame_idx}, ")?;
+            write_decimal(out, round(f64::from(value)))?;
+            out.write_all(b"\n")?;
+        }
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
 /// `frame,<name>…` then one row per frame, values in ryu's shortest round-trip form.
 pub fn write_csv(
     out: &mut impl Write,
@@ -188,6 +205,21 @@ mod tests {
         assert_eq!(decimate(&line, 0.0), [0, 99]);
         assert_eq!(decimate(&[0.5], 0.0), [0]);
         assert!(decimate(&[], 0.0).is_empty());
+    }
+
+    /// Comfyroll's text: a `# name` line, then `frame, value` on every frame, plain decimals.
+    #[test]
+    fn comfyroll_lines_hold_every_frame() {
+        let mut out = Vec::new();
+        let schedules = [Schedule {
+            name: "strength_schedule",
+            values: &[0.52, 0.52, 1.0, -0.000_01],
+        }];
+        write_comfyroll(&mut out, &schedules).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "# strength_schedule\n0, 0.52\n1, 0.52\n2, 1\n3, 0\n\n"
+        );
     }
 
     #[test]
