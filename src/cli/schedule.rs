@@ -31,8 +31,12 @@ use crate::export::format::capture::{HostTable, HostTableKind};
 use crate::export::format::folder::{FolderError, OutputFolder};
 use crate::export::format::manifest::MANIFEST_NAME;
 use crate::export::format::page::is_our_page;
+use crate::export::format::schedule::{
+    ANIMATEDIFF_NAME, COMFYROLL_NAME, DEFORUM_NAME, LANES_CSV_NAME, PARSEQ_NAME,
+};
 use crate::export::format::session::SessionIndex;
-use crate::export::{self, write_atomically};
+use crate::export::write_atomically;
+use crate::page::BrokenSchedule;
 use crate::pipeline::{self, PipelineError};
 use crate::schedule::emit::{self, Schedule};
 use crate::schedule::host::HostSource;
@@ -42,13 +46,6 @@ use crate::schedule::{
     DbScale, Lane, LaneConfig, LaneSet, LaneSource, RowMeter, TargetConfig, frame_period_s, parseq,
     unit_curves,
 };
-
-/// The files `schedule` writes into its folder.
-const LANES_CSV_NAME: &str = export::SCHEDULE_FILES[0];
-const DEFORUM_NAME: &str = export::SCHEDULE_FILES[1];
-const ANIMATEDIFF_NAME: &str = export::SCHEDULE_FILES[2];
-const COMFYROLL_NAME: &str = export::SCHEDULE_FILES[3];
-const PARSEQ_NAME: &str = export::SCHEDULE_FILES[4];
 
 #[derive(Debug, Args)]
 pub struct ScheduleArgs {
@@ -147,7 +144,7 @@ pub(super) fn run_schedule(args: &ScheduleArgs) -> Result<(), Failure> {
     let num_keyframes = write_outputs(&measured, out_dir, args.epsilon)?;
     // The folder's preview page plots `schedule.csv`: draw it again with these lanes.
     if is_our_page(out_dir) {
-        crate::page::write_page(out_dir, None)?;
+        crate::page::write_page(out_dir, None, BrokenSchedule::Refuse)?;
     }
     if !args.quiet {
         let num_frames = measured.raw.first().map_or(0, Vec::len);
