@@ -381,6 +381,8 @@ fn base64(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     /// A page written from the template is recognised as ours, so it can be rewritten.

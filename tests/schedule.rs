@@ -197,7 +197,7 @@ fn every_output_parses_and_round_trips_the_lanes() {
             assert_close(
                 &interpolate(&keyframes),
                 column,
-                epsilon + ROUNDING + 1e-9,
+                epsilon + 1e-9,
                 &format!("{file} {name}"),
             );
         }
@@ -794,7 +794,11 @@ fn bad_input_is_one_line_with_its_exit_code() {
     .unwrap();
     let folder_arg = path_arg(&folder);
     let cases: [(&[&str], i32, &str); 12] = [
-        (&["--lane", "kick"], 2, "expected NAME=LO-HI"),
+        (
+            &["--lane", "kick"],
+            2,
+            "expected NAME=SOURCE, the source one of LO-HI",
+        ),
         (&["--lane", "kick=120-30"], 2, "lower to a higher"),
         (&["--lane", "kick=30-120,atack_ms=5"], 2, "unknown field"),
         (

@@ -9,9 +9,10 @@
 //! - A plain CSV, `frame,<lane>…`, every frame.
 //!
 //! The string formats keep only the keyframes linear interpolation needs: a frame is dropped
-//! when the line between the kept frames around it passes within `epsilon` of its value
-//! ([`decimate`]). Values are rounded to [`DECIMALS`] places before that, so the strings hold
-//! exactly the values that were checked.
+//! when the line between the kept frames around it passes within `epsilon` of its exact value
+//! ([`decimate`]). The kept values are rounded to [`DECIMALS`] places, and the lines are drawn
+//! between the rounded values, so the bound holds for what the consumer interpolates; a kept
+//! frame itself is off by its rounding, at most half a unit of the last place.
 
 use std::io::{self, Write};
 
@@ -49,14 +50,16 @@ pub fn write_decimal<W: Write + ?Sized>(out: &mut W, value: f64) -> io::Result<(
     write!(out, "{sign}{whole}.{fraction:0width$}")
 }
 
-/// The frames to keep so that linear interpolation between kept neighbours misses no dropped
-/// frame by more than `epsilon`. The first and last frames are always kept.
+/// The frames to keep so that linear interpolation between the kept frames' `written` values
+/// misses no dropped frame's `exact` value by more than `epsilon`. The first and last frames
+/// are always kept.
 ///
 /// Greedy in one pass: from the last kept frame `a`, every later frame `i` bounds the slopes a
-/// line from `a` may take to pass within `epsilon` of it; a candidate `j` is fine while its own
-/// slope from `a` lies within the bounds of every frame between. O(frames).
-pub fn decimate(values: &[f64], epsilon: f64) -> Vec<usize> {
-    let Some(last) = values.len().checked_sub(1) else {
+/// line from `written[a]` may take to pass within `epsilon` of `exact[i]`; a candidate `j` is
+/// fine while the slope to `written[j]` lies within the bounds of every frame between.
+/// O(frames).
+pub fn decimate(exact: &[f64], written: &[f64], epsilon: f64) -> Vec<usize> {
+    let Some(last) = written.len().checked_sub(1) else {
         return Vec::new();
     };
     let mut kept = vec![0];
@@ -65,7 +68,7 @@ pub fn decimate(values: &[f64], epsilon: f64) -> Vec<usize> {
     let mut idx = 1;
     while idx <= last {
         let run = (idx - anchor) as f64;
-        let slope = (values[idx] - values[anchor]) / run;
+        let slope = (written[idx] - written[anchor]) / run;
         if slope < slope_lo || slope > slope_hi {
             // The line to `idx` would miss a frame between: keep the frame before it.
             anchor = idx - 1;
@@ -73,14 +76,24 @@ pub fn decimate(values: &[f64], epsilon: f64) -> Vec<usize> {
             (slope_lo, slope_hi) = (f64::MIN, f64::MAX);
             continue;
         }
-        slope_lo = slope_lo.max((values[idx] - epsilon - values[anchor]) / run);
-        slope_hi = slope_hi.min((values[idx] + epsilon - values[anchor]) / run);
+        slope_lo = slope_lo.max((exact[idx] - epsilon - written[anchor]) / run);
+        slope_hi = slope_hi.min((exact[idx] + epsilon - written[anchor]) / run);
         idx += 1;
     }
     if anchor != last {
         kept.push(last);
     }
     kept
+}
+
+/// The keyframes of a string: each kept frame and its rounded value (see [`decimate`]).
+pub fn keyframes(values: &[f32], epsilon: f64) -> Vec<(usize, f64)> {
+    let exact: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
+    let written: Vec<f64> = exact.iter().map(|&v| round(v)).collect();
+    decimate(&exact, &written, epsilon)
+        .into_iter()
+        .map(|frame_idx| (frame_idx, written[frame_idx]))
+        .collect()
 }
 
 /// Writes `item(frame, value)` for each kept keyframe, joined by `, `.
@@ -90,12 +103,11 @@ fn write_keyframes(
     epsilon: f64,
     mut item: impl FnMut(&mut dyn Write, usize, f64) -> io::Result<()>,
 ) -> io::Result<()> {
-    let rounded: Vec<f64> = values.iter().map(|&v| round(f64::from(v))).collect();
-    for (idx, frame_idx) in decimate(&rounded, epsilon).into_iter().enumerate() {
+    for (idx, (frame_idx, value)) in keyframes(values, epsilon).into_iter().enumerate() {
         if idx > 0 {
             out.write_all(b", ")?;
         }
-        item(out, frame_idx, rounded[frame_idx])?;
+        item(out, frame_idx, value)?;
     }
     Ok(())
 }
@@ -177,34 +189,39 @@ pub fn write_csv(
 mod tests {
     use super::*;
 
-    /// Every dropped frame lies within epsilon of the line between the kept frames around it.
+    /// Interpolated between the written keyframes, every dropped frame lies within epsilon of
+    /// its exact value, and a kept frame within its rounding.
     #[test]
-    fn decimation_stays_within_epsilon() {
-        let values: Vec<f64> = (0..500)
-            .map(|i| (i as f64 * 0.05).sin() + if i % 97 == 0 { 0.5 } else { 0.0 })
+    fn keyframes_stay_within_epsilon_of_the_exact_values() {
+        let values: Vec<f32> = (0..2000)
+            .map(|i| (i as f32 * 0.013).sin() * 0.37 + if i % 97 == 0 { 0.5 } else { 0.0 })
             .collect();
-        for epsilon in [0.0, 0.001, 0.02, 0.3] {
-            let kept = decimate(&values, epsilon);
-            assert_eq!(kept[0], 0);
-            assert_eq!(*kept.last().unwrap(), 499);
+        for epsilon in [0.0, 0.00002, 0.0001, 0.001, 0.02, 0.3] {
+            let kept = keyframes(&values, epsilon);
+            assert_eq!(kept[0].0, 0);
+            assert_eq!(kept.last().unwrap().0, 1999);
+            for &(frame_idx, value) in &kept {
+                let exact = f64::from(values[frame_idx]);
+                assert!(
+                    (value - exact).abs() <= 0.5e-4 + 1e-12,
+                    "rounding at {frame_idx}"
+                );
+            }
             for pair in kept.windows(2) {
-                let (a, b) = (pair[0], pair[1]);
+                let ((a, va), (b, vb)) = (pair[0], pair[1]);
                 assert!(a < b);
-                for i in a + 1..b {
-                    let t = (i - a) as f64 / (b - a) as f64;
-                    let line = values[a] + (values[b] - values[a]) * t;
-                    assert!(
-                        (line - values[i]).abs() <= epsilon + 1e-12,
-                        "eps {epsilon} at {i}"
-                    );
+                for (i, &value) in values.iter().enumerate().take(b).skip(a + 1) {
+                    let line = va + (vb - va) * (i - a) as f64 / (b - a) as f64;
+                    let miss = (line - f64::from(value)).abs();
+                    assert!(miss <= epsilon + 1e-12, "eps {epsilon} at {i}: {miss}");
                 }
             }
         }
         // A straight line needs only its ends; a single frame is kept alone.
-        let line: Vec<f64> = (0..100).map(|i| i as f64 * 0.25).collect();
-        assert_eq!(decimate(&line, 0.0), [0, 99]);
-        assert_eq!(decimate(&[0.5], 0.0), [0]);
-        assert!(decimate(&[], 0.0).is_empty());
+        let line: Vec<f32> = (0..100).map(|i| i as f32 * 0.25).collect();
+        assert_eq!(keyframes(&line, 0.0), [(0, 0.0), (99, 24.75)]);
+        assert_eq!(keyframes(&[0.5], 0.0), [(0, 0.5)]);
+        assert!(keyframes(&[], 0.0).is_empty());
     }
 
     /// Comfyroll's text: a `# name` line, then `frame, value` on every frame, plain decimals.

@@ -53,8 +53,8 @@ pub enum ScheduleError {
         max_hz: f32,
     },
     #[error(
-        "no lanes: add --lane NAME=LO-HI (or loudness, onsets:LO-HI, beats, note:N, cc:N, \
-         macro:N), or --config FILE"
+        "no lanes: add --lane NAME=SOURCE (one of {}), or --config FILE",
+        lanes::SOURCES
     )]
     NoLanes,
     #[error("schedules {first:?} and {second:?} would both write Parseq's {key:?}: keep one")]
