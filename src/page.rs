@@ -121,6 +121,7 @@ pub fn write_page(
     broken: BrokenSchedule,
 ) -> Result<PageSummary, PageError> {
     let folder = OutputFolder::read(dir)?;
+    folder.require_current_schedule()?;
     let page_path = page_path(dir);
     if page_path.exists() && !is_our_page(dir) {
         return Err(PageError::NotOurs { path: page_path });

@@ -169,6 +169,15 @@ pub struct PluginParams {
     pub folder_generation: Arc<AtomicU64>,
 }
 
+/// `param` moving in steps of `step`, shown with `digits` decimals and never as "-0.0": that text
+/// reads back as 0.0, which shows as "0.0", and hosts check that a value's text reads back to
+/// the same text (clap-validator's `param-conversions`).
+fn stepped(param: FloatParam, step: f32, digits: usize) -> FloatParam {
+    param
+        .with_step_size(step)
+        .with_value_to_string(formatters::v2s_f32_rounded(digits))
+}
+
 /// "Macro `number`": 0..1, default 0, unsmoothed.
 fn macro_param(number: usize) -> FloatParam {
     FloatParam::new(
@@ -181,9 +190,11 @@ fn macro_param(number: usize) -> FloatParam {
 impl Default for PluginParams {
     fn default() -> Self {
         let db = |name: &str, default: f32, min: f32, max: f32| {
-            FloatParam::new(name, default, FloatRange::Linear { min, max })
-                .with_unit(" dB")
-                .with_step_size(0.1)
+            stepped(
+                FloatParam::new(name, default, FloatRange::Linear { min, max }).with_unit(" dB"),
+                0.1,
+                1,
+            )
         };
         Self {
             view: EnumParam::new("View", ViewParam::Pie),
@@ -193,16 +204,19 @@ impl Default for PluginParams {
             fps: EnumParam::new("Frame Rate", FpsParam::Fps24),
             guide_fft_size: EnumParam::new("Guide FFT Size", FftSizeParam::Auto),
             floor_db: db("Guide Floor", -90.0, -150.0, -30.0),
-            tilt_db_per_octave: FloatParam::new(
-                "Guide Tilt",
-                0.0,
-                FloatRange::Linear {
-                    min: -6.0,
-                    max: 6.0,
-                },
-            )
-            .with_unit(" dB/oct")
-            .with_step_size(0.1),
+            tilt_db_per_octave: stepped(
+                FloatParam::new(
+                    "Guide Tilt",
+                    0.0,
+                    FloatRange::Linear {
+                        min: -6.0,
+                        max: 6.0,
+                    },
+                )
+                .with_unit(" dB/oct"),
+                0.1,
+                1,
+            ),
             image_size: IntParam::new("Image Size", 512, IntRange::Linear { min: 64, max: 2048 })
                 .with_unit(" px"),
             blur: BoolParam::new("Blur", true),

@@ -5,11 +5,10 @@
 //!
 //! # Editor interface (agreed with `src/editor.rs`)
 //!
-//! This module sets `type Editor = crate::editor::PluginEditor;` and [`Plugin::editor`] is
+//! This module sets `type Editor = SettledEditor<crate::editor::PluginEditor, Self>;` (a
+//! workaround for a nice-plug race, see [`settled_editor`]) and [`Plugin::editor`] wraps
 //! ```ignore
-//! fn editor(&mut self, _: AsyncExecutor<Self>) -> Option<Self::Editor> {
-//!     crate::editor::create(self.params.clone(), self.editor_data.take()?)
-//! }
+//! crate::editor::create(self.params.clone(), self.editor_data.take()?)
 //! ```
 //! with, in `src/editor.rs`:
 //! ```ignore
@@ -27,6 +26,7 @@ pub mod capture;
 pub mod lending;
 pub mod preview;
 pub mod recorder;
+pub mod settled_editor;
 pub mod writer;
 
 use std::num::NonZeroU32;
@@ -42,6 +42,7 @@ use crate::handoff::{EditorData, FrameProducer, RecorderStatus, SpectrumInput, T
 use self::capture::{HostBlock, HostTransport, MidiEvent, MidiKind};
 use self::lending::AudioLink;
 use self::recorder::{GuideKit, QueueMode, Recorder, RecorderNeeds, TransportInfo};
+use self::settled_editor::{SettledEditor, WorkerMark};
 use self::writer::WriterThread;
 use crate::params::PluginParams;
 
@@ -312,17 +313,27 @@ impl Plugin for SpectralDiffusion {
     /// first sample is exact (`macros.csv`).
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
 
-    type Editor = crate::editor::PluginEditor;
+    type Editor = SettledEditor<crate::editor::PluginEditor, Self>;
     type SysExMessage = ();
-    type BackgroundTask = ();
+    /// The plugin's only background task: the editor's marker on nice-plug's worker.
+    type BackgroundTask = WorkerMark;
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
     }
 
+    fn task_executor(&mut self) -> TaskExecutor<Self> {
+        Box::new(WorkerMark::reached)
+    }
+
     /// The egui editor; the GUI ends of the hand-offs move into it once (see the module docs).
-    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        crate::editor::create(self.params.clone(), self.editor_data.take()?)
+    fn editor(&mut self, async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        let editor = crate::editor::create(self.params.clone(), self.editor_data.take()?)?;
+        Some(SettledEditor::new(
+            editor,
+            async_executor,
+            Arc::clone(&self.params.editor_state),
+        ))
     }
 
     fn activate(

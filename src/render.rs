@@ -69,7 +69,7 @@ pub enum Palette {
     /// a loud band is bright wherever it is drawn, so no angle or column is bright or dark for
     /// good (the guide look's palette).
     Level,
-    /// Hue by bin index at full saturation, as seed_pipeline.py.
+    /// Hue by bin index at full saturation, as the post's code colours them.
     Rainbow,
     /// The post's polar colour rgb(i*4, m*2, 100) in its 256-bin, m = 90 v units, clamped.
     Post,
@@ -85,9 +85,10 @@ pub enum Look {
     /// The post's: values drawn as they come, pie wedges starting at 5 % of the size, noise from
     /// black up to the amount. What the `seed` preset draws, pixel for pixel as before.
     Post,
-    /// Each view maps its own window of the `default` preset's level scale onto its full size
-    /// ([`View::guide_levels`]), a silent bin draws nothing, and the noise field swings around
-    /// mid-grey, so the frame averages near grey and the shape is what changes.
+    /// Each view maps its own window of the `default` preset's level scale onto its full size,
+    /// a silent bin draws nothing, and the noise field swings around mid-grey, so the frame
+    /// averages near grey and the shape is what changes.
+    // The windows are `View::guide_levels`; this text is `render --help`'s.
     Guide,
 }
 

@@ -161,17 +161,19 @@ impl FolderSnapshot {
     }
 }
 
-/// `~/Spectral Diffusion/` (the current directory when no home is known).
+/// `~/Spectral Diffusion/` (the current directory when no home is known): the user's profile
+/// folder on Windows (`USERPROFILE`, not a `HOME` that Git Bash or MSYS may set), `HOME`
+/// elsewhere, as `std::env::home_dir` reads them.
 pub fn default_folder() -> PathBuf {
-    std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .map(PathBuf::from)
+    std::env::home_dir()
         .unwrap_or_default()
         .join("Spectral Diffusion")
 }
 
 /// Keeps letters, digits, space, `-`, `_` and `.`; everything else becomes `_`, so a track named
-/// `Drums/Bus` cannot escape the folder. Leading dots are dropped.
+/// `Drums/Bus` cannot escape the folder. The name is also one Windows can create: no leading
+/// dots, no trailing dots or spaces, and no device name (`CON`, `NUL`, `COM1`, … with or without
+/// an extension), which gets a `_` after it.
 pub fn sanitize_folder_name(name: &str) -> String {
     let cleaned: String = name
         .trim()
@@ -184,7 +186,32 @@ pub fn sanitize_folder_name(name: &str) -> String {
             }
         })
         .collect();
-    cleaned.trim_start_matches('.').trim().to_owned()
+    let cleaned = cleaned
+        .trim_start_matches('.')
+        .trim_end_matches(['.', ' '])
+        .trim_start();
+    if is_windows_device_name(cleaned) {
+        let stem_len = cleaned.find('.').unwrap_or(cleaned.len());
+        return format!("{}_{}", &cleaned[..stem_len], &cleaned[stem_len..]);
+    }
+    cleaned.to_owned()
+}
+
+/// Whether Windows reads `name` as a device, whatever follows its first dot.
+fn is_windows_device_name(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or(name).trim_end();
+    let upper = stem.to_ascii_uppercase();
+    match upper.as_str() {
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$" => true,
+        _ => {
+            let (prefix, digit) = upper.split_at(upper.len().min(3));
+            matches!(prefix, "COM" | "LPT")
+                && digit.len() == 1
+                && digit
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || "¹²³".contains(c))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -197,5 +224,23 @@ mod tests {
         assert_eq!(sanitize_folder_name("Drums/Bus"), "Drums_Bus");
         assert_eq!(sanitize_folder_name("../x"), "_x");
         assert_eq!(sanitize_folder_name("  Lead Vox "), "Lead Vox");
+    }
+
+    /// Names Windows cannot create as a folder, or creates as another.
+    #[test]
+    fn folder_names_are_valid_on_windows() {
+        for (track, folder) in [
+            ("CON", "CON_"),
+            ("nul.txt", "nul_.txt"),
+            ("com1", "com1_"),
+            ("LPT9 ", "LPT9_"),
+            ("Vox...", "Vox"),
+            ("Bass. . ", "Bass"),
+            ("a<b>c:d\"e|f?g*h", "a_b_c_d_e_f_g_h"),
+            ("Console", "Console"),
+            ("COM10", "COM10"),
+        ] {
+            assert_eq!(sanitize_folder_name(track), folder, "{track:?}");
+        }
     }
 }

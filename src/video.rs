@@ -1,30 +1,49 @@
-//! CLI thread: `spectral-diffusion video`, an output folder's frames and its audio muxed into an
-//! mp4 by ffmpeg, at the manifest's exact rational frame rate.
+//! CLI thread: `spectral-diffusion video`, an output folder's frames and its audio muxed by ffmpeg
+//! into an mp4 (or the Matroska, QuickTime or WebM file its name asks for), at the manifest's
+//! exact rational frame rate.
 //!
 //! Frame k of the video is timeline frame k, whatever the folder holds: frames the folder lacks (a
 //! plugin session's takes leave gaps, and need not start at frame 0) are black, and the video runs
 //! to the end of the audio if that is longer. The audio is padded with silence, or trimmed, to the
 //! video's length, so the two end together. ffmpeg reads the frames as one numbered sequence; when
 //! the folder's frames are not already one (gaps, side-by-side), the sequence is a temporary folder
-//! of hard links (copies where links fail) beside the mp4, removed afterwards.
+//! of hard links (copies where links fail) beside the video, removed afterwards.
+//!
+//! Each sequence is one stream of one size and one pixel format: the black filler frames are drawn
+//! in the format of the frames around them, ffmpeg is told not to rebuild its filter graph when a
+//! frame's format changes anyway (a folder of img2img outputs switching from grey to RGB), and the
+//! graph's first step scales every frame to the stream's size and format. A rebuilt graph would
+//! start the audio's padding and trimming again, and the audio would outlast the video.
+//!
+//! The video is recorded in the folder's `derived.json`, made from which render; a file at the
+//! video's name (or its log's) that `derived.json` does not list is the user's, and is replaced
+//! only when asked (`--force`).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, BufWriter};
+use std::io::{self, BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+mod container;
+mod pairing;
+
+pub use container::Container;
+pub use pairing::{Paired, Pairing, PairingError};
+
+use container::{ffmpeg_encoders, pick_encoder};
+use pairing::pair_outputs;
+
 use crate::audio::decode::{DecodeError, FileSource, MonoSource};
 use crate::clock::FrameRate;
-use crate::export::format::FormatError;
+use crate::export::format::derived::{Derived, RenderId, VideoRecord};
 use crate::export::format::folder::{FolderError, OutputFolder};
+use crate::export::format::frames::FRAMES_PATTERN;
 
 /// The program and the Debian package that provides it.
 const FFMPEG: &str = "ffmpeg";
 /// ffmpeg's image-sequence pattern inside a sequence folder.
 const SEQUENCE_PATTERN: &str = "%06d.png";
-/// Image files `--side-by-side` reads, by extension.
-const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "webp"];
 
 /// What to make.
 #[derive(Debug, Clone)]
@@ -33,12 +52,18 @@ pub struct VideoJob {
     pub folder: PathBuf,
     /// The audio to mux; `None` takes the one the manifest names.
     pub audio: Option<PathBuf>,
-    /// The mp4 to write.
+    /// The video to write; its extension chooses the container ([`Container`]).
     pub out: PathBuf,
     /// img2img output frames to put to the right of the guides, numbered like them.
     pub side_by_side: Option<PathBuf>,
     /// img2img output frames, numbered like the guides, to make the video of instead of them.
     pub frames: Option<PathBuf>,
+    /// How the files of `side_by_side` or `frames` are matched to guide frames.
+    pub pairing: Pairing,
+    /// Whether an interrupted render may be made into a video (`--partial`).
+    pub is_partial_ok: bool,
+    /// Whether a file at `out` that is not ours may be replaced (`--force`).
+    pub is_forced: bool,
 }
 
 /// Why no video was made. Each message is one line.
@@ -49,25 +74,35 @@ pub enum VideoError {
          ffmpeg) and run this again"
     )]
     NoFfmpeg,
+    #[error(
+        "cannot tell the container of {} from its name: end it in .mp4, .mkv, .mov or .webm",
+        path.display()
+    )]
+    Container { path: PathBuf },
+    #[error(
+        "this ffmpeg has no {kind} encoder for {container} (it needs {wanted}): write .mp4 or .mkv \
+         instead"
+    )]
+    NoEncoder {
+        container: Container,
+        kind: &'static str,
+        wanted: String,
+    },
     #[error(transparent)]
     Folder(#[from] FolderError),
     #[error("{} holds no frames (rendered with --csv-only?): render it with images first", dir.display())]
     NoFrames { dir: PathBuf },
     #[error("{} is listed in manifest.json but missing: render the folder again", path.display())]
     MissingFrame { path: PathBuf },
+    #[error(transparent)]
+    Pairing(#[from] PairingError),
     #[error(
-        "{} has no output frame numbered {frame_idx} (like {frame_idx:06}.png) for guide frame \
-         {frame_idx}; side-by-side needs one for every guide frame",
-        dir.display()
+        "{} was not written by `video` from {} (its derived.json does not list it); choose \
+         another --out, or add --force to replace it",
+        path.display(),
+        folder.display()
     )]
-    MissingSideFrame { dir: PathBuf, frame_idx: u64 },
-    #[error("{} holds two files numbered {frame_idx}: {} and {}", dir.display(), first.display(), second.display())]
-    AmbiguousSideFrame {
-        dir: PathBuf,
-        frame_idx: u64,
-        first: PathBuf,
-        second: PathBuf,
-    },
+    NotOurs { path: PathBuf, folder: PathBuf },
     #[error(
         "the audio {} named in manifest.json is not there; give the audio with --audio FILE",
         path.display()
@@ -99,8 +134,10 @@ pub struct VideoSummary {
     pub fps: FrameRate,
     /// The audio muxed in; `None` made a silent video.
     pub audio: Option<PathBuf>,
-    /// ffmpeg's log, beside the mp4.
+    /// ffmpeg's log, beside the video.
     pub log: PathBuf,
+    /// How the output frames (`side_by_side` or `frames`) were paired with the guides.
+    pub paired: Option<Paired>,
 }
 
 impl VideoSummary {
@@ -115,9 +152,14 @@ pub fn make_video(
     job: &VideoJob,
     is_stopped: impl Fn() -> bool,
 ) -> Result<VideoSummary, VideoError> {
-    let encoder = video_encoder()?;
+    let container = Container::of(&job.out).ok_or_else(|| VideoError::Container {
+        path: job.out.clone(),
+    })?;
+    let encoders = ffmpeg_encoders()?;
+    let video_encoder = pick_encoder(&encoders, container, "video", container.video_encoders())?;
     let folder = OutputFolder::read_frames(&job.folder)?;
-    let Some((width, height)) = folder.frame_size() else {
+    folder.require_finished(job.is_partial_ok)?;
+    let Some(guide_size) = folder.frame_size() else {
         return Err(VideoError::NoFrames {
             dir: folder.dir.clone(),
         });
@@ -134,15 +176,16 @@ pub fn make_video(
     {
         return Err(VideoError::MissingFrame { path });
     }
-    let output_frames = job
+    // `frames` in the guides' place, else `side_by_side` beside them.
+    let is_beside = job.frames.is_none();
+    let outputs = job
         .frames
-        .as_deref()
-        .map(|dir| side_frames(dir, &folder))
-        .transpose()?;
-    let side_frames = job
-        .side_by_side
-        .as_deref()
-        .map(|dir| side_frames(dir, &folder))
+        .as_ref()
+        .or(job.side_by_side.as_ref())
+        .map(|dir| {
+            let guides: Vec<u64> = folder.frame_indices().collect();
+            pair_outputs(dir, &guides, &job.pairing)
+        })
         .transpose()?;
     let audio = match &job.audio {
         Some(path) => Some(path.clone()),
@@ -151,6 +194,10 @@ pub fn make_video(
             audio => audio,
         },
     };
+    let audio_encoder = audio
+        .as_ref()
+        .map(|_| pick_encoder(&encoders, container, "audio", container.audio_encoders()))
+        .transpose()?;
     // The audio's sample rate, and its length in frames.
     let (sample_rate, audio_frames) = match &audio {
         Some(path) => {
@@ -178,63 +225,116 @@ pub fn make_video(
         || "video".into(),
         |name| name.to_string_lossy().into_owned(),
     );
-    let temp_out = out_dir.join(format!(".{file_name}.tmp"));
     let log = job.out.with_extension("log");
+    let record_name = record_name(&folder.dir, &out_dir, &file_name);
+    // Ours: a video `derived.json` lists, and the log of one (`v.mkv` and `v.mov` share `v.log`).
+    let videos = Derived::read(&folder.dir)
+        .map_err(FolderError::from)?
+        .map(|derived| derived.videos)
+        .unwrap_or_default();
+    let is_ours = |path: &Path| {
+        let name = record_name.with_file_name(path.file_name().unwrap_or_default());
+        videos
+            .iter()
+            .any(|video| video.file == name || video.file.with_extension("log") == name)
+    };
+    if !job.is_forced
+        && let Some(path) = [&job.out, &log]
+            .into_iter()
+            .find(|path| path.symlink_metadata().is_ok() && !is_ours(path))
+    {
+        return Err(VideoError::NotOurs {
+            path: path.clone(),
+            folder: folder.dir.clone(),
+        });
+    }
+    let temp_out = out_dir.join(format!(".{file_name}.tmp"));
     let mut scratch = Scratch {
         dirs: Vec::new(),
         file: temp_out.clone(),
     };
 
-    let is_plain_sequence = folder.frame_ranges() == [[0, num_frames - 1]];
-    let guide_input = if is_plain_sequence && side_frames.is_none() && output_frames.is_none() {
-        folder.dir.join("frames").join(SEQUENCE_PATTERN)
+    let guide_paths: BTreeMap<u64, PathBuf> = folder
+        .frame_indices()
+        .map(|frame_idx| (frame_idx, folder.frame_path(frame_idx)))
+        .collect();
+    let output_frames = outputs.as_ref().map(|paired| {
+        let stream = Stream::of(&paired.frames, guide_size);
+        (&paired.frames, stream)
+    });
+    // The main picture: the guides, or the outputs in their place.
+    let (main_frames, main) = match output_frames {
+        Some(frames) if !is_beside => frames,
+        _ => (&guide_paths, Stream::of(&guide_paths, guide_size)),
+    };
+    let is_plain_sequence = outputs.is_none() && folder.frame_ranges() == [[0, num_frames - 1]];
+    let main_input = if is_plain_sequence {
+        folder.dir.join(FRAMES_PATTERN)
     } else {
-        let guides: BTreeMap<u64, PathBuf> = output_frames.unwrap_or_else(|| {
-            folder
-                .frame_indices()
-                .map(|frame_idx| (frame_idx, folder.frame_path(frame_idx)))
-                .collect()
-        });
         let dir = out_dir.join(format!(".{file_name}.guides.tmp"));
         scratch.dirs.push(dir.clone());
-        link_sequence(&dir, &guides, num_frames, (width, height))?;
+        link_sequence(&dir, main_frames, num_frames, main)?;
         dir.join(SEQUENCE_PATTERN)
     };
-    let side_input = match &side_frames {
-        Some(frames) => {
+    let side = match output_frames {
+        Some((frames, stream)) if is_beside => {
             let dir = out_dir.join(format!(".{file_name}.outputs.tmp"));
             scratch.dirs.push(dir.clone());
-            link_sequence(&dir, frames, num_frames, (width, height))?;
-            Some(dir.join(SEQUENCE_PATTERN))
+            link_sequence(&dir, frames, num_frames, stream)?;
+            // Beside the guides, at their height.
+            let (width, height) = stream.size;
+            let width = (u64::from(width) * u64::from(guide_size.1))
+                .div_ceil(u64::from(height.max(1)))
+                .clamp(1, u64::from(u32::MAX));
+            let beside = Stream {
+                size: (width as u32, guide_size.1),
+                ..stream
+            };
+            Some((dir.join(SEQUENCE_PATTERN), beside))
         }
-        None => None,
+        _ => None,
     };
 
     let fps = folder.fps();
     let rate = format!("{}/{}", fps.num, fps.den);
     let mut command = Command::new(FFMPEG);
     command.args(["-hide_banner", "-nostdin", "-nostats", "-y"]);
-    for input in std::iter::once(&guide_input).chain(&side_input) {
+    for input in std::iter::once(&main_input).chain(side.as_ref().map(|(input, _)| input)) {
+        // A frame of another pixel format than the first goes through the graph's scaler: a
+        // rebuilt graph would start the audio's trim again.
         command
-            .args(["-framerate", &rate, "-start_number", "0", "-i"])
+            .args([
+                "-reinit_filter",
+                "0",
+                "-framerate",
+                &rate,
+                "-start_number",
+                "0",
+            ])
+            .arg("-i")
             .arg(input);
     }
-    // Even sizes for yuv420p: odd guide sizes get one black column or row.
-    let even = "pad=ceil(iw/2)*2:ceil(ih/2)*2,format=yuv420p";
     // The frame count is cut in the filter graph: `-frames:v` would end the audio with it, a few
     // packets early.
     let trim = format!("trim=end_frame={num_frames}");
-    let mut filter = match side_input {
-        // hstack wants one pixel format and one height: the outputs are scaled to the guides'.
-        Some(_) => format!(
-            "[0:v]{trim},format=rgb24[guide];[1:v]{trim},scale=-2:{height},format=rgb24[output];\
-             [guide][output]hstack=inputs=2,{even}[v]"
+    // hstack wants one pixel format: colour when either side has colour.
+    let pixel = match &side {
+        Some((_, beside)) => main.pixel.max(beside.pixel),
+        None => main.pixel,
+    };
+    // Even sizes for yuv420p: odd sizes get one black column or row.
+    let even = "pad=ceil(iw/2)*2:ceil(ih/2)*2,format=yuv420p";
+    let mut filter = match &side {
+        Some((_, beside)) => format!(
+            "[0:v]{trim},{}[guide];[1:v]{trim},{}[output];[guide][output]hstack=inputs=2,{even}[v]",
+            main.fit(pixel),
+            beside.fit(pixel)
         ),
-        None => format!("[0:v]{trim},{even}[v]"),
+        None => format!("[0:v]{trim},{},{even}[v]", main.fit(pixel)),
     };
     if let Some(path) = &audio {
         command.arg("-i").arg(path);
-        let audio_input = 1 + usize::from(side_frames.is_some());
+        let audio_input = 1 + usize::from(side.is_some());
         // Exactly the video's length in samples, rounded up: padded with silence, or cut.
         let num_samples = (u128::from(num_frames) * u128::from(fps.den) * u128::from(sample_rate))
             .div_ceil(u128::from(fps.num));
@@ -243,11 +343,14 @@ pub fn make_video(
         ));
     }
     command.args(["-filter_complex", &filter, "-map", "[v]", "-r", &rate]);
-    command.args(encoder.args());
-    if audio.is_some() {
-        command.args(["-map", "[a]", "-c:a", "aac", "-b:a", "192k"]);
+    command.args(video_encoder);
+    if let Some(audio_encoder) = audio_encoder {
+        command.args(["-map", "[a]"]).args(audio_encoder);
     }
-    command.args(["-movflags", "+faststart", "-f", "mp4"]);
+    if matches!(container, Container::Mp4 | Container::QuickTime) {
+        command.args(["-movflags", "+faststart"]);
+    }
+    command.args(["-f", container.muxer()]);
     command.arg(&temp_out);
 
     let log_file = File::create(&log).map_err(|source| VideoError::io(&log, source))?;
@@ -275,119 +378,100 @@ pub fn make_video(
     }
     fs::rename(&temp_out, &job.out).map_err(|source| VideoError::io(&job.out, source))?;
     drop(scratch);
+    let from = RenderId::of(&folder.manifest);
+    Derived::update(&folder.dir, |derived| {
+        derived.videos.retain(|video| video.file != record_name);
+        derived.videos.push(VideoRecord {
+            file: record_name,
+            from,
+        });
+    })
+    .map_err(FolderError::from)?;
     Ok(VideoSummary {
         num_frames,
         fps,
         audio,
         log,
+        paired: outputs,
     })
 }
 
-/// The H.264 encoder when this ffmpeg has it, else MPEG-4 part 2 (still an mp4 every player
-/// and Deforum's Video Input read).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoder {
-    H264,
-    Mpeg4,
-}
-
-impl Encoder {
-    fn args(self) -> &'static [&'static str] {
-        match self {
-            Self::H264 => &["-c:v", "libx264", "-crf", "18", "-preset", "medium"],
-            Self::Mpeg4 => &["-c:v", "mpeg4", "-q:v", "2"],
-        }
+/// The name `derived.json` gives the video `file_name` in `out_dir`: relative to the folder when
+/// it lies inside it, else its absolute path (so it is found from any working directory).
+fn record_name(folder_dir: &Path, out_dir: &Path, file_name: &str) -> PathBuf {
+    let (Ok(folder_dir), Ok(out_dir)) = (fs::canonicalize(folder_dir), fs::canonicalize(out_dir))
+    else {
+        return out_dir.join(file_name);
+    };
+    let path = out_dir.join(file_name);
+    match path.strip_prefix(&folder_dir) {
+        Ok(relative) => relative.to_owned(),
+        Err(_) => path,
     }
 }
 
-/// Asks ffmpeg for its encoders; also the check that ffmpeg is there at all.
-fn video_encoder() -> Result<Encoder, VideoError> {
-    let output = Command::new(FFMPEG)
-        .args(["-hide_banner", "-encoders"])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .map_err(|error| match error.kind() {
-            io::ErrorKind::NotFound => VideoError::NoFfmpeg,
-            _ => VideoError::io(Path::new(FFMPEG), error),
-        })?;
-    let has_h264 = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .any(|line| line.split_whitespace().nth(1) == Some("libx264"));
-    Ok(if has_h264 {
-        Encoder::H264
-    } else {
-        Encoder::Mpeg4
-    })
+/// A sequence of images as ffmpeg is given it: one size and one pixel format for every frame.
+#[derive(Debug, Clone, Copy)]
+struct Stream {
+    size: (u32, u32),
+    pixel: Pixel,
 }
 
-/// The image in `dir` for every frame the folder lists, by the number in its file name (the last
-/// run of digits: `000042.png`, `frame_42.jpg` and `ComfyUI_00042_.png` are all frame 42).
-fn side_frames(dir: &Path, folder: &OutputFolder) -> Result<BTreeMap<u64, PathBuf>, VideoError> {
-    let mut numbered: BTreeMap<u64, PathBuf> = BTreeMap::new();
-    let entries = fs::read_dir(dir).map_err(|source| {
-        VideoError::Folder(FolderError::Format(FormatError::read(dir, source)))
-    })?;
-    for entry in entries {
-        let path = entry
-            .map_err(|source| {
-                VideoError::Folder(FolderError::Format(FormatError::read(dir, source)))
-            })?
-            .path();
-        let is_image = path.extension().is_some_and(|extension| {
-            IMAGE_EXTENSIONS
-                .iter()
-                .any(|known| extension.eq_ignore_ascii_case(known))
-        });
-        let Some(frame_idx) = path
-            .file_stem()
-            .and_then(|stem| last_number(&stem.to_string_lossy()))
-            .filter(|_| is_image)
-        else {
-            continue;
+/// The pixel formats of a stream; colour wins over grey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Pixel {
+    Grey,
+    Rgb,
+}
+
+impl Stream {
+    /// The stream of `frames`: the size of the first when it is a PNG (else `fallback_size`),
+    /// grey when every frame is a grey PNG, else RGB.
+    fn of(frames: &BTreeMap<u64, PathBuf>, fallback_size: (u32, u32)) -> Self {
+        let first = frames.values().next().and_then(|path| png_header(path));
+        let is_grey = frames
+            .values()
+            .all(|path| png_header(path).is_some_and(|(pixel, _)| pixel == Pixel::Grey));
+        Self {
+            size: first.map_or(fallback_size, |(_, size)| size),
+            pixel: if is_grey { Pixel::Grey } else { Pixel::Rgb },
+        }
+    }
+
+    /// The filters that make every frame of the input this stream's size (scaled to fit,
+    /// centred on black) and `pixel`'s format.
+    fn fit(&self, pixel: Pixel) -> String {
+        let (width, height) = self.size;
+        let format = match pixel {
+            Pixel::Grey => "gray",
+            Pixel::Rgb => "rgb24",
         };
-        if let Some(first) = numbered.insert(frame_idx, path.clone()) {
-            let (first, second) = if first < path {
-                (first, path)
-            } else {
-                (path, first)
-            };
-            return Err(VideoError::AmbiguousSideFrame {
-                dir: dir.to_owned(),
-                frame_idx,
-                first,
-                second,
-            });
-        }
+        format!(
+            "scale=w={width}:h={height}:force_original_aspect_ratio=decrease,\
+             pad={width}:{height}:-1:-1,format={format}"
+        )
     }
-    folder
-        .frame_indices()
-        .map(|frame_idx| match numbered.remove(&frame_idx) {
-            Some(path) => Ok((frame_idx, path)),
-            None => Err(VideoError::MissingSideFrame {
-                dir: dir.to_owned(),
-                frame_idx,
-            }),
-        })
-        .collect()
 }
 
-/// The last run of ASCII digits in `text`, as a number.
-fn last_number(text: &str) -> Option<u64> {
-    let end = text.rfind(|c: char| c.is_ascii_digit())? + 1;
-    let start = text[..end]
-        .rfind(|c: char| !c.is_ascii_digit())
-        .map_or(0, |idx| idx + 1);
-    text[start..end].parse().ok()
+/// The pixel format and size of the PNG at `path`; `None` when it is no PNG (a JPEG, a WebP).
+fn png_header(path: &Path) -> Option<(Pixel, (u32, u32))> {
+    let file = File::open(path).ok()?;
+    let reader = png::Decoder::new(BufReader::new(file)).read_info().ok()?;
+    let info = reader.info();
+    let pixel = match info.color_type {
+        png::ColorType::Grayscale | png::ColorType::GrayscaleAlpha => Pixel::Grey,
+        png::ColorType::Rgb | png::ColorType::Rgba | png::ColorType::Indexed => Pixel::Rgb,
+    };
+    Some((pixel, (info.width, info.height)))
 }
 
 /// Fills `dir` with `000000.png … ` for frames `0..num_frames`: a link to `frames[k]` where there
-/// is one, else a link to one black image of `size`.
+/// is one, else a link to one black image in the stream's size and format.
 fn link_sequence(
     dir: &Path,
     frames: &BTreeMap<u64, PathBuf>,
     num_frames: u64,
-    size: (u32, u32),
+    stream: Stream,
 ) -> Result<(), VideoError> {
     // A leftover from a killed run would mix old links in.
     if dir.exists() {
@@ -396,7 +480,7 @@ fn link_sequence(
     fs::create_dir_all(dir).map_err(|source| VideoError::io(dir, source))?;
     let black = dir.join("black.png");
     if frames.len() as u64 != num_frames {
-        write_black_png(&black, size)?;
+        write_black_png(&black, stream)?;
     }
     for frame_idx in 0..num_frames {
         let target = frames.get(&frame_idx).unwrap_or(&black);
@@ -408,13 +492,18 @@ fn link_sequence(
     Ok(())
 }
 
-/// A black 8-bit grey PNG of `(width, height)`.
-fn write_black_png(path: &Path, (width, height): (u32, u32)) -> Result<(), VideoError> {
+/// A black 8-bit PNG of the stream's size and pixel format.
+fn write_black_png(path: &Path, stream: Stream) -> Result<(), VideoError> {
+    let (width, height) = stream.size;
     let file = File::create(path).map_err(|source| VideoError::io(path, source))?;
     let mut encoder = png::Encoder::new(BufWriter::new(file), width, height);
-    encoder.set_color(png::ColorType::Grayscale);
+    let (color, channels) = match stream.pixel {
+        Pixel::Grey => (png::ColorType::Grayscale, 1),
+        Pixel::Rgb => (png::ColorType::Rgb, 3),
+    };
+    encoder.set_color(color);
     encoder.set_depth(png::BitDepth::Eight);
-    let black = vec![0u8; width as usize * height as usize];
+    let black = vec![0u8; width as usize * height as usize * channels];
     encoder
         .write_header()
         .and_then(|mut writer| writer.write_image_data(&black))
@@ -450,16 +539,6 @@ impl Drop for Scratch {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Output frames are matched by the number in their names, whatever the tool around it.
-    #[test]
-    fn last_number_reads_common_frame_names() {
-        assert_eq!(last_number("000042"), Some(42));
-        assert_eq!(last_number("frame_42"), Some(42));
-        assert_eq!(last_number("ComfyUI_00042_"), Some(42));
-        assert_eq!(last_number("take2_0007"), Some(7));
-        assert_eq!(last_number("cover"), None);
-    }
 
     /// The error shown is ffmpeg's own complaint, not its "Conversion failed!" sign-off.
     #[test]

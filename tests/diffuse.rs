@@ -723,6 +723,7 @@ fn diffuse_held_at(folder: &Path, frame_idx: u64) -> (Fake, std::process::Child,
 
 /// Ctrl-C while a frame is on the server: the run exits 130 with a consistent ledger, and the
 /// rerun draws exactly the frames the first did not, nothing twice.
+#[cfg(unix)]
 #[test]
 fn interrupt_then_resume_redoes_nothing() {
     let dir = TempDir::new().unwrap();
@@ -768,6 +769,7 @@ fn interrupt_then_resume_redoes_nothing() {
 
 /// A server that hangs on a frame: the first Ctrl-C waits for it, the second exits at once with
 /// 130, and the ledger still lists exactly the frames in the folder.
+#[cfg(unix)]
 #[test]
 fn second_interrupt_abandons_a_hung_frame() {
     let dir = TempDir::new().unwrap();

@@ -171,3 +171,98 @@ fn compose_combines_stems_rendered_by_the_cli() {
     assert_fails(&run_in(root, &cut_short), 1, "is an interrupted render");
     assert!(!root.join("out/mixed").exists() && !root.join("out/cut").exists());
 }
+
+/// Marks the render in `dir` as interrupted after its frames: `"complete": false`, and the
+/// frames the whole song would have had.
+fn mark_interrupted(dir: &Path, frames_expected: u64) {
+    let mut interrupted = manifest(dir);
+    interrupted["complete"] = false.into();
+    interrupted["frames_expected"] = frames_expected.into();
+    fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_vec_pretty(&interrupted).unwrap(),
+    )
+    .unwrap();
+}
+
+/// `schedule FOLDER` and `diffuse` refuse an interrupted render in one line that says how far
+/// it got and what to do; `--partial` takes its frames as they are.
+#[test]
+fn an_interrupted_render_is_not_consumed_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_song(&root.join("song.wav"), 1.0);
+    let render = [
+        "render", "song.wav", "--out", "out/inc", "--size", "64", "--quiet",
+    ];
+    assert_ok(&run_in(root, &render));
+    mark_interrupted(&root.join("out/inc"), 48);
+
+    let refusal = "out/inc is an interrupted render (24 of 48 frames): run render --resume, or \
+                   pass --partial";
+    let schedule = ["schedule", "out/inc", "--lane", "level=loudness", "--quiet"];
+    assert_fails(&run_in(root, &schedule), 1, refusal);
+    assert!(!root.join("out/inc/schedule.csv").exists());
+    let diffuse = [
+        "diffuse",
+        "out/inc",
+        "--checkpoint",
+        "model.safetensors",
+        "--dry-run",
+    ];
+    assert_fails(&run_in(root, &diffuse), 1, refusal);
+
+    assert_ok(&run_in(root, &[&schedule[..], &["--partial"]].concat()));
+    assert!(root.join("out/inc/schedule.csv").exists());
+    assert_ok(&run_in(root, &[&diffuse[..], &["--partial"]].concat()));
+}
+
+/// A schedule that `derived.json` says was made for another render is refused by the commands
+/// that read it, in one line naming it, why, and the command that makes it again.
+#[test]
+fn a_schedule_made_for_another_render_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_song(&root.join("song.wav"), 1.0);
+    let render = [
+        "render", "song.wav", "--out", "out/song", "--size", "64", "--quiet",
+    ];
+    assert_ok(&run_in(root, &render));
+    let schedule = [
+        "schedule",
+        "out/song",
+        "--lane",
+        "level=loudness",
+        "--quiet",
+    ];
+    assert_ok(&run_in(root, &schedule));
+    // The record a schedule made from the song's audio at 12 fps leaves.
+    let derived = serde_json::json!({
+        "format": 1,
+        "tool": "spectral-diffusion",
+        "schedule": {
+            "from": "audio", "fps": [12, 1], "num_frames": 12,
+            "files": ["schedule.csv"], "input": "song.wav",
+            "lanes": ["level=loudness"], "targets": []
+        }
+    });
+    fs::write(root.join("out/song/derived.json"), derived.to_string()).unwrap();
+
+    let stale = "out/song/schedule.csv does not match the render in its folder (it is at 12 fps \
+                 and the render at 24 fps): make it again with: spectral-diffusion schedule \
+                 song.wav --fps 24 --out out/song --lane level=loudness";
+    assert_fails(&run_in(root, &["page", "out/song"]), 1, stale);
+    let diffuse = [
+        "diffuse",
+        "out/song",
+        "--checkpoint",
+        "model.safetensors",
+        "--denoise-from",
+        "level",
+        "--dry-run",
+    ];
+    assert_fails(&run_in(root, &diffuse), 1, stale);
+    // Without a schedule column to read, diffuse has no use for it.
+    let without_columns = [&diffuse[..4], &["--dry-run"]].concat();
+    assert_ok(&run_in(root, &without_columns));
+}

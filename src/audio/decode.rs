@@ -7,21 +7,37 @@
 //! exactly (`i16 / 32768`, `i24 / 2^23`); float samples pass through untouched, NaN included (the
 //! analyzer sanitizes them).
 //!
+//! The samples are the reference decoders' samples (`oggdec`, `flac -d`, `mpg123`): symphonia's
+//! gapless mode trims what the format says to trim, through the packets' `trim_start`/`trim_end`
+//! (an MP3's encoder delay and padding from its LAME/Xing header; an Ogg Vorbis stream's end by
+//! granule position), and the decoders cut them from their output. The trims symphonia 0.5 leaves
+//! out of an Ogg Vorbis stream, libvorbis's start trim and the end of a stream of one page, are
+//! made here (`OggTrim`).
+//!
 //! Damage never moves audio on the timeline: every sample is handed out at its true position. A
 //! packet the codec rejects becomes silence of its length; a jump in the packets' timestamps (the
-//! demuxer skipped data it could not read, as FLAC and Ogg do after a checksum failure) is filled
-//! with silence up to the next packet; a packet whose timestamp lies behind the audio already
-//! handed out loses its overlapping start. Each damaged span and a file that ends before its
-//! header says is recorded as a [`Damage`].
+//! demuxer skipped data it could not read, as FLAC does after a checksum failure) is filled with
+//! silence up to the next packet; a packet whose timestamp lies behind the audio already handed
+//! out loses its overlapping start. Each damaged span and a file that ends before its header says
+//! is recorded as a [`Damage`].
+//!
+//! Ogg is the exception: its packets' timestamps are symphonia's estimate from the page's granule
+//! position, and muxers write granule positions that drift from the samples the packets hold
+//! (ffmpeg's, across the songs of a concatenation). libvorbis ignores them mid-stream and plays
+//! every decoded sample, so here an Ogg packet's samples follow the ones before it: the timeline
+//! is our own count of decoded samples. An Ogg file is cut off when its last page (the one marked
+//! end of stream, whose granule position states the length) is missing.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{self, CODEC_TYPE_NULL, CodecType, Decoder, DecoderOptions};
+use symphonia::core::codecs::{
+    self, CODEC_TYPE_NULL, CodecParameters, CodecType, Decoder, DecoderOptions,
+};
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::{FormatOptions, FormatReader};
+use symphonia::core::formats::{FormatOptions, FormatReader, Track};
 use symphonia::core::io::{MediaSource, MediaSourceStream, ReadOnlySource};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
@@ -31,6 +47,10 @@ use crate::analysis::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, mix_to_mono};
 /// The most silence one rejected packet becomes (a corrupt header could claim any duration);
 /// real packets hold at most a few thousand samples.
 const MAX_LOST_PACKET_LEN: u64 = 1 << 16;
+
+/// The longest Ogg Vorbis link taken for a single audio page (see [`OggTrim::of`]): a few seconds,
+/// as much as one page holds at low bit rates.
+const MAX_ONE_PAGE_LEN: u64 = 1 << 16;
 
 /// `open` gives up on a file whose first this many packets all fail (seconds of audio).
 const MAX_LEADING_SKIPS: u64 = 256;
@@ -189,8 +209,13 @@ pub struct FileSource {
     pending: Vec<f32>,
     /// The track's first timestamp: packet timestamps count from here.
     start_ts: u64,
-    /// True for an Ogg file, whose header states its length only through its last page.
+    /// True for an Ogg file: its timestamps are estimates (see the module's notes), and it
+    /// states its length only through its last page.
     is_ogg: bool,
+    /// True if the stream being decoded states its length (an Ogg link: its last page was found).
+    is_end_stated: bool,
+    /// What is left to trim of the Ogg link being decoded.
+    ogg_trim: OggTrim,
     /// Mono samples decoded so far, silence included: the timeline position of the next sample.
     num_timeline_samples: u64,
     /// Packets the codec rejected (each replaced by silence).
@@ -200,6 +225,44 @@ pub struct FileSource {
     /// True once the stream's end was reached and checked against the header.
     is_finished: bool,
     damage: Vec<Damage>,
+}
+
+/// The samples libvorbis trims from an Ogg Vorbis link by granule position where symphonia 0.5
+/// does not: it reads the first audio page before it measures the start delay, so it never trims
+/// the start, and it cannot tell a stream of one audio page, whose end libvorbis trims instead.
+#[derive(Debug, Default)]
+struct OggTrim {
+    /// Samples still to drop at the link's start: the first page decodes to more samples than
+    /// its granule position counts.
+    start: u64,
+    /// The timeline position where a one-page link ends.
+    end: Option<u64>,
+}
+
+impl OggTrim {
+    /// The trim of a link (its parameters as symphonia probed them) starting at `position`. A
+    /// short link with a start delay but no end padding is one audio page (symphonia measures
+    /// the end padding against the page before the last, which a one-page link lacks): libvorbis
+    /// keeps its first `n_frames` samples.
+    fn of(params: &CodecParameters, position: u64) -> Self {
+        let delay = u64::from(params.delay.unwrap_or(0));
+        match params.n_frames {
+            Some(num_frames)
+                if delay > 0
+                    && params.padding.is_none()
+                    && num_frames + delay <= MAX_ONE_PAGE_LEN =>
+            {
+                Self {
+                    start: 0,
+                    end: Some(position + num_frames),
+                }
+            }
+            _ => Self {
+                start: delay,
+                end: None,
+            },
+        }
+    }
 }
 
 impl FileSource {
@@ -237,22 +300,16 @@ impl FileSource {
             probed => probed,
         }
         .map_err(|error| header_error(path, error))?;
-        let track = format
-            .tracks()
-            .iter()
-            .find(|track| track.codec_params.codec != CODEC_TYPE_NULL)
-            .ok_or_else(|| DecodeError::NoAudioTrack(path.to_owned()))?;
+        let (track, decoder) = audio_track(path, format.as_ref())?;
         let params = &track.codec_params;
         let codec = codec_name(params.codec);
-        let decoder = symphonia::default::get_codecs()
-            .make(params, &DecoderOptions::default())
-            .map_err(|_| DecodeError::Unsupported {
-                path: path.to_owned(),
-                reason: format!(
-                    "no decoder for codec {codec} (PCM, FLAC, MP3 and Vorbis are supported)"
-                ),
-            })?;
         let start_ts = params.start_ts;
+        let is_end_stated = params.n_frames.is_some();
+        let ogg_trim = if is_ogg {
+            OggTrim::of(params, 0)
+        } else {
+            OggTrim::default()
+        };
         let info = AudioInfo {
             // Zero until known: `next_chunk` fills them from the first decoded packet.
             sample_rate: params.sample_rate.unwrap_or(0),
@@ -270,6 +327,8 @@ impl FileSource {
             pending: Vec::new(),
             start_ts,
             is_ogg,
+            is_end_stated,
+            ogg_trim,
             num_timeline_samples: 0,
             num_bad_packets: 0,
             num_decoded_packets: 0,
@@ -318,12 +377,26 @@ impl FileSource {
                     self.finish();
                     return Ok(false);
                 }
+                // A chained Ogg file: the next link is a stream of its own, played on after
+                // this one as oggdec does.
+                Err(SymphoniaError::ResetRequired) if self.is_ogg => {
+                    let (track, decoder) = audio_track(&self.path, self.format.as_ref())?;
+                    self.track_id = track.id;
+                    self.is_end_stated = track.codec_params.n_frames.is_some();
+                    self.ogg_trim = OggTrim::of(&track.codec_params, self.num_timeline_samples);
+                    self.decoder = decoder;
+                    continue;
+                }
                 Err(error) => return Err(stream_error(&self.path, error)),
             };
             if packet.track_id() != self.track_id {
                 continue;
             }
-            let position = packet.ts.saturating_sub(self.start_ts);
+            let position = if self.is_ogg {
+                self.num_timeline_samples
+            } else {
+                packet.ts.saturating_sub(self.start_ts)
+            };
             let num_before = out.len();
             self.fill_gap(position, packet.dur, out);
             // Samples of this packet that lie behind the audio already handed out.
@@ -391,12 +464,22 @@ impl FileSource {
                     len: num_dropped,
                 });
             }
+            let num_trimmed = self.ogg_trim.start.min(num_frames - num_dropped);
+            self.ogg_trim.start -= num_trimmed;
+            let first = num_dropped + num_trimmed;
+            let num_kept = match self.ogg_trim.end {
+                Some(end) => {
+                    (num_frames - first).min(end.saturating_sub(self.num_timeline_samples))
+                }
+                None => num_frames - first,
+            };
             out.extend(
-                interleaved.samples()[num_dropped as usize * num_channels..]
+                interleaved.samples()
+                    [first as usize * num_channels..(first + num_kept) as usize * num_channels]
                     .chunks_exact(num_channels)
                     .map(|frame| mix_to_mono(frame.iter().copied())),
             );
-            self.num_timeline_samples += num_frames - num_dropped;
+            self.num_timeline_samples += num_kept;
             if out.len() > num_before {
                 return Ok(true);
             }
@@ -455,9 +538,11 @@ impl FileSource {
         let end = self.num_timeline_samples;
         let expected = self.info.num_samples;
         let is_cut_off = match expected {
+            // The Ogg reader finds the length in the last page: no last page, no end. With it, a
+            // shorter count is the muxer's drifting granule positions (see the module's notes).
+            _ if self.is_ogg => !self.is_end_stated,
             Some(expected) => end < expected,
-            // The Ogg reader finds the length in the last page; no last page, no end.
-            None => self.is_ogg,
+            None => false,
         };
         if is_cut_off {
             self.damage.push(Damage::CutOff { end, expected });
@@ -491,6 +576,28 @@ impl MonoSource for FileSource {
     fn damage(&self) -> &[Damage] {
         &self.damage
     }
+}
+
+/// The first audio track of `format` and a decoder for it.
+fn audio_track<'a>(
+    path: &Path,
+    format: &'a dyn FormatReader,
+) -> Result<(&'a Track, Box<dyn Decoder>), DecodeError> {
+    let track = format
+        .tracks()
+        .iter()
+        .find(|track| track.codec_params.codec != CODEC_TYPE_NULL)
+        .ok_or_else(|| DecodeError::NoAudioTrack(path.to_owned()))?;
+    let decoder = symphonia::default::get_codecs()
+        .make(&track.codec_params, &DecoderOptions::default())
+        .map_err(|_| DecodeError::Unsupported {
+            path: path.to_owned(),
+            reason: format!(
+                "no decoder for codec {} (PCM, FLAC, MP3 and Vorbis are supported)",
+                codec_name(track.codec_params.codec)
+            ),
+        })?;
+    Ok((track, decoder))
 }
 
 /// Finds the container format of `source` and reads its header.
@@ -633,7 +740,7 @@ fn stream_error(path: &Path, error: SymphoniaError) -> DecodeError {
         },
         SymphoniaError::ResetRequired => DecodeError::Unsupported {
             path,
-            reason: "the stream changes its track layout mid-file (chained Ogg?)".to_owned(),
+            reason: "the stream changes its track layout mid-file".to_owned(),
         },
         other => DecodeError::Corrupt {
             path,

@@ -28,7 +28,7 @@ use crate::export::format::diffused::{DIFFUSED_DIR, Entry, Ledger, output_path};
 use crate::export::format::folder::OutputFolder;
 use crate::export::format::schedule::{self, LANES_CSV_NAME, ScheduleTable, timeline_len};
 use crate::export::write_atomically;
-use crate::video::{self, VideoJob};
+use crate::video::{self, Pairing, VideoJob};
 
 /// The most frames one server may work on at once.
 const MAX_IN_FLIGHT: usize = 64;
@@ -122,6 +122,9 @@ pub struct DiffuseArgs {
     /// The audio for --video [default: the audio the manifest names]
     #[arg(long, requires = "video")]
     audio: Option<PathBuf>,
+    /// Draw an interrupted render's frames as they are, instead of refusing it
+    #[arg(long)]
+    partial: bool,
     /// No progress bar
     #[arg(long, short)]
     quiet: bool,
@@ -171,6 +174,14 @@ pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
     }
     let servers = server_urls(args)?;
     let folder = OutputFolder::read_frames(&args.folder)?;
+    folder.require_finished(args.partial)?;
+    let reads_own_schedule = args.schedule.is_none()
+        && [&args.denoise_from, &args.cfg_from, &args.steps_from]
+            .iter()
+            .any(|name| name.is_some());
+    if reads_own_schedule {
+        folder.require_current_schedule()?;
+    }
     let Some((width, height)) = folder.frame_size() else {
         return Err(bad_input(format!(
             "{} holds no frames (rendered with --csv-only?): render it with images first",
@@ -345,6 +356,13 @@ pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
             out: folder.dir.join("diffused.mp4"),
             frames: Some(out_dir),
             side_by_side: None,
+            // `diffuse` names its pictures by frame index.
+            pairing: Pairing {
+                offset: Some(0),
+                prefix: None,
+            },
+            is_partial_ok: false,
+            is_forced: false,
         };
         let summary = video::make_video(&job, || stop.load(Ordering::Relaxed))?;
         println!(

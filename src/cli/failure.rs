@@ -10,7 +10,7 @@ use crate::export::ExportError;
 use crate::export::format::folder::FolderError;
 use crate::page::PageError;
 use crate::pipeline::PipelineError;
-use crate::video::VideoError;
+use crate::video::{PairingError, VideoError};
 
 /// A failure with its exit code; printed as one line.
 #[derive(Debug, thiserror::Error)]
@@ -86,14 +86,19 @@ impl From<VideoError> for Failure {
         let exit_code = match &error {
             VideoError::Folder(error) if error.is_io() => EXIT_IO,
             VideoError::Audio(error) if error.is_io() => EXIT_IO,
+            VideoError::Pairing(PairingError::Read { .. }) => EXIT_IO,
+            VideoError::Container { .. } => EXIT_USAGE,
             VideoError::Folder(_)
             | VideoError::Audio(_)
             | VideoError::NoFrames { .. }
             | VideoError::MissingFrame { .. }
-            | VideoError::MissingSideFrame { .. }
-            | VideoError::AmbiguousSideFrame { .. }
+            | VideoError::Pairing(_)
             | VideoError::MissingAudio { .. } => EXIT_BAD_INPUT,
-            VideoError::NoFfmpeg | VideoError::Io { .. } | VideoError::Ffmpeg { .. } => EXIT_IO,
+            VideoError::NoFfmpeg
+            | VideoError::NoEncoder { .. }
+            | VideoError::NotOurs { .. }
+            | VideoError::Io { .. }
+            | VideoError::Ffmpeg { .. } => EXIT_IO,
             VideoError::Interrupted => EXIT_INTERRUPTED,
         };
         Self {
@@ -127,8 +132,11 @@ impl From<ExportError> for Failure {
                 exit_code: EXIT_IO,
             },
             // Only a continued folder compares settings: `--resume` with other options.
-            error @ ExportError::SettingsDiffer { .. } => Self::usage(format_args!(
-                "cannot resume: {error}; drop --resume to replace that render"
+            ExportError::SettingsDiffer { path, field } => Self::usage(format_args!(
+                "cannot resume {}: {} differs from that render's; give the same, or drop \
+                 --resume to replace that render",
+                path.display(),
+                option_of_setting(field)
             )),
             error => Self {
                 message: error.to_string(),
@@ -153,5 +161,26 @@ impl From<PipelineError> for Failure {
                 exit_code: EXIT_INTERRUPTED,
             },
         }
+    }
+}
+
+/// The `render` option that decides a manifest setting [`ExportError::SettingsDiffer`] names.
+fn option_of_setting(field: &str) -> &str {
+    match field {
+        "source" => "the input",
+        "sample_rate" => "the input's sample rate",
+        "fps" => "--fps",
+        "analysis" | "bin_freqs_hz" => {
+            "the analysis (--preset, --bins, --fft-size, --window, --window-seconds, --floor-db, \
+             --tilt)"
+        }
+        "csv" => "--csv",
+        "frames" => "--csv-only",
+        "frames.size" => "--size",
+        "frames.color" => "--color",
+        "frames.render" => {
+            "the look (--look, --view, --pie, --palette, --noise, --seed, --blur, …)"
+        }
+        other => other,
     }
 }

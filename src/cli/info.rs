@@ -14,7 +14,7 @@ pub(super) struct InfoArgs {
     /// Audio file: WAV, FLAC, MP3 or Ogg Vorbis
     input: PathBuf,
     /// Frame rate to count frames at
-    #[arg(long, default_value = "24")]
+    #[arg(long, default_value = "24", allow_negative_numbers = true)]
     fps: FrameRate,
     /// Decode the whole file: report its real duration and any damage (exit 1 if damaged)
     #[arg(long)]

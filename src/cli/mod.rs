@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -68,7 +69,15 @@ pub fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(error) => {
-            eprintln!("{}", one_line(&error.render().to_string()));
+            let mut message = one_line(&error.render().to_string());
+            let has_demo = matches!(
+                std::env::args().nth(1).as_deref(),
+                Some("render" | "schedule")
+            );
+            if error.kind() == ErrorKind::MissingRequiredArgument && has_demo {
+                message.push_str(" (an audio file, or --demo for the built-in demo track)");
+            }
+            eprintln!("{message}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -156,7 +165,13 @@ fn one_line(clap_message: &str) -> String {
         .split("\n\nFor more information")
         .next()
         .unwrap_or(what);
-    what.split_whitespace().collect::<Vec<_>>().join(" ")
+    // clap's tips ("to pass '--bogus' as a value, use '-- --bogus'") mislead more than help
+    // for an option that does not exist or a value out of range.
+    what.lines()
+        .filter(|line| !line.trim_start().starts_with("tip:"))
+        .flat_map(str::split_whitespace)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `out/<file stem>` for an input file.

@@ -35,7 +35,7 @@ pub(super) struct RenderArgs {
     #[arg(long, short)]
     out: Option<PathBuf>,
     /// Video frame rate: 12, 15, 23.976, 24, 25, 29.97, 30, 50, 59.94 or 60
-    #[arg(long, default_value = "24")]
+    #[arg(long, default_value = "24", allow_negative_numbers = true)]
     fps: FrameRate,
     /// Analysis recipe: `default` (calibrated dB analyzer) or `seed` (the blog post's formula)
     #[arg(long, value_enum, default_value_t = Preset::Default)]

@@ -90,11 +90,14 @@ pub struct ScheduleArgs {
     #[arg(long, default_value_t = DEFAULT_EPSILON)]
     epsilon: f64,
     /// Video frame rate, when analysing audio [default: 24]
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     fps: Option<FrameRate>,
     /// Replace schedule files that are not ours (derived.json does not list them)
     #[arg(long)]
     force: bool,
+    /// Measure an interrupted render's frames as they are, instead of refusing it
+    #[arg(long)]
+    partial: bool,
     /// No summary line
     #[arg(long, short)]
     quiet: bool,
@@ -140,7 +143,7 @@ pub(super) fn run_schedule(args: &ScheduleArgs) -> Result<(), Failure> {
                     "--fps applies to audio; a folder's frame rate is in its manifest",
                 ));
             }
-            (measure_folder(input, &set)?, input.clone())
+            (measure_folder(input, &set, args.partial)?, input.clone())
         }
         Some(input) => (
             measure_audio(
@@ -308,7 +311,7 @@ fn lane_configs(args: &ScheduleArgs) -> Result<(Vec<LaneConfig>, Vec<TargetConfi
 /// Measures the lanes in a folder: a render's or a plugin take's, or a session of takes whose
 /// lanes name the take they are measured in (`Drums/30-120`). Each folder's `spectrum.csv` is
 /// streamed once for all its spectral lanes; host lanes read the take's tables.
-fn measure_folder(dir: &Path, set: &LaneSet) -> Result<Measured, Failure> {
+fn measure_folder(dir: &Path, set: &LaneSet, is_partial_ok: bool) -> Result<Measured, Failure> {
     // A folder with a manifest of its own is one take, even inside a session.
     let index = match dir.join(MANIFEST_NAME).is_file() {
         true => None,
@@ -324,8 +327,12 @@ fn measure_folder(dir: &Path, set: &LaneSet) -> Result<Measured, Failure> {
     folder_dirs.dedup();
     let folders = folder_dirs
         .iter()
-        .map(|folder_dir| OutputFolder::read(folder_dir))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|folder_dir| {
+            let folder = OutputFolder::read(folder_dir)?;
+            folder.require_finished(is_partial_ok)?;
+            Ok(folder)
+        })
+        .collect::<Result<Vec<_>, FolderError>>()?;
     let fps = folders[0].fps();
     if let Some(other) = folders.iter().find(|folder| folder.fps() != fps) {
         return Err(Failure::unreadable(

@@ -116,6 +116,10 @@ fn transport_error(server: &str, error: &ureq::Error) -> DrawError {
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             format!("{server} is unreachable (connection refused): is the server running?")
         }
+        // The resolver's failure reaches us only as its text (getaddrinfo's, through std).
+        ureq::Error::Io(io) if io.to_string().contains("lookup address") => {
+            format!("{server}: no such host (its name does not resolve): check the URL")
+        }
         ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
             format!("{server} is unreachable ({error}): is the server running?")
         }

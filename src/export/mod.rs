@@ -722,7 +722,7 @@ mod tests {
             matches!(
                 error,
                 ExportError::SettingsDiffer {
-                    field: "frames",
+                    field: "frames.render",
                     ..
                 }
             ),

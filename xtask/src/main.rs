@@ -1,18 +1,27 @@
 //! `cargo xtask bundle spectral-diffusion --release` builds the `.clap` and `.vst3` bundles into
-//! `target/bundled/` (nice-plug-xtask); `cargo xtask install` copies them to `~/.clap` and `~/.vst3`.
+//! `target/bundled/` (nice-plug-xtask); `cargo xtask install` copies them to the per-user plugin
+//! folders hosts scan: `~/.clap` and `~/.vst3` on Linux, `~/Library/Audio/Plug-Ins/{CLAP,VST3}`
+//! on macOS, `%LOCALAPPDATA%\Programs\Common\{CLAP,VST3}` on Windows.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// The bundle names `bundler.toml` gives the plugin.
-const BUNDLES: [(&str, &str); 2] = [
-    ("Spectral Diffusion.clap", ".clap"),
-    ("Spectral Diffusion.vst3", ".vst3"),
-];
+/// The bundle names `bundler.toml` gives the plugin, and the format's folder name on this system.
+const BUNDLES: [(&str, &str); 2] = if cfg!(target_os = "linux") {
+    [
+        ("Spectral Diffusion.clap", ".clap"),
+        ("Spectral Diffusion.vst3", ".vst3"),
+    ]
+} else {
+    [
+        ("Spectral Diffusion.clap", "CLAP"),
+        ("Spectral Diffusion.vst3", "VST3"),
+    ]
+};
 
 const USAGE: &str = "Usage:
   cargo xtask bundle spectral-diffusion [--release]  build target/bundled/Spectral Diffusion.{clap,vst3}
-  cargo xtask install                                copy them to ~/.clap and ~/.vst3
+  cargo xtask install                                copy them to this user's plugin folders
 
   `bundle` passes any other `cargo build` option on (`--target`, `--profile`, ...).";
 
@@ -48,10 +57,7 @@ fn install() -> Result<(), String> {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.join("target"));
     let bundled = target.join("bundled");
-    let home = std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .map(PathBuf::from)
-        .ok_or("no home folder ($HOME) to install into")?;
+    let plugin_root = user_plugin_root()?;
     for (bundle, folder) in BUNDLES {
         let from = bundled.join(bundle);
         if !from.exists() {
@@ -60,7 +66,7 @@ fn install() -> Result<(), String> {
                 from.display()
             ));
         }
-        let to_dir = home.join(folder);
+        let to_dir = plugin_root.join(folder);
         std::fs::create_dir_all(&to_dir)
             .map_err(|e| format!("cannot create {}: {e}", to_dir.display()))?;
         let to = to_dir.join(bundle);
@@ -73,6 +79,20 @@ fn install() -> Result<(), String> {
         println!("installed {}", to.display());
     }
     Ok(())
+}
+
+/// The folder this user's CLAP and VST3 folders are in: where hosts look without admin rights.
+fn user_plugin_root() -> Result<PathBuf, String> {
+    if cfg!(windows) {
+        let local = std::env::var_os("LOCALAPPDATA").ok_or("no %LOCALAPPDATA% to install into")?;
+        return Ok(PathBuf::from(local).join("Programs").join("Common"));
+    }
+    let home = std::env::home_dir().ok_or("no home folder ($HOME) to install into")?;
+    Ok(if cfg!(target_os = "macos") {
+        home.join("Library").join("Audio").join("Plug-Ins")
+    } else {
+        home
+    })
 }
 
 fn copy_recursively(from: &Path, to: &Path) -> std::io::Result<()> {

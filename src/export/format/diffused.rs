@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::MAX_FRAMES;
 use super::frames::frame_file_name;
+use super::{MAX_FRAMES, rename_over};
 
 /// The results' folder inside an output folder.
 pub const DIFFUSED_DIR: &str = "diffused";
@@ -100,7 +100,7 @@ impl Ledger {
             text.push(b'\n');
         }
         fs::write(&temp_path, &text)?;
-        fs::rename(&temp_path, &path)?;
+        rename_over(&temp_path, &path)?;
         let file = OpenOptions::new().append(true).open(&path)?;
         Ok(Self {
             path,

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::FormatError;
+use super::derived::Derived;
 use super::frames::frame_path;
 use super::manifest::{CsvFormat, Manifest, Source};
 use super::spectrum::{self, SPECTRUM_NAME};
@@ -32,6 +33,15 @@ pub enum FolderError {
         dir: PathBuf,
         written: u64,
         expected: Option<u64>,
+    },
+    #[error(
+        "{} does not match the render in its folder ({why}): make it again with: {command}",
+        path.display()
+    )]
+    StaleSchedule {
+        path: PathBuf,
+        why: String,
+        command: String,
     },
 }
 
@@ -82,6 +92,31 @@ impl OutputFolder {
             written: self.manifest.frames_written,
             expected: self.manifest.frames_expected,
         })
+    }
+
+    /// What `derived.json` says was made from the folder's render; `None` when it lists nothing.
+    pub fn derived(&self) -> Result<Option<Derived>, FolderError> {
+        Ok(Derived::read(&self.dir)?)
+    }
+
+    /// Refuses the folder's schedule when `derived.json` says it was made for another render
+    /// (another rate, earlier spectra, another length). A schedule it does not list is the
+    /// user's, and taken as it is.
+    pub fn require_current_schedule(&self) -> Result<(), FolderError> {
+        let Some(schedule) = self.derived()?.and_then(|derived| derived.schedule) else {
+            return Ok(());
+        };
+        match schedule.mismatch(&self.manifest) {
+            None => Ok(()),
+            Some(why) => Err(FolderError::StaleSchedule {
+                path: schedule
+                    .files
+                    .first()
+                    .map_or_else(|| self.dir.clone(), |name| self.dir.join(name)),
+                command: schedule.command_for(&self.dir, self.fps()),
+                why,
+            }),
+        }
     }
 
     pub fn source(&self) -> &Source {

@@ -305,10 +305,26 @@ impl Manifest {
             self.csv == other.csv,
             self.frames == other.frames,
         ];
-        SETTINGS_FIELDS
+        let field = SETTINGS_FIELDS
             .into_iter()
             .zip(fields)
-            .find_map(|(name, is_same)| (!is_same).then_some(name))
+            .find_map(|(name, is_same)| (!is_same).then_some(name))?;
+        // Which part of the frames: each has its own option in the CLI.
+        let frames_part = match (&self.frames, &other.frames) {
+            (Some(ours), Some(theirs))
+                if (ours.width, ours.height) != (theirs.width, theirs.height) =>
+            {
+                "frames.size"
+            }
+            (Some(ours), Some(theirs)) if ours.color != theirs.color => "frames.color",
+            (Some(_), Some(_)) => "frames.render",
+            _ => "frames",
+        };
+        Some(if field == "frames" {
+            frames_part
+        } else {
+            field
+        })
     }
 
     /// A short hash of everything that decides the spectra (source, rate, frame rate, analysis,

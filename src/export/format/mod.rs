@@ -87,11 +87,37 @@ pub fn write_atomically(
     let temp_path = path.with_file_name(format!(".{file_name}.tmp"));
     let result = File::create(&temp_path)
         .and_then(|mut file| write(&mut file))
-        .and_then(|()| fs::rename(&temp_path, path));
+        .and_then(|()| rename_over(&temp_path, path));
     result.map_err(|source| {
         let _ = fs::remove_file(&temp_path);
         FormatError::write(path, source)
     })
+}
+
+/// Renames `from` over `to`. On Windows a file that a viewer, an indexer or a virus scanner has
+/// open cannot be replaced for a moment (a sharing violation): tried again a few times over about
+/// half a second before giving up.
+pub fn rename_over(from: &Path, to: &Path) -> io::Result<()> {
+    const TRIES: u32 = if cfg!(windows) { 10 } else { 1 };
+    let mut tries_left = TRIES;
+    loop {
+        match fs::rename(from, to) {
+            Err(error) if tries_left > 1 && is_held_open(&error) => {
+                tries_left -= 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Whether a rename failed because another program holds the file: Windows says access denied,
+/// or sharing violation (`ERROR_SHARING_VIOLATION`, 32).
+fn is_held_open(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ResourceBusy
+    ) || (cfg!(windows) && error.raw_os_error() == Some(32))
 }
 
 /// The whole of a small file, refused past `max_len` bytes (a file of ours that large is not

@@ -4,14 +4,15 @@
 //! `schedule.csv` is `frame,<name>…`, then one row per frame, frames ascending: every lane, then
 //! every target, on every frame. The reader is bounded by the render it belongs to: a frame past
 //! the render's timeline is an error naming the line, never an allocation; memory grows with the
-//! rows the file really holds, at most one per frame of the render.
+//! rows the file really holds, at most one per frame of the render. Which schedule files are
+//! ours is `derived.json`'s to say ([`foreign_files`]).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use super::FormatError;
-use super::derived::{Derived, ScheduleRecord};
+use super::derived::Derived;
 use super::manifest::Manifest;
 
 /// The lanes and targets as columns, every frame.
@@ -190,9 +191,9 @@ impl ScheduleTable {
     }
 }
 
-/// The folder's `schedule.csv`, for its render (`manifest`): `Ok(None)` when there is none. A
-/// schedule that `derived.json` says was made for another render (another rate, other frames, an
-/// earlier analysis) is refused, with the command that makes it again.
+/// The folder's `schedule.csv`, bounded by its render (`manifest`): `Ok(None)` when there is
+/// none. (Whether it was made for that render is `OutputFolder::require_current_schedule`'s
+/// question, asked first.)
 pub fn read_for_render(
     dir: &Path,
     manifest: &Manifest,
@@ -201,29 +202,7 @@ pub fn read_for_render(
     if !path.is_file() {
         return Ok(None);
     }
-    if let Some(record) = Derived::read(dir)?.and_then(|derived| derived.schedule) {
-        check_fits(&path, &record, dir, manifest)?;
-    }
     ScheduleTable::read(&path, timeline_len(manifest)).map(Some)
-}
-
-/// Refuses a schedule made for another render than `manifest`'s.
-fn check_fits(
-    path: &Path,
-    record: &ScheduleRecord,
-    dir: &Path,
-    manifest: &Manifest,
-) -> Result<(), FormatError> {
-    match record.mismatch(manifest) {
-        Some(why) => Err(FormatError::invalid(
-            path,
-            format!(
-                "made for another render ({why}): make it again with `{}`",
-                record.command_for(dir, manifest.rate())
-            ),
-        )),
-        None => Ok(()),
-    }
 }
 
 /// The frames a schedule of `manifest`'s render may hold: its timeline from frame 0, or the

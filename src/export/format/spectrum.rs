@@ -125,10 +125,13 @@ pub fn for_each_row<E: From<FormatError>>(
         let frame_idx = expected.unwrap_or_default();
         let mut num_values = 0;
         for (value, field) in values.iter_mut().zip(&mut fields) {
-            *value = parse_f32(field).ok_or_else(|| {
-                let field = String::from_utf8_lossy(field);
-                line_error(line_idx, format!("{field:?} is not a number"))
-            })?;
+            // We write finite values only: NaN or infinity is damage, and must not reach a page.
+            *value = parse_f32(field)
+                .filter(|value| value.is_finite())
+                .ok_or_else(|| {
+                    let field = String::from_utf8_lossy(field);
+                    line_error(line_idx, format!("{field:?} is not a finite number"))
+                })?;
             num_values += 1;
         }
         if num_values != num_bins || fields.next().is_some() {
