@@ -64,6 +64,10 @@ fn check_reader<T, E: std::fmt::Display>(file: &str, read: impl FnOnce() -> Resu
 /// The short run's cases per reader, unless `PROPTEST_CASES` asks for more.
 fn config() -> ProptestConfig {
     let mut config = ProptestConfig::default();
+    // Beside this file: `tests/readers_fuzz.proptest-regressions`.
+    config.failure_persistence = Some(Box::new(
+        proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+    ));
     if std::env::var_os("PROPTEST_CASES").is_none() {
         config.cases = 48;
     }

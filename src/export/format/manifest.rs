@@ -418,7 +418,7 @@ impl Manifest {
     /// so that nothing read from the file sizes an allocation past them.
     fn check(&self) -> Result<(), String> {
         let Fps { num, den, .. } = self.fps;
-        if num == 0 || den == 0 || num > 1_000 * den {
+        if num == 0 || den == 0 || u64::from(num) > 1_000 * u64::from(den) {
             return Err(format!("fps: {num}/{den} is not a frame rate"));
         }
         if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&self.sample_rate) {
