@@ -8,7 +8,6 @@
 //! are the columns of `schedule.csv` when the folder has one, else a loudness lane from the
 //! spectra. The HTML, CSS and script are the template `page.html`.
 
-use std::fs;
 use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
@@ -18,6 +17,7 @@ use crate::export::Source;
 use crate::export::format::FormatError;
 use crate::export::format::folder::{FolderError, OutputFolder};
 use crate::export::format::page::{self, is_our_page, page_path};
+use crate::export::format::schedule;
 use crate::schedule::DbScale;
 use crate::schedule::lanes::power_mean_db;
 
@@ -34,12 +34,9 @@ pub enum PageError {
     Folder(#[from] FolderError),
     #[error(transparent)]
     Write(#[from] FormatError),
-    #[error("{}: line {line}: {reason}", path.display())]
-    Table {
-        path: PathBuf,
-        line: usize,
-        reason: String,
-    },
+    /// `schedule.csv` cannot be read, or was made for another render.
+    #[error(transparent)]
+    Schedule(FormatError),
     #[error("{} is not a preview page of ours; move it away to write one", path.display())]
     NotOurs { path: PathBuf },
     #[error("the audio {} is not there", path.display())]
@@ -51,9 +48,21 @@ impl PageError {
         match self {
             Self::Folder(error) => error.is_io(),
             Self::Write(_) => true,
-            Self::Table { .. } | Self::NotOurs { .. } | Self::MissingAudio { .. } => false,
+            Self::Schedule(error) => error.is_io(),
+            Self::NotOurs { .. } | Self::MissingAudio { .. } => false,
         }
     }
+}
+
+/// What a page does with a `schedule.csv` it cannot plot (unreadable, or made for another
+/// render).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokenSchedule {
+    /// Fail with the schedule's error: the page was asked for (`page`, `schedule`).
+    Refuse,
+    /// Plot the loudness instead and say why in [`PageSummary::warning`]: the page comes with
+    /// a render, which a bad schedule must not stop.
+    PlotLoudness,
 }
 
 /// What went into a page.
@@ -66,6 +75,8 @@ pub struct PageSummary {
     pub audio: Option<String>,
     /// Bytes of the page.
     pub num_bytes: usize,
+    /// Why `schedule.csv` was not plotted, with [`BrokenSchedule::PlotLoudness`].
+    pub warning: Option<String>,
 }
 
 /// The data the page's script reads.
@@ -103,8 +114,12 @@ struct Lane {
 
 /// Writes `dir/index.html`. `audio` overrides the audio the manifest names. A missing audio file
 /// named by the manifest leaves the page silent (it plays on a timer); a missing `audio` given
-/// here is an error.
-pub fn write_page(dir: &Path, audio: Option<&Path>) -> Result<PageSummary, PageError> {
+/// here is an error. `broken` says what a `schedule.csv` that cannot be plotted does.
+pub fn write_page(
+    dir: &Path,
+    audio: Option<&Path>,
+    broken: BrokenSchedule,
+) -> Result<PageSummary, PageError> {
     let folder = OutputFolder::read(dir)?;
     folder.require_current_schedule()?;
     let page_path = page_path(dir);
@@ -122,13 +137,16 @@ pub fn write_page(dir: &Path, audio: Option<&Path>) -> Result<PageSummary, PageE
     };
     let audio_url = audio.as_deref().and_then(|path| relative_url(dir, path));
 
-    let spectra = read_spectra(&folder)?;
-    let schedule_path = dir.join(crate::export::SCHEDULE_FILES[0]);
-    let lanes = if schedule_path.is_file() {
-        read_schedule(&schedule_path)?
-    } else {
-        vec![spectra.loudness_lane()]
+    let (schedule_lanes, warning) = match schedule_lanes(&folder) {
+        Ok(lanes) => (lanes, None),
+        Err(error) if broken == BrokenSchedule::PlotLoudness => (
+            None,
+            Some(format!("{error}; the page plots the loudness instead")),
+        ),
+        Err(error) => return Err(PageError::Schedule(error)),
     };
+    let spectra = read_spectra(&folder)?;
+    let lanes = schedule_lanes.unwrap_or_else(|| vec![spectra.loudness_lane()]);
     let num_frames = lanes
         .iter()
         .map(|lane| lane.values.len() as u64)
@@ -171,6 +189,7 @@ pub fn write_page(dir: &Path, audio: Option<&Path>) -> Result<PageSummary, PageE
         lanes: lane_names,
         audio: audio_url,
         num_bytes: html.len(),
+        warning,
     })
 }
 
@@ -237,44 +256,30 @@ fn read_spectra(folder: &OutputFolder) -> Result<Spectra, FolderError> {
     Ok(spectra)
 }
 
-/// `schedule.csv`'s lanes: header `frame,<name>…`, one row per frame.
-fn read_schedule(path: &Path) -> Result<Vec<Lane>, PageError> {
-    let text = fs::read_to_string(path)
-        .map_err(|source| FolderError::Format(FormatError::read(path, source)))?;
-    let table_error = |line: usize, reason: String| PageError::Table {
-        path: path.to_owned(),
-        line,
-        reason,
+/// The columns of the folder's `schedule.csv` as lanes over the timeline; `None` when there is
+/// none.
+fn schedule_lanes(folder: &OutputFolder) -> Result<Option<Vec<Lane>>, FormatError> {
+    let Some(table) = schedule::read_for_render(&folder.dir, &folder.manifest)? else {
+        return Ok(None);
     };
-    let mut lines = text.lines();
-    let header = lines.next().ok_or_else(|| table_error(1, "empty".into()))?;
-    let mut lanes: Vec<Lane> = header
-        .split(',')
-        .skip(1)
-        .map(|name| Lane {
-            name: name.trim().to_owned(),
-            values: Vec::new(),
+    let lanes = table
+        .names
+        .iter()
+        .enumerate()
+        .map(|(column, name)| {
+            let mut values = Vec::new();
+            for (frame_idx, value) in table.rows(column) {
+                // Frames lie within the render's timeline: the reader refuses any beyond it.
+                values.resize(frame_idx as usize, None);
+                values.push(Some(value));
+            }
+            Lane {
+                name: name.clone(),
+                values,
+            }
         })
         .collect();
-    for (line_idx, line) in lines.enumerate() {
-        let line_no = line_idx + 2;
-        let mut fields = line.split(',');
-        let frame_idx = fields
-            .next()
-            .and_then(|field| field.trim().parse::<usize>().ok())
-            .ok_or_else(|| table_error(line_no, "no frame number".into()))?;
-        for (lane, field) in lanes.iter_mut().zip(fields) {
-            let value = field
-                .trim()
-                .parse::<f64>()
-                .map_err(|_| table_error(line_no, format!("{field:?} is not a number")))?;
-            if lane.values.len() <= frame_idx {
-                lane.values.resize(frame_idx + 1, None);
-            }
-            lane.values[frame_idx] = value.is_finite().then_some(value);
-        }
-    }
-    Ok(lanes)
+    Ok(Some(lanes))
 }
 
 /// A lane quantized to 16 bits over its own range.
@@ -377,6 +382,8 @@ fn base64(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     /// A page written from the template is recognised as ours, so it can be rewritten.

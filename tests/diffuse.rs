@@ -1118,3 +1118,36 @@ fn comfyui_out_of_memory_is_reported() {
         .count();
     assert_eq!(prompts, 3, "tried three times, then dropped");
 }
+
+/// `--denoise-from` a target's name: `schedule` writes every target as a column of
+/// `schedule.csv` beside the lanes, and each frame is drawn at its row's value.
+#[test]
+fn denoise_from_a_target_of_schedule() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    assert_success(&cli(&[
+        "schedule",
+        path_arg(&folder),
+        "--lane",
+        "kick=30-120",
+        "--target",
+        "strength_schedule=kick,min=0.3,max=0.6",
+        "--quiet",
+    ]));
+    let csv = fs::read_to_string(folder.join("schedule.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("frame,kick,strength_schedule"));
+    let strength: Vec<f64> = lines
+        .map(|line| line.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(strength.len() as u64, NUM_FRAMES);
+    let server = start_comfy(comfy(0));
+    let args = [
+        "--checkpoint",
+        CHECKPOINT,
+        "--denoise-from",
+        "strength_schedule",
+    ];
+    assert_success(&diffuse(&folder, &[&server], &args));
+    assert_all_drawn(&folder, |frame_idx| strength[frame_idx as usize]);
+}

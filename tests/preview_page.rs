@@ -187,7 +187,12 @@ fn page_plots_schedule_lanes_at_the_exact_rate() {
     let num_frames = (16.0f64 * 30_000.0 / 1001.0).ceil() as usize;
     let mut schedule = String::from("frame,kick,strength_schedule\n");
     for k in 0..num_frames {
-        schedule.push_str(&format!("{k},{},{}\n", (k % 15) as f64 / 15.0, 0.65));
+        // A tiny value in exponent form, as a release tail leaves it: the legend shows 0.0000.
+        let kick = match k {
+            0 => "1.852e-15".to_owned(),
+            _ => ((k % 15) as f64 / 15.0).to_string(),
+        };
+        schedule.push_str(&format!("{k},{kick},{}\n", 0.65));
     }
     fs::write(out.join("schedule.csv"), schedule).unwrap();
     let song = dir.path().join("my song.wav");
@@ -197,7 +202,11 @@ fn page_plots_schedule_lanes_at_the_exact_rate() {
     let state = open(browser, &out.join("index.html"), "#t=12.5");
     assert_played(&state, 374);
     assert!(state.legend.contains("kick"), "{state:?}");
-    assert!(state.legend.contains("strength_schedule"), "{state:?}");
+    assert!(state.legend.contains("kick (0.0000 … 0.9333)"), "{state:?}");
+    assert!(
+        state.legend.contains("strength_schedule (0.6500 … 0.6500)"),
+        "{state:?}"
+    );
     assert!(!state.legend.contains("loudness"), "{state:?}");
     // A CSV-only folder has no frame images to show.
     assert_eq!(state.image_src, None, "{state:?}");

@@ -22,7 +22,7 @@ use spectral_diffusion::export::format::frames::read_grey;
 use spectral_diffusion::export::format::manifest::Manifest;
 use spectral_diffusion::export::format::page::is_our_page;
 use spectral_diffusion::export::format::session::read_session;
-use spectral_diffusion::page::write_page;
+use spectral_diffusion::page::{BrokenSchedule, write_page};
 
 // Each test crate uses its own part of the shared helpers.
 #[allow(dead_code)]
@@ -230,10 +230,22 @@ proptest! {
         check_reader("manifest.json", || OutputFolder::read(&folder));
         // Whatever the reader accepts, the page is drawn from it or refused in one line.
         if OutputFolder::read(&folder).is_ok()
-            && let Err(error) = write_page(&folder, None)
+            && let Err(error) = write_page(&folder, None, BrokenSchedule::Refuse)
         {
             prop_assert_eq!(error.to_string().lines().count(), 1, "{}", error);
         }
+    }
+
+    #[test]
+    fn schedule_from_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let (_dir, folder) = folder_with("schedule.csv", &bytes);
+        check_reader("schedule.csv", || write_page(&folder, None, BrokenSchedule::Refuse));
+    }
+
+    #[test]
+    fn schedule_with_a_damaged_line(text in damaged_lines(valid_text("schedule.csv"))) {
+        let (_dir, folder) = folder_with("schedule.csv", text.as_bytes());
+        check_reader("schedule.csv", || write_page(&folder, None, BrokenSchedule::Refuse));
     }
 
     #[test]

@@ -197,7 +197,7 @@ fn every_output_parses_and_round_trips_the_lanes() {
             assert_close(
                 &interpolate(&keyframes),
                 column,
-                epsilon + ROUNDING + 1e-9,
+                epsilon + 1e-9,
                 &format!("{file} {name}"),
             );
         }
@@ -251,20 +251,18 @@ fn every_output_parses_and_round_trips_the_lanes() {
             let wanted = if is_zoom { 1.0 + change } else { change };
             assert!((deltas[idx] - wanted).abs() < 1e-6, "{name}_delta {idx}");
         }
+        // Parseq's meta: the least value and the largest magnitude, which `_pc` divides by.
         let meta = &parseq["rendered_frames_meta"][name];
-        let (lo, hi) = values
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let (min, max_abs) = values.iter().fold((f64::MAX, 0.0f64), |(min, max), &v| {
+            (min.min(v), max.max(v.abs()))
+        });
         assert_eq!(
             (meta["min"].as_f64(), meta["max"].as_f64()),
-            (Some(lo), Some(hi))
+            (Some(min), Some(max_abs))
         );
         assert_eq!(meta["isFlat"], false);
         for (pc, value) in field(&format!("{name}_pc")).iter().zip(values) {
-            assert!(
-                (pc - 100.0 * (value - lo) / (hi - lo)).abs() < 1e-3,
-                "{name}_pc"
-            );
+            assert!((pc - value / max_abs * 100.0).abs() < 1e-3, "{name}_pc");
         }
     }
     let deforum = strings(&folder.join("deforum.txt"));
@@ -276,6 +274,252 @@ fn every_output_parses_and_round_trips_the_lanes() {
         0.001 + 1e-9,
         "deforum strength vs parseq",
     );
+}
+
+/// Comfyroll's `keyframe_scheduler` (nodes/functions_animation.py) as `CR Simple Value
+/// Scheduler` applies it, in Python: for every frame up to the last line's, the line whose frame
+/// it is, else the last line before it (values are held); then the node's `float(params)` and
+/// `int(params.split('.')[0])`. Reads sections of `frame, value` lines separated by blank lines
+/// on stdin, prints each section's floats as JSON.
+const COMFYROLL_HARNESS: &str = r#"
+import json, sys
+out = []
+for section in sys.stdin.read().split("\n\n"):
+    lines = [line for line in section.split("\n") if line.strip()]
+    if not lines:
+        continue
+    parsed = []
+    for line in lines:
+        frame_str, params = line.split(",", 1)
+        parsed.append((int(frame_str), params.lstrip()))
+    values = []
+    for current in range(parsed[-1][0] + 1):
+        held = ""
+        for frame, params in parsed:
+            if frame <= current:
+                held = params
+            if frame >= current:
+                break
+        int(held.split(".")[0])
+        values.append(float(held))
+    out.append(values)
+print(json.dumps(out))
+"#;
+
+/// `comfyroll.txt`: each `# name` line and the `frame, value` lines under it, parsed by
+/// Comfyroll's grammar (an integer, a comma, a value that `float` and `int` of its part before
+/// the point both read) and held frame by frame as Comfyroll holds them.
+fn comfyroll(path: &Path) -> Vec<(String, Vec<f64>)> {
+    let text = fs::read_to_string(path).unwrap();
+    let mut schedules = Vec::new();
+    let mut sections = Vec::new();
+    for section in text.split("\n\n").filter(|section| !section.is_empty()) {
+        let (name, lines) = section.split_once('\n').unwrap();
+        let name = name.strip_prefix("# ").expect("a # name line");
+        let mut values = Vec::new();
+        for (frame_idx, line) in lines.lines().enumerate() {
+            let (frame, value) = line.split_once(", ").expect("frame, value");
+            assert_eq!(
+                frame,
+                frame_idx.to_string(),
+                "{name}: every frame, in order"
+            );
+            values.push(parse_plain_decimal(value));
+        }
+        schedules.push((name.to_owned(), values));
+        sections.push(lines);
+    }
+    match std::process::Command::new("python3")
+        .args(["-c", COMFYROLL_HARNESS])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(mut child) => {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(sections.join("\n\n").as_bytes())
+                .unwrap();
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "Comfyroll's parser refused the lines"
+            );
+            let held: Vec<Vec<f64>> = serde_json::from_slice(&output.stdout).unwrap();
+            for ((name, values), held) in schedules.iter().zip(held) {
+                assert_eq!(&held, values, "{name}: Comfyroll holds what was written");
+            }
+        }
+        Err(error) => {
+            assert!(
+                std::env::var_os("SPECTRAL_DIFFUSION_REQUIRE_TOOLS").is_none(),
+                "python3: {error}"
+            );
+            eprintln!("skipped Comfyroll's parser in Python: python3: {error}");
+        }
+    }
+    schedules
+}
+
+/// Comfyroll's lines hold, on every frame, the schedule's value to 4 decimals.
+#[test]
+fn comfyroll_lines_parse_by_its_grammar_and_hold_the_schedule() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path(), "out", &[]);
+    run_ok(&[
+        "schedule",
+        path_arg(&folder),
+        "--lane",
+        "kick=30-120,min=-0.5,max=0.75",
+        "--lane",
+        "level=loudness,min=5,max=9",
+        "--quiet",
+    ]);
+    let (names, columns) = schedule_csv(&folder);
+    let schedules = comfyroll(&folder.join("comfyroll.txt"));
+    assert_eq!(schedules.len(), 2);
+    for ((name, values), (lane, column)) in schedules.iter().zip(names.iter().zip(&columns)) {
+        assert_eq!(name, lane);
+        assert_close(values, column, ROUNDING + 1e-6, name);
+    }
+}
+
+/// `parseq.json`'s frames, by field.
+fn parseq_fields(folder: &Path) -> Vec<serde_json::Map<String, Value>> {
+    let parseq: Value =
+        serde_json::from_slice(&fs::read(folder.join("parseq.json")).unwrap()).unwrap();
+    parseq["rendered_frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|frame| frame.as_object().unwrap().clone())
+        .collect()
+}
+
+/// Parseq's fields carry the names Deforum's `parseq_adapter.py` asks for (`scale` for the CFG
+/// scale, `steps_schedule`, `antiblur_*`, the motion names and their `_delta`), with the targets'
+/// values. With a Deforum checkout in SPECTRAL_DIFFUSION_DEFORUM, Deforum's adapter itself reads
+/// the file (bench/deforum_parseq.py) and takes each of those schedules from it.
+#[test]
+fn parseq_fields_are_the_names_deforums_adapter_reads() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path(), "out", &[]);
+    let targets = [
+        ("cfg_scale_schedule", "scale", 5.0, 9.0),
+        ("steps_schedule", "steps_schedule", 20.0, 30.0),
+        ("kernel_schedule", "antiblur_kernel", 3.0, 7.0),
+        ("sigma_schedule", "antiblur_sigma", 0.5, 1.5),
+        ("amount_schedule", "antiblur_amount", 0.1, 0.4),
+        ("threshold_schedule", "antiblur_threshold", 0.0, 0.2),
+        ("strength_schedule", "strength", 0.45, 0.75),
+        ("zoom", "zoom", 1.0, 1.04),
+        ("translation_x", "translation_x", -2.0, 2.0),
+    ];
+    let specs: Vec<String> = targets
+        .iter()
+        .map(|(name, _, min, max)| format!("{name}=kick,min={min},max={max}"))
+        .collect();
+    let mut args = vec![
+        "schedule",
+        path_arg(&folder),
+        "--lane",
+        "kick=30-120",
+        "--quiet",
+    ];
+    for spec in &specs {
+        args.extend(["--target", spec.as_str()]);
+    }
+    run_ok(&args);
+    let (names, columns) = schedule_csv(&folder);
+    assert_eq!(names[0], "kick");
+    let kick = &columns[0];
+    let frames = parseq_fields(&folder);
+    assert_eq!(frames.len(), kick.len());
+    for (_, field, min, max) in targets {
+        for (frame_idx, frame) in frames.iter().enumerate() {
+            let value = frame[field].as_f64().unwrap();
+            let wanted = min + (max - min) * kick[frame_idx];
+            assert!(
+                (value - wanted).abs() <= ROUNDING + 1e-6,
+                "{field} {frame_idx}"
+            );
+            for suffix in ["_delta", "_pc"] {
+                assert!(
+                    frame.contains_key(&format!("{field}{suffix}")),
+                    "{field}{suffix}"
+                );
+            }
+        }
+    }
+    // No field under a name the adapter does not read.
+    for stray in [
+        "cfg_scale",
+        "steps",
+        "kernel",
+        "sigma",
+        "amount",
+        "threshold",
+    ] {
+        assert!(!frames[0].contains_key(stray), "{stray}");
+    }
+
+    let Some(deforum) = std::env::var_os("SPECTRAL_DIFFUSION_DEFORUM") else {
+        eprintln!("skipped Deforum's own adapter: set SPECTRAL_DIFFUSION_DEFORUM to a checkout");
+        return;
+    };
+    for use_deltas in [true, false] {
+        let mut command = std::process::Command::new("python3");
+        command
+            .arg("bench/deforum_parseq.py")
+            .arg(&deforum)
+            .arg(folder.join("parseq.json"));
+        if !use_deltas {
+            command.arg("--no-deltas");
+        }
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let read: Value = serde_json::from_slice(&output.stdout).unwrap();
+        for (series, field) in [
+            ("cfg_scale_schedule_series", "scale"),
+            ("steps_schedule_series", "steps_schedule"),
+            ("kernel_schedule_series", "antiblur_kernel"),
+            ("sigma_schedule_series", "antiblur_sigma"),
+            ("amount_schedule_series", "antiblur_amount"),
+            ("threshold_schedule_series", "antiblur_threshold"),
+            ("strength_schedule_series", "strength"),
+            (
+                "zoom_series",
+                if use_deltas { "zoom_delta" } else { "zoom" },
+            ),
+            (
+                "translation_x_series",
+                if use_deltas {
+                    "translation_x_delta"
+                } else {
+                    "translation_x"
+                },
+            ),
+        ] {
+            let values: Vec<f64> = read["series"][series]
+                .as_array()
+                .unwrap_or_else(|| panic!("Deforum does not take {series} from parseq.json"))
+                .iter()
+                .map(|value| value.as_f64().unwrap())
+                .collect();
+            let wanted: Vec<f64> = frames
+                .iter()
+                .map(|frame| frame[field].as_f64().unwrap())
+                .collect();
+            assert_eq!(values, wanted, "{series}");
+        }
+    }
 }
 
 /// A mono 16-bit WAV of `seconds` with a kick (60 Hz, sharp attack, 33 ms decay) every 0.5 s and a
@@ -549,8 +793,12 @@ fn bad_input_is_one_line_with_its_exit_code() {
     )
     .unwrap();
     let folder_arg = path_arg(&folder);
-    let cases: [(&[&str], i32, &str); 10] = [
-        (&["--lane", "kick"], 2, "expected NAME=LO-HI"),
+    let cases: [(&[&str], i32, &str); 12] = [
+        (
+            &["--lane", "kick"],
+            2,
+            "expected NAME=SOURCE, the source one of LO-HI",
+        ),
         (&["--lane", "kick=120-30"], 2, "lower to a higher"),
         (&["--lane", "kick=30-120,atack_ms=5"], 2, "unknown field"),
         (
@@ -576,6 +824,30 @@ fn bad_input_is_one_line_with_its_exit_code() {
             "--fps applies to audio",
         ),
         (&["--lane", "kick=30-120", "--epsilon=-1"], 2, "--epsilon"),
+        (
+            &[
+                "--lane",
+                "kick=30-120",
+                "--target",
+                "strength_schedule=kick",
+                "--target",
+                "strength=kick",
+            ],
+            2,
+            "schedules \"strength_schedule\" and \"strength\" would both write Parseq's \"strength\"",
+        ),
+        (
+            &[
+                "--lane",
+                "kick=30-120",
+                "--target",
+                "zoom=kick",
+                "--target",
+                "zoom_delta=kick",
+            ],
+            2,
+            "Parseq's \"zoom_delta\"",
+        ),
     ];
     for (extra, code, wanted) in cases {
         let mut args = vec!["schedule", folder_arg];

@@ -7,7 +7,6 @@
 //! command: 1 a request the servers refuse (or bad settings), 2 usage, 3 no server left or a
 //! write failed, 130 interrupted.
 
-use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,11 +26,10 @@ use crate::diffuse::workflow::Workflow;
 use crate::diffuse::{Backend, FrameJob, FrameSettings, sha256_hex};
 use crate::export::format::diffused::{DIFFUSED_DIR, Entry, Ledger, output_path};
 use crate::export::format::folder::OutputFolder;
+use crate::export::format::schedule::{self, LANES_CSV_NAME, ScheduleTable, timeline_len};
 use crate::export::write_atomically;
 use crate::video::{self, Pairing, VideoJob};
 
-/// The schedule the `schedule` command writes into a folder.
-const SCHEDULE_NAME: &str = crate::export::SCHEDULE_FILES[0];
 /// The most frames one server may work on at once.
 const MAX_IN_FLIGHT: usize = 64;
 /// A server that fails this many frames in a row is dropped.
@@ -211,7 +209,7 @@ pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
             }))
         }
     };
-    let lanes = Lanes::read(args, &folder.dir)?;
+    let lanes = Lanes::read(args, &folder)?;
 
     let mut jobs = Vec::new();
     let mut first_guide_len = 0;
@@ -458,123 +456,88 @@ fn upload_subfolder(dir: &Path) -> String {
     format!("spectral-diffusion-{}", &hash[..12])
 }
 
-/// The schedule columns the `*-from` flags name, frame → value.
+/// The schedule columns the `*-from` flags name: denoise, cfg, steps.
 struct Lanes {
-    denoise: Option<HashMap<u64, f64>>,
-    cfg: Option<HashMap<u64, f64>>,
-    steps: Option<HashMap<u64, f64>>,
-    path: PathBuf,
+    table: Option<ScheduleTable>,
+    columns: [Option<usize>; 3],
 }
 
 impl Lanes {
-    fn read(args: &DiffuseArgs, dir: &Path) -> Result<Self, Failure> {
-        let path = args
-            .schedule
-            .clone()
-            .unwrap_or_else(|| dir.join(SCHEDULE_NAME));
+    fn read(args: &DiffuseArgs, folder: &OutputFolder) -> Result<Self, Failure> {
         let names = [&args.denoise_from, &args.cfg_from, &args.steps_from];
         if names.iter().all(|name| name.is_none()) {
             return Ok(Self {
-                denoise: None,
-                cfg: None,
-                steps: None,
-                path,
+                table: None,
+                columns: [None; 3],
             });
         }
-        let text = fs::read_to_string(&path).map_err(|error| {
-            bad_input(format!(
-                "cannot read the schedule {} ({error}): write it with `spectral-diffusion schedule \
-                 {}` or give --schedule CSV",
-                path.display(),
-                dir.display()
-            ))
-        })?;
-        let mut lines = text.lines().enumerate();
-        let header: Vec<&str> = lines
-            .next()
-            .map(|(_, line)| line.split(',').map(str::trim).collect())
-            .unwrap_or_default();
-        if header.first() != Some(&"frame") {
+        let path = args
+            .schedule
+            .clone()
+            .unwrap_or_else(|| folder.dir.join(LANES_CSV_NAME));
+        if !path.is_file() {
             return Err(bad_input(format!(
-                "{}: the first column must be `frame`, as `schedule` writes it",
-                path.display()
+                "there is no schedule {}: write it with `spectral-diffusion schedule {}` or give \
+                 --schedule CSV",
+                path.display(),
+                folder.dir.display()
             )));
         }
-        let mut columns = Vec::new();
-        for name in names {
-            columns.push(match name {
-                Some(name) => Some(header.iter().position(|column| column == name).ok_or_else(
-                    || {
-                        bad_input(format!(
-                            "{} has no lane `{name}`; its lanes: {}",
-                            path.display(),
-                            header[1..].join(", ")
-                        ))
-                    },
-                )?),
-                None => None,
-            });
+        // The folder's own schedule must be made for its render; one given is taken as it is.
+        let table = match &args.schedule {
+            Some(path) => ScheduleTable::read(path, timeline_len(&folder.manifest)).map(Some),
+            None => schedule::read_for_render(&folder.dir, &folder.manifest),
         }
-        let mut values: Vec<Option<HashMap<u64, f64>>> = columns
-            .iter()
-            .map(|column| column.map(|_| HashMap::new()))
-            .collect();
-        for (line_idx, line) in lines {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-            let bad_line = |what: &str| {
-                bad_input(format!("{}: line {}: {what}", path.display(), line_idx + 1))
-            };
-            let frame_idx: u64 = cells[0]
-                .parse()
-                .map_err(|_| bad_line("the frame is not a whole number"))?;
-            for (column, values) in columns.iter().zip(&mut values) {
-                if let (Some(column), Some(values)) = (column, values) {
-                    let value: f64 = cells
-                        .get(*column)
-                        .and_then(|cell| cell.parse().ok())
-                        .filter(|value: &f64| value.is_finite())
-                        .ok_or_else(|| {
-                            bad_line(&format!("`{}` is not a number", header[*column]))
-                        })?;
-                    values.insert(frame_idx, value);
-                }
+        .map_err(|error| {
+            let is_io = error.is_io();
+            Failure::unreadable(error, is_io)
+        })?
+        .expect("the schedule is a file");
+        let mut columns = [None; 3];
+        for (column, name) in columns.iter_mut().zip(names) {
+            if let Some(name) = name {
+                *column = Some(table.column(name).ok_or_else(|| {
+                    bad_input(format!(
+                        "{} has no column `{name}`; its columns: {}",
+                        table.path.display(),
+                        table.names.join(", ")
+                    ))
+                })?);
             }
         }
-        let [denoise, cfg, steps]: [Option<HashMap<u64, f64>>; 3] =
-            values.try_into().expect("three columns");
         Ok(Self {
-            denoise,
-            cfg,
-            steps,
-            path,
+            table: Some(table),
+            columns,
         })
     }
 
     /// Frame `frame_idx`'s settings: the lanes' values where given, else the flags'.
     fn settings(&self, args: &DiffuseArgs, frame_idx: u64) -> Result<FrameSettings, Failure> {
-        let lane_value = |lane: &Option<HashMap<u64, f64>>, name: &Option<String>| match lane {
-            None => Ok(None),
-            Some(values) => values.get(&frame_idx).copied().map(Some).ok_or_else(|| {
+        let lane_value = |which: usize, name: &Option<String>| {
+            match (&self.table, self.columns[which]) {
+            (Some(table), Some(column)) => table.value(column, frame_idx).map(Some).ok_or_else(|| {
                 bad_input(format!(
-                    "{} has no row for frame {frame_idx} (lane `{}`): write the schedule again",
-                    self.path.display(),
+                    "{} has no row for frame {frame_idx} (column `{}`): write the schedule again",
+                    table.path.display(),
                     name.as_deref().unwrap_or_default()
                 ))
             }),
+            _ => Ok(None),
+        }
         };
-        let denoise = lane_value(&self.denoise, &args.denoise_from)?.unwrap_or(args.denoise);
+        let denoise = lane_value(0, &args.denoise_from)?.unwrap_or(args.denoise);
         if !(0.0..=1.0).contains(&denoise) {
             return Err(bad_input(format!(
-                "{}: lane `{}` gives frame {frame_idx} a denoise of {denoise}; denoise must be 0 to \
-                 1 (shape the lane with min=…,max=…)",
-                self.path.display(),
+                "{}: column `{}` gives frame {frame_idx} a denoise of {denoise}; denoise must be 0 \
+                 to 1 (shape the lane with min=…,max=…)",
+                self.table
+                    .as_ref()
+                    .map_or(Path::new(""), |table| &table.path)
+                    .display(),
                 args.denoise_from.as_deref().unwrap_or_default()
             )));
         }
-        let steps = match lane_value(&self.steps, &args.steps_from)? {
+        let steps = match lane_value(2, &args.steps_from)? {
             Some(value) => value.round().max(1.0) as u32,
             None => args.steps,
         };
@@ -582,7 +545,7 @@ impl Lanes {
             prompt: args.prompt.clone(),
             negative: args.negative.clone(),
             steps,
-            cfg: lane_value(&self.cfg, &args.cfg_from)?.unwrap_or(args.cfg),
+            cfg: lane_value(1, &args.cfg_from)?.unwrap_or(args.cfg),
             denoise,
             seed: if args.fixed_seed {
                 args.seed

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::failure::Failure;
-use crate::page;
+use crate::page::{self, BrokenSchedule};
 
 #[derive(Debug, Args)]
 pub(super) struct PageArgs {
@@ -18,7 +18,7 @@ pub(super) struct PageArgs {
 }
 
 pub(super) fn run_page(args: &PageArgs) -> Result<(), Failure> {
-    let summary = page::write_page(&args.folder, args.audio.as_deref())?;
+    let summary = page::write_page(&args.folder, args.audio.as_deref(), BrokenSchedule::Refuse)?;
     let audio = summary
         .audio
         .as_deref()

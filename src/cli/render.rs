@@ -15,7 +15,7 @@ use crate::audio::demo::{self, DemoSource};
 use crate::clock::FrameRate;
 use crate::export::format::audio::{self, DEMO_AUDIO_NAME};
 use crate::export::{self, CsvFormat, ExportSettings, OpenMode, Source, StaleDerived};
-use crate::page;
+use crate::page::{self, BrokenSchedule};
 use crate::pipeline::{self, RenderJob};
 use crate::render::{Look, Palette, PieShape, RenderSettings, Renderer, View};
 
@@ -251,8 +251,13 @@ pub(super) fn run_render(args: &RenderArgs) -> Result<(), Failure> {
     let stale = export::remove_stale_derived(&job.export.out_dir)?;
     // The frames are written and the manifest complete: a page that cannot be drawn (the
     // user's own index.html, a broken schedule.csv) is a warning, not a failed render.
-    if let Err(error) = page::write_page(&job.export.out_dir, None) {
-        eprintln!("warning: {error}; the preview page was not written");
+    match page::write_page(&job.export.out_dir, None, BrokenSchedule::PlotLoudness) {
+        Ok(summary) => {
+            if let Some(warning) = summary.warning {
+                eprintln!("warning: {warning}");
+            }
+        }
+        Err(error) => eprintln!("warning: {error}; the preview page was not written"),
     }
     let seconds = started.elapsed().as_secs_f64();
     let damage = source.damage();

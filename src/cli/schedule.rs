@@ -4,7 +4,10 @@
 //! table), each value mapped to dB as the manifest's analysis defines it, and measured by every
 //! lane. Audio runs the render's own analysis (`pipeline::cut_frames` and the `Analyzer`, no
 //! images), and onsets lanes a second pass over each frame's own samples ([`FrameFlux`]).
-//! Writes `schedule.csv`, `deforum.txt`, `animatediff.txt` and `parseq.json`.
+//! Writes `schedule.csv`, `deforum.txt`, `animatediff.txt`, `comfyroll.txt` and `parseq.json`,
+//! and records in `derived.json` what they were made from. A render folder only takes a schedule
+//! at its own rate, and a schedule file that `derived.json` does not list is the user's: it is
+//! replaced only with `--force`.
 //!
 //! A plugin take's folder also has its host's beat grid, MIDI and macros (`transport.csv`,
 //! `midi.csv`, `macros.csv`): beat, note, CC and macro lanes read them. A session folder holds
@@ -28,26 +31,29 @@ use crate::audio::decode::{FileSource, MonoSource};
 use crate::audio::demo::DemoSource;
 use crate::clock::{FrameClock, FrameRate};
 use crate::export::format::capture::{HostTable, HostTableKind};
+use crate::export::format::derived::{Derived, Origin, RenderId, ScheduleRecord};
 use crate::export::format::folder::{FolderError, OutputFolder};
-use crate::export::format::manifest::MANIFEST_NAME;
+use crate::export::format::manifest::{MANIFEST_NAME, Manifest, ManifestState};
 use crate::export::format::page::is_our_page;
+use crate::export::format::schedule::{
+    ANIMATEDIFF_NAME, COMFYROLL_NAME, DEFORUM_NAME, LANES_CSV_NAME, PARSEQ_NAME, SCHEDULE_FILES,
+    foreign_files,
+};
 use crate::export::format::session::SessionIndex;
-use crate::export::{self, write_atomically};
+use crate::export::write_atomically;
+use crate::page::BrokenSchedule;
 use crate::pipeline::{self, PipelineError};
 use crate::schedule::emit::{self, Schedule};
 use crate::schedule::host::HostSource;
 use crate::schedule::lanes::Band;
 use crate::schedule::onsets::FrameFlux;
 use crate::schedule::{
-    DbScale, Lane, LaneConfig, LaneSet, LaneSource, RowMeter, TargetConfig, frame_period_s,
-    unit_curves,
+    DbScale, Lane, LaneConfig, LaneSet, LaneSource, RowMeter, Target, TargetConfig, frame_period_s,
+    parseq, unit_curves,
 };
 
-/// The files `schedule` writes into its folder.
-const LANES_CSV_NAME: &str = export::SCHEDULE_FILES[0];
-const DEFORUM_NAME: &str = export::SCHEDULE_FILES[1];
-const ANIMATEDIFF_NAME: &str = export::SCHEDULE_FILES[2];
-const PARSEQ_NAME: &str = export::SCHEDULE_FILES[3];
+/// The keyframe tolerance unless told.
+const DEFAULT_EPSILON: f64 = 0.001;
 
 #[derive(Debug, Args)]
 pub struct ScheduleArgs {
@@ -66,9 +72,13 @@ pub struct ScheduleArgs {
     #[arg(long = "lane", value_name = "SPEC")]
     lanes: Vec<String>,
     /// A schedule to write: NAME=LANE[,min=…,max=…,invert], e.g.
-    /// strength_schedule=kick,min=0.45,max=0.75,invert [default: one per lane, named after it]
+    /// strength_schedule=kick,min=0.45,max=0.75,invert; a column of schedule.csv too. Every lane
+    /// no target follows is a schedule of its own name as well
     #[arg(long = "target", value_name = "SPEC")]
     targets: Vec<String>,
+    /// Write only the --target schedules, not the lanes that no target follows
+    #[arg(long, requires = "targets")]
+    targets_only: bool,
     /// A TOML file of [[lane]] and [[target]] tables with the same keys (added to --lane/--target)
     #[arg(long)]
     config: Option<PathBuf>,
@@ -77,11 +87,14 @@ pub struct ScheduleArgs {
     out: Option<PathBuf>,
     /// Keyframe tolerance: a frame is left out of the strings when interpolation misses it by
     /// at most this much
-    #[arg(long, default_value_t = 0.001)]
+    #[arg(long, default_value_t = DEFAULT_EPSILON)]
     epsilon: f64,
     /// Video frame rate, when analysing audio [default: 24]
     #[arg(long, allow_negative_numbers = true)]
     fps: Option<FrameRate>,
+    /// Replace schedule files that are not ours (derived.json does not list them)
+    #[arg(long)]
+    force: bool,
     /// Measure an interrupted render's frames as they are, instead of refusing it
     #[arg(long)]
     partial: bool,
@@ -102,12 +115,12 @@ struct ConfigFile {
 
 /// What was measured: every lane's raw values, one per frame.
 struct Measured {
-    set: LaneSet,
     raw: Vec<Vec<f32>>,
     fps: FrameRate,
     /// Each lane's analysis floor: what silence reads.
     floors_db: Vec<f32>,
-    default_out: PathBuf,
+    /// The render (or audio) the values were measured in.
+    origin: Origin,
 }
 
 pub(super) fn run_schedule(args: &ScheduleArgs) -> Result<(), Failure> {
@@ -118,51 +131,137 @@ pub(super) fn run_schedule(args: &ScheduleArgs) -> Result<(), Failure> {
         )));
     }
     let (lanes, targets) = lane_configs(args)?;
+    let set = LaneSet::new(&lanes, &targets).map_err(Failure::usage)?;
+    let schedules = set.schedules(args.targets_only);
+    let fields = parseq::field_names(schedules.iter().map(|target| target.name.as_str()))
+        .map_err(Failure::usage)?;
     // clap requires INPUT unless --demo, and refuses both.
-    let measured = match &args.input {
+    let (measured, default_out) = match &args.input {
         Some(input) if input.is_dir() => {
             if args.fps.is_some() {
                 return Err(Failure::usage(
                     "--fps applies to audio; a folder's frame rate is in its manifest",
                 ));
             }
-            measure_folder(input, &lanes, &targets, args.partial)?
+            (measure_folder(input, &set, args.partial)?, input.clone())
         }
-        Some(input) => measure_audio(
-            input,
-            &|| Ok(Box::new(FileSource::open(input)?)),
-            args.fps.unwrap_or(FrameRate::FPS_24),
-            &lanes,
-            &targets,
+        Some(input) => (
+            measure_audio(
+                input,
+                &|| Ok(Box::new(FileSource::open(input)?)),
+                args.fps.unwrap_or(FrameRate::FPS_24),
+                &set,
+            )?,
             default_out_dir(input),
-        )?,
-        None => measure_audio(
-            Path::new("demo"),
-            &|| Ok(Box::new(DemoSource::new(DEMO_SAMPLE_RATE))),
-            args.fps.unwrap_or(FrameRate::FPS_24),
-            &lanes,
-            &targets,
+        ),
+        None => (
+            measure_audio(
+                Path::new("demo"),
+                &|| Ok(Box::new(DemoSource::new(DEMO_SAMPLE_RATE))),
+                args.fps.unwrap_or(FrameRate::FPS_24),
+                &set,
+            )?,
             PathBuf::from("out/demo"),
-        )?,
+        ),
     };
-    let out_dir = args.out.as_ref().unwrap_or(&measured.default_out);
-    let num_keyframes = write_outputs(&measured, out_dir, args.epsilon)?;
+    let out_dir = args.out.as_ref().unwrap_or(&default_out);
+    check_out_dir(out_dir, measured.fps, args)?;
+    let num_keyframes = write_outputs(&set, &schedules, &fields, &measured, out_dir, args.epsilon)?;
+    let num_frames = measured.raw.first().map_or(0, Vec::len);
+    record(out_dir, &measured, num_frames, args)?;
     // The folder's preview page plots `schedule.csv`: draw it again with these lanes.
     if is_our_page(out_dir) {
-        crate::page::write_page(out_dir, None)?;
+        crate::page::write_page(out_dir, None, BrokenSchedule::Refuse)?;
     }
     if !args.quiet {
-        let num_frames = measured.raw.first().map_or(0, Vec::len);
         eprintln!(
-            "wrote {} lanes and {} schedules over {num_frames} frames at {} fps to {} \
-             ({num_keyframes} Deforum keyframes)",
-            measured.set.lanes.len(),
-            measured.set.targets.len(),
+            "wrote {} and {} over {num_frames} frames at {} fps to {} ({num_keyframes} Deforum \
+             keyframes)",
+            count(set.lanes.len(), "lane"),
+            count(schedules.len(), "schedule"),
             measured.fps,
             out_dir.display()
         );
     }
     Ok(())
+}
+
+/// "1 lane", "2 lanes".
+fn count(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
+/// Refuses to write where the schedule does not belong: into a render at another frame rate
+/// (usage: the schedule would not fit its frames), or over schedule files that are not ours,
+/// unless `--force` (as `render` refuses a folder that is not ours).
+fn check_out_dir(out_dir: &Path, fps: FrameRate, args: &ScheduleArgs) -> Result<(), Failure> {
+    let unreadable = |error: crate::export::FormatError| {
+        let is_io = error.is_io();
+        Failure::unreadable(error, is_io)
+    };
+    if let ManifestState::Ours(manifest) = Manifest::read(out_dir).map_err(unreadable)? {
+        let render_rate = manifest.rate();
+        if render_rate != fps {
+            let how = match &args.input {
+                Some(input) if input.is_dir() => "write it to another --out".to_owned(),
+                _ => format!("give --fps {render_rate}, or write it to another --out"),
+            };
+            return Err(Failure::usage(format!(
+                "{} holds a render at {render_rate} fps, and this schedule is at {fps} fps: {how}",
+                out_dir.display()
+            )));
+        }
+    }
+    if !args.force
+        && let Some(path) = foreign_files(out_dir).map_err(unreadable)?.first()
+    {
+        return Err(Failure {
+            message: format!(
+                "{} is not a schedule of ours (derived.json does not list it): move it away, or \
+                 add --force to replace it",
+                path.display()
+            ),
+            exit_code: EXIT_IO,
+        });
+    }
+    Ok(())
+}
+
+/// Records in `derived.json` what the schedule files were made from and how to make them again.
+fn record(
+    out_dir: &Path,
+    measured: &Measured,
+    num_frames: usize,
+    args: &ScheduleArgs,
+) -> Result<(), Failure> {
+    let mut options = Vec::new();
+    if args.epsilon != DEFAULT_EPSILON {
+        options.extend(["--epsilon".to_owned(), args.epsilon.to_string()]);
+    }
+    if args.targets_only {
+        options.push("--targets-only".to_owned());
+    }
+    let record = ScheduleRecord {
+        from: measured.origin.clone(),
+        fps: [measured.fps.num, measured.fps.den],
+        num_frames: num_frames as u64,
+        files: SCHEDULE_FILES.iter().map(|&name| name.to_owned()).collect(),
+        input: args
+            .input
+            .as_ref()
+            .map_or_else(|| "--demo".to_owned(), |input| input.display().to_string()),
+        lanes: args.lanes.clone(),
+        targets: args.targets.clone(),
+        config: args.config.as_ref().map(|path| path.display().to_string()),
+        options,
+    };
+    Derived::update(out_dir, |derived| derived.schedule = Some(record)).map_err(|error| {
+        let is_io = error.is_io();
+        Failure::unreadable(error, is_io)
+    })
 }
 
 /// Lanes and targets from `--config`, then `--lane`/`--target`.
@@ -212,13 +311,7 @@ fn lane_configs(args: &ScheduleArgs) -> Result<(Vec<LaneConfig>, Vec<TargetConfi
 /// Measures the lanes in a folder: a render's or a plugin take's, or a session of takes whose
 /// lanes name the take they are measured in (`Drums/30-120`). Each folder's `spectrum.csv` is
 /// streamed once for all its spectral lanes; host lanes read the take's tables.
-fn measure_folder(
-    dir: &Path,
-    lanes: &[LaneConfig],
-    targets: &[TargetConfig],
-    is_partial_ok: bool,
-) -> Result<Measured, Failure> {
-    let set = LaneSet::new(lanes, targets).map_err(Failure::usage)?;
+fn measure_folder(dir: &Path, set: &LaneSet, is_partial_ok: bool) -> Result<Measured, Failure> {
     // A folder with a manifest of its own is one take, even inside a session.
     let index = match dir.join(MANIFEST_NAME).is_file() {
         true => None,
@@ -307,11 +400,10 @@ fn measure_folder(
         }
     }
     Ok(Measured {
-        set,
         raw,
         fps,
         floors_db,
-        default_out: dir.to_owned(),
+        origin: Origin::Render(RenderId::of(&folders[0].manifest)),
     })
 }
 
@@ -410,16 +502,13 @@ fn measure_audio(
     audio: &Path,
     open: &dyn Fn() -> Result<Box<dyn MonoSource>, Failure>,
     fps: FrameRate,
-    lanes: &[LaneConfig],
-    targets: &[TargetConfig],
-    default_out: PathBuf,
+    set: &LaneSet,
 ) -> Result<Measured, Failure> {
     let mut source = open()?;
     let analysis = AnalysisSettings::default();
     let sample_rate = source.info().sample_rate;
     let mut analyzer = Analyzer::new(&analysis, sample_rate)
         .map_err(|error| Failure::from(PipelineError::from(error)))?;
-    let set = LaneSet::new(lanes, targets).map_err(Failure::usage)?;
     if let Some(lane) = set
         .lanes
         .iter()
@@ -481,10 +570,9 @@ fn measure_audio(
     }
     Ok(Measured {
         floors_db: vec![scale.floor_db(); set.lanes.len()],
-        set,
         raw: meter.raw,
         fps,
-        default_out,
+        origin: Origin::Audio,
     })
 }
 
@@ -524,40 +612,49 @@ fn for_each_frame(
     }
 }
 
-/// Writes the four files; returns the Deforum keyframes written.
-fn write_outputs(measured: &Measured, out_dir: &Path, epsilon: f64) -> Result<usize, Failure> {
-    let set = &measured.set;
+/// Writes the schedule files; returns the Deforum keyframes written. `schedules` are the
+/// schedules to write, `fields` their Parseq fields.
+fn write_outputs(
+    set: &LaneSet,
+    schedules: &[Target],
+    fields: &[String],
+    measured: &Measured,
+    out_dir: &Path,
+    epsilon: f64,
+) -> Result<usize, Failure> {
     let frame_s = frame_period_s(measured.fps);
     let units = unit_curves(set, measured.raw.clone(), &measured.floors_db, frame_s);
+    let values_of = |target: &Target| -> Vec<f32> {
+        units[target.lane_idx]
+            .iter()
+            .map(|&u| target.range.map(u))
+            .collect()
+    };
     let lane_values: Vec<Vec<f32>> = set
         .lanes
         .iter()
         .zip(&units)
         .map(|(lane, units)| units.iter().map(|&u| lane.shaping.range.map(u)).collect())
         .collect();
-    let target_values: Vec<Vec<f32>> = set
-        .targets
-        .iter()
-        .map(|target| {
-            units[target.lane_idx]
-                .iter()
-                .map(|&u| target.range.map(u))
-                .collect()
-        })
-        .collect();
-    let lane_schedules: Vec<Schedule> = set
+    let target_values: Vec<Vec<f32>> = set.targets.iter().map(values_of).collect();
+    let schedule_values: Vec<Vec<f32>> = schedules.iter().map(values_of).collect();
+    // schedule.csv: every lane, then every target.
+    let columns: Vec<Schedule> = set
         .lanes
         .iter()
+        .map(|lane| lane.name.as_str())
         .zip(&lane_values)
-        .map(|(lane, values)| Schedule {
-            name: &lane.name,
-            values,
-        })
+        .chain(
+            set.targets
+                .iter()
+                .map(|target| target.name.as_str())
+                .zip(&target_values),
+        )
+        .map(|(name, values)| Schedule { name, values })
         .collect();
-    let target_schedules: Vec<Schedule> = set
-        .targets
+    let schedules: Vec<Schedule> = schedules
         .iter()
-        .zip(&target_values)
+        .zip(&schedule_values)
         .map(|(target, values)| Schedule {
             name: &target.name,
             values,
@@ -581,32 +678,28 @@ fn write_outputs(measured: &Measured, out_dir: &Path, epsilon: f64) -> Result<us
         })
     };
     write(LANES_CSV_NAME, &|mut out| {
-        emit::write_csv(&mut out, &lane_schedules, num_frames)
+        emit::write_csv(&mut out, &columns, num_frames)
     })?;
     write(DEFORUM_NAME, &|mut out| {
-        emit::write_strings(&mut out, &target_schedules, epsilon, emit::write_deforum)
+        emit::write_strings(&mut out, &schedules, epsilon, emit::write_deforum)
     })?;
     write(ANIMATEDIFF_NAME, &|mut out| {
-        emit::write_strings(
-            &mut out,
-            &target_schedules,
-            epsilon,
-            emit::write_animatediff,
-        )
+        emit::write_strings(&mut out, &schedules, epsilon, emit::write_animatediff)
+    })?;
+    write(COMFYROLL_NAME, &|mut out| {
+        emit::write_comfyroll(&mut out, &schedules)
     })?;
     write(PARSEQ_NAME, &|mut out| {
-        emit::write_parseq(
+        parseq::write_parseq(
             &mut out,
-            &target_schedules,
+            &schedules,
+            fields,
             measured.fps.as_f64(),
             num_frames,
         )
     })?;
-    Ok(target_values
+    Ok(schedule_values
         .iter()
-        .map(|values| {
-            let rounded: Vec<f64> = values.iter().map(|&v| emit::round(v)).collect();
-            emit::decimate(&rounded, epsilon).len()
-        })
+        .map(|values| emit::keyframes(values, epsilon).len())
         .sum())
 }

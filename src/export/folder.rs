@@ -12,11 +12,12 @@ use std::path::Path;
 
 use super::capture::CAPTURE_SPILL_NAME;
 use super::format::capture::HostTableKind;
-use super::format::derived::{Derived, RenderId, VideoRecord};
+use super::format::derived::{DERIVED_NAME, Derived, RenderId, VideoRecord};
 use super::format::diffused::DIFFUSED_DIR;
 use super::format::frames::{FRAMES_DIR, frame_idx_of};
 use super::format::manifest::{MANIFEST_NAME, Manifest, ManifestState};
 use super::format::page::{self, is_our_page};
+use super::format::schedule::SCHEDULE_FILES;
 use super::format::spectrum::SPECTRUM_NAME;
 use super::{ExportError, SPILL_NAME};
 
@@ -39,11 +40,13 @@ pub fn inspect(dir: &Path) -> Result<FolderState, ExportError> {
         Err(source) => return Err(ExportError::io(dir, source)),
     };
     // A writer's lock file is no content (the writer locks a folder before opening it), nor are
-    // schedules made from the audio before any render.
+    // schedules made from the audio before any render, with their record.
     let is_no_content = |entry: &io::Result<fs::DirEntry>| {
         entry.as_ref().is_ok_and(|entry| {
             let name = entry.file_name();
-            name == super::LOCK_FILE || super::SCHEDULE_FILES.iter().any(|file| name == *file)
+            name == super::LOCK_FILE
+                || name == DERIVED_NAME
+                || SCHEDULE_FILES.iter().any(|file| name == *file)
         })
     };
     if entries.all(|entry| is_no_content(&entry)) {

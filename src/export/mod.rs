@@ -43,14 +43,6 @@ pub use format::{FormatError, write_atomically};
 pub use lock::{FolderLock, LOCK_FILE};
 use table::SpectrumTable;
 
-/// What `schedule` writes into a folder, its lanes first. They are the user's to keep (a new
-/// render leaves them), but no sign of someone else's folder either.
-pub const SCHEDULE_FILES: [&str; 4] = [
-    "schedule.csv",
-    "deforum.txt",
-    "animatediff.txt",
-    "parseq.json",
-];
 /// The spectrum table's scratch file while a writer is open (see [`table`]).
 const SPILL_NAME: &str = ".spectrum.bins.tmp";
 

@@ -3,16 +3,16 @@
 //! - Deforum keyframe strings: `0:(0.52), 12:(0.61)`: integer frames ascending from 0, plain
 //!   decimals without exponent, items joined by `, `, no trailing comma.
 //! - AnimateDiff-Evolved value schedules: `0 = 0.52, 12 = 0.61`.
-//! - Parseq rendered frames: every frame 0..N-1 with each field, `<field>_delta` (the change since
-//!   the previous frame; `zoom` is multiplicative, so its delta is `1 + z_f - z_{f-1}`; frame 0's
-//!   delta is the value itself) and `<field>_pc` (percent of the field's min..max), plus
-//!   `rendered_frames_meta` {min, max, isFlat} and `options.output_fps`.
+//! - Comfyroll's `CR Simple Value Scheduler`: one `frame, value` line per frame. It holds a value
+//!   until the next line's frame instead of interpolating, so every frame is written.
+//! - Parseq rendered frames: see [`super::parseq`].
 //! - A plain CSV, `frame,<lane>…`, every frame.
 //!
 //! The string formats keep only the keyframes linear interpolation needs: a frame is dropped
-//! when the line between the kept frames around it passes within `epsilon` of its value
-//! ([`decimate`]). Values are rounded to [`DECIMALS`] places before that, so the strings hold
-//! exactly the values that were checked.
+//! when the line between the kept frames around it passes within `epsilon` of its exact value
+//! ([`decimate`]). The kept values are rounded to [`DECIMALS`] places, and the lines are drawn
+//! between the rounded values, so the bound holds for what the consumer interpolates; a kept
+//! frame itself is off by its rounding, at most half a unit of the last place.
 
 use std::io::{self, Write};
 
@@ -26,9 +26,9 @@ pub struct Schedule<'a> {
 }
 
 /// `value` rounded to [`DECIMALS`] places.
-pub fn round(value: f32) -> f64 {
+pub fn round(value: f64) -> f64 {
     let scale = 10f64.powi(DECIMALS);
-    (f64::from(value) * scale).round() / scale
+    (value * scale).round() / scale
 }
 
 /// A rounded value as a plain decimal: no exponent, no trailing zeros, no `-0`.
@@ -50,14 +50,16 @@ pub fn write_decimal<W: Write + ?Sized>(out: &mut W, value: f64) -> io::Result<(
     write!(out, "{sign}{whole}.{fraction:0width$}")
 }
 
-/// The frames to keep so that linear interpolation between kept neighbours misses no dropped
-/// frame by more than `epsilon`. The first and last frames are always kept.
+/// The frames to keep so that linear interpolation between the kept frames' `written` values
+/// misses no dropped frame's `exact` value by more than `epsilon`. The first and last frames
+/// are always kept.
 ///
 /// Greedy in one pass: from the last kept frame `a`, every later frame `i` bounds the slopes a
-/// line from `a` may take to pass within `epsilon` of it; a candidate `j` is fine while its own
-/// slope from `a` lies within the bounds of every frame between. O(frames).
-pub fn decimate(values: &[f64], epsilon: f64) -> Vec<usize> {
-    let Some(last) = values.len().checked_sub(1) else {
+/// line from `written[a]` may take to pass within `epsilon` of `exact[i]`; a candidate `j` is
+/// fine while the slope to `written[j]` lies within the bounds of every frame between.
+/// O(frames).
+pub fn decimate(exact: &[f64], written: &[f64], epsilon: f64) -> Vec<usize> {
+    let Some(last) = written.len().checked_sub(1) else {
         return Vec::new();
     };
     let mut kept = vec![0];
@@ -66,7 +68,7 @@ pub fn decimate(values: &[f64], epsilon: f64) -> Vec<usize> {
     let mut idx = 1;
     while idx <= last {
         let run = (idx - anchor) as f64;
-        let slope = (values[idx] - values[anchor]) / run;
+        let slope = (written[idx] - written[anchor]) / run;
         if slope < slope_lo || slope > slope_hi {
             // The line to `idx` would miss a frame between: keep the frame before it.
             anchor = idx - 1;
@@ -74,14 +76,24 @@ pub fn decimate(values: &[f64], epsilon: f64) -> Vec<usize> {
             (slope_lo, slope_hi) = (f64::MIN, f64::MAX);
             continue;
         }
-        slope_lo = slope_lo.max((values[idx] - epsilon - values[anchor]) / run);
-        slope_hi = slope_hi.min((values[idx] + epsilon - values[anchor]) / run);
+        slope_lo = slope_lo.max((exact[idx] - epsilon - written[anchor]) / run);
+        slope_hi = slope_hi.min((exact[idx] + epsilon - written[anchor]) / run);
         idx += 1;
     }
     if anchor != last {
         kept.push(last);
     }
     kept
+}
+
+/// The keyframes of a string: each kept frame and its rounded value (see [`decimate`]).
+pub fn keyframes(values: &[f32], epsilon: f64) -> Vec<(usize, f64)> {
+    let exact: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
+    let written: Vec<f64> = exact.iter().map(|&v| round(v)).collect();
+    decimate(&exact, &written, epsilon)
+        .into_iter()
+        .map(|frame_idx| (frame_idx, written[frame_idx]))
+        .collect()
 }
 
 /// Writes `item(frame, value)` for each kept keyframe, joined by `, `.
@@ -91,12 +103,11 @@ fn write_keyframes(
     epsilon: f64,
     mut item: impl FnMut(&mut dyn Write, usize, f64) -> io::Result<()>,
 ) -> io::Result<()> {
-    let rounded: Vec<f64> = values.iter().map(|&v| round(v)).collect();
-    for (idx, frame_idx) in decimate(&rounded, epsilon).into_iter().enumerate() {
+    for (idx, (frame_idx, value)) in keyframes(values, epsilon).into_iter().enumerate() {
         if idx > 0 {
             out.write_all(b", ")?;
         }
-        item(out, frame_idx, rounded[frame_idx])?;
+        item(out, frame_idx, value)?;
     }
     Ok(())
 }
@@ -136,75 +147,19 @@ pub fn write_strings(
     Ok(())
 }
 
-/// Parseq's name for a Deforum schedule: `strength_schedule` → `strength`.
-pub fn parseq_field(name: &str) -> &str {
-    name.strip_suffix("_schedule").unwrap_or(name)
-}
-
-/// Parseq's rendered-frames JSON, frame by frame (a song's frames are never held as JSON values).
-pub fn write_parseq(
-    out: &mut impl Write,
-    schedules: &[Schedule],
-    fps: f64,
-    num_frames: usize,
-) -> io::Result<()> {
-    let fields: Vec<(&str, Vec<f64>)> = schedules
-        .iter()
-        .map(|schedule| {
-            let rounded = schedule.values.iter().map(|&v| round(v)).collect();
-            (parseq_field(schedule.name), rounded)
-        })
-        .collect();
-    let ranges: Vec<(f64, f64)> = fields
-        .iter()
-        .map(|(_, values)| {
-            values
-                .iter()
-                .fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)))
-        })
-        .collect();
-    write!(
-        out,
-        "{{\"options\":{{\"output_fps\":{fps}}},\"rendered_frames\":["
-    )?;
-    for frame_idx in 0..num_frames {
-        if frame_idx > 0 {
-            out.write_all(b",")?;
+/// Comfyroll's schedule text: per schedule a `# name` line, one `frame, value` line per frame
+/// (Comfyroll holds a value until the next line, so every frame is written), a blank line.
+pub fn write_comfyroll(out: &mut impl Write, schedules: &[Schedule]) -> io::Result<()> {
+    for schedule in schedules {
+        writeln!(out, "# {}", schedule.name)?;
+        for (frame_idx, &value) in schedule.values.iter().enumerate() {
+            write!(out, "{frame_idx}, ")?;
+            write_decimal(out, round(f64::from(value)))?;
+            out.write_all(b"\n")?;
         }
-        write!(out, "\n{{\"frame\":{frame_idx}")?;
-        for ((field, values), &(lo, hi)) in fields.iter().zip(&ranges) {
-            let value = values[frame_idx];
-            let delta = match frame_idx {
-                0 => value,
-                _ if *field == "zoom" => 1.0 + value - values[frame_idx - 1],
-                _ => value - values[frame_idx - 1],
-            };
-            let percent = if hi > lo {
-                100.0 * (value - lo) / (hi - lo)
-            } else {
-                0.0
-            };
-            write!(out, ",\"{field}\":")?;
-            write_decimal(out, value)?;
-            write!(out, ",\"{field}_delta\":")?;
-            write_decimal(out, round(delta as f32))?;
-            write!(out, ",\"{field}_pc\":")?;
-            write_decimal(out, round(percent as f32))?;
-        }
-        out.write_all(b"}")?;
+        out.write_all(b"\n")?;
     }
-    out.write_all(b"\n],\"rendered_frames_meta\":{")?;
-    for (idx, ((field, _), &(lo, hi))) in fields.iter().zip(&ranges).enumerate() {
-        if idx > 0 {
-            out.write_all(b",")?;
-        }
-        write!(out, "\"{field}\":{{\"min\":")?;
-        write_decimal(out, lo)?;
-        out.write_all(b",\"max\":")?;
-        write_decimal(out, hi)?;
-        write!(out, ",\"isFlat\":{}}}", hi <= lo)?;
-    }
-    out.write_all(b"}}\n")
+    Ok(())
 }
 
 /// `frame,<name>…` then one row per frame, values in ryu's shortest round-trip form.
@@ -234,41 +189,61 @@ pub fn write_csv(
 mod tests {
     use super::*;
 
-    /// Every dropped frame lies within epsilon of the line between the kept frames around it.
+    /// Interpolated between the written keyframes, every dropped frame lies within epsilon of
+    /// its exact value, and a kept frame within its rounding.
     #[test]
-    fn decimation_stays_within_epsilon() {
-        let values: Vec<f64> = (0..500)
-            .map(|i| (i as f64 * 0.05).sin() + if i % 97 == 0 { 0.5 } else { 0.0 })
+    fn keyframes_stay_within_epsilon_of_the_exact_values() {
+        let values: Vec<f32> = (0..2000)
+            .map(|i| (i as f32 * 0.013).sin() * 0.37 + if i % 97 == 0 { 0.5 } else { 0.0 })
             .collect();
-        for epsilon in [0.0, 0.001, 0.02, 0.3] {
-            let kept = decimate(&values, epsilon);
-            assert_eq!(kept[0], 0);
-            assert_eq!(*kept.last().unwrap(), 499);
+        for epsilon in [0.0, 0.00002, 0.0001, 0.001, 0.02, 0.3] {
+            let kept = keyframes(&values, epsilon);
+            assert_eq!(kept[0].0, 0);
+            assert_eq!(kept.last().unwrap().0, 1999);
+            for &(frame_idx, value) in &kept {
+                let exact = f64::from(values[frame_idx]);
+                assert!(
+                    (value - exact).abs() <= 0.5e-4 + 1e-12,
+                    "rounding at {frame_idx}"
+                );
+            }
             for pair in kept.windows(2) {
-                let (a, b) = (pair[0], pair[1]);
+                let ((a, va), (b, vb)) = (pair[0], pair[1]);
                 assert!(a < b);
-                for i in a + 1..b {
-                    let t = (i - a) as f64 / (b - a) as f64;
-                    let line = values[a] + (values[b] - values[a]) * t;
-                    assert!(
-                        (line - values[i]).abs() <= epsilon + 1e-12,
-                        "eps {epsilon} at {i}"
-                    );
+                for (i, &value) in values.iter().enumerate().take(b).skip(a + 1) {
+                    let line = va + (vb - va) * (i - a) as f64 / (b - a) as f64;
+                    let miss = (line - f64::from(value)).abs();
+                    assert!(miss <= epsilon + 1e-12, "eps {epsilon} at {i}: {miss}");
                 }
             }
         }
         // A straight line needs only its ends; a single frame is kept alone.
-        let line: Vec<f64> = (0..100).map(|i| i as f64 * 0.25).collect();
-        assert_eq!(decimate(&line, 0.0), [0, 99]);
-        assert_eq!(decimate(&[0.5], 0.0), [0]);
-        assert!(decimate(&[], 0.0).is_empty());
+        let line: Vec<f32> = (0..100).map(|i| i as f32 * 0.25).collect();
+        assert_eq!(keyframes(&line, 0.0), [(0, 0.0), (99, 24.75)]);
+        assert_eq!(keyframes(&[0.5], 0.0), [(0, 0.5)]);
+        assert!(keyframes(&[], 0.0).is_empty());
+    }
+
+    /// Comfyroll's text: a `# name` line, then `frame, value` on every frame, plain decimals.
+    #[test]
+    fn comfyroll_lines_hold_every_frame() {
+        let mut out = Vec::new();
+        let schedules = [Schedule {
+            name: "strength_schedule",
+            values: &[0.52, 0.52, 1.0, -0.000_01],
+        }];
+        write_comfyroll(&mut out, &schedules).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "# strength_schedule\n0, 0.52\n1, 0.52\n2, 1\n3, 0\n\n"
+        );
     }
 
     #[test]
     fn decimals_are_plain() {
         let text = |value: f32| {
             let mut out = Vec::new();
-            write_decimal(&mut out, round(value)).unwrap();
+            write_decimal(&mut out, round(f64::from(value))).unwrap();
             String::from_utf8(out).unwrap()
         };
         assert_eq!(text(0.52), "0.52");

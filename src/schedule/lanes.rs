@@ -35,6 +35,10 @@ const DEFAULT_ONSET_RELEASE_MS: f32 = 150.0;
 /// decayed tail, leakage, dither) is no hit.
 const DEFAULT_ONSET_GATE_DB: f32 = -60.0;
 
+/// Every kind of lane source, as a lane error lists them.
+pub const SOURCES: &str = "LO-HI (a band in Hz, e.g. 30-120), loudness, onsets:LO-HI, beats[:N], \
+                           bars[:N], note:N[-M], cc:N, macro:N";
+
 /// One lane as written by the user, before checking. Every key but `name` and `source` is optional.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -151,7 +155,7 @@ impl LaneConfig {
         let head = items.next().unwrap_or_default();
         let (name, source) = head
             .split_once('=')
-            .ok_or_else(|| bad("expected NAME=LO-HI, NAME=loudness or NAME=onsets:LO-HI".into()))?;
+            .ok_or_else(|| bad(format!("expected NAME=SOURCE, the source one of {SOURCES}")))?;
         let mut table = spec_table(("source", source.trim()), &items.collect::<Vec<_>>(), spec)
             .map_err(&bad)?;
         table.insert("name".to_owned(), name.trim().into());
@@ -184,6 +188,11 @@ impl LaneConfig {
                 },
                 (kind @ ("beats" | "bars" | "note" | "cc" | "macro"), arg) => {
                     LaneSource::Host(parse_host_source(kind, arg).map_err(&bad)?)
+                }
+                _ if !text.contains('-') => {
+                    return Err(bad(format!(
+                        "{text:?} is no lane source: expected one of {SOURCES}"
+                    )));
                 }
                 _ => LaneSource::Band(parse_band(text).map_err(&bad)?),
             },
@@ -340,7 +349,7 @@ fn parse_host_source(kind: &str, arg: &str) -> Result<HostSource, String> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaneSet {
     pub lanes: Vec<Lane>,
-    /// The schedules to write; one per lane, named after it, when none were asked for.
+    /// The targets asked for: each a schedule, and a column of `schedule.csv` beside the lanes.
     pub targets: Vec<Target>,
 }
 
@@ -358,20 +367,25 @@ impl LaneSet {
         if let Some(lane) = lanes.iter().find(|lane| !names.insert(lane.name.as_str())) {
             return Err(ScheduleError::DuplicateLane(lane.name.clone()));
         }
-        let targets = if targets.is_empty() {
-            lanes
-                .iter()
-                .enumerate()
-                .map(|(lane_idx, lane)| Target {
-                    name: lane.name.clone(),
-                    lane_idx,
-                    range: lane.shaping.range,
-                })
-                .collect()
-        } else {
-            check_targets(targets, &lanes)?
-        };
+        let targets = check_targets(targets, &lanes)?;
         Ok(Self { lanes, targets })
+    }
+
+    /// The schedules to write: the targets, then every lane that no target follows, under its
+    /// own name and in its own range; with `is_targets_only`, the targets alone.
+    pub fn schedules(&self, is_targets_only: bool) -> Vec<Target> {
+        let is_followed = |lane_idx: usize| self.targets.iter().any(|t| t.lane_idx == lane_idx);
+        let own_schedules = self
+            .lanes
+            .iter()
+            .enumerate()
+            .filter(|&(lane_idx, _)| !is_targets_only && !is_followed(lane_idx))
+            .map(|(lane_idx, lane)| Target {
+                name: lane.name.clone(),
+                lane_idx,
+                range: lane.shaping.range,
+            });
+        self.targets.iter().cloned().chain(own_schedules).collect()
     }
 }
 
@@ -387,6 +401,13 @@ fn check_targets(targets: &[TargetConfig], lanes: &[Lane]) -> Result<Vec<Target>
             check_name(&target.name).map_err(&bad)?;
             if !names.insert(target.name.as_str()) {
                 return Err(ScheduleError::DuplicateTarget(target.name.clone()));
+            }
+            if lanes.iter().any(|lane| lane.name == target.name) {
+                return Err(bad(
+                    "a lane has that name, and schedule.csv holds both as columns: name the \
+                     target after its consumer's field"
+                        .into(),
+                ));
             }
             let lane_idx = lanes
                 .iter()
@@ -567,9 +588,9 @@ mod tests {
     #[test]
     fn bad_lane_specs_say_what_is_wrong() {
         for (spec, wanted) in [
-            ("kick", "expected NAME=LO-HI"),
+            ("kick", "expected NAME=SOURCE, the source one of LO-HI"),
             ("kick=120-30", "lower to a higher"),
-            ("kick=bass", "not a band"),
+            ("kick=bass", "macro:N"),
             ("kick=30-120,atack_ms=5", "unknown field"),
             ("kick=30-120,attack_ms=-5", "0 or more"),
             ("kick=30-120,threshold_db=3", "onsets lanes only"),

@@ -3,11 +3,13 @@
 //! ```text
 //! one frame's bins (dB) ─► lanes: band level / loudness / onset flux ─► one raw value per lane
 //! a lane's raw values over the song ─► shaping: normalise, gate, attack/release, curve ─► 0..1
-//! 0..1 ─► a lane's or a target's range (and invert) ─► emitters: Deforum, AnimateDiff, Parseq, CSV
+//! 0..1 ─► a lane's or a target's range (and invert) ─► emitters: Deforum, AnimateDiff,
+//!                                                      Comfyroll, Parseq, CSV
 //! ```
 //! [`lanes`] says what a lane follows and measures it frame by frame, [`host`] reads the lanes a
 //! plugin take recorded beside its spectra (beats, MIDI, macros), [`shaping`] turns a lane's
-//! levels into a 0..1 curve, [`onsets`] finds hits, [`emit`] writes each consumer's grammar.
+//! levels into a 0..1 curve, [`onsets`] finds hits, [`emit`] writes each consumer's grammar and
+//! [`parseq`] Parseq's frames under the names Deforum reads.
 //! Reading folders and audio is the CLI's job (`cli::schedule`); everything here is data in,
 //! data out.
 
@@ -15,6 +17,7 @@ pub mod emit;
 pub mod host;
 pub mod lanes;
 pub mod onsets;
+pub mod parseq;
 pub mod shaping;
 
 use serde::Deserialize;
@@ -50,10 +53,16 @@ pub enum ScheduleError {
         max_hz: f32,
     },
     #[error(
-        "no lanes: add --lane NAME=LO-HI (or loudness, onsets:LO-HI, beats, note:N, cc:N, \
-         macro:N), or --config FILE"
+        "no lanes: add --lane NAME=SOURCE (one of {}), or --config FILE",
+        lanes::SOURCES
     )]
     NoLanes,
+    #[error("schedules {first:?} and {second:?} would both write Parseq's {key:?}: keep one")]
+    SameParseqField {
+        first: String,
+        second: String,
+        key: String,
+    },
 }
 
 /// How a CSV value maps to dB, as the analysis that wrote it defines it (DESIGN.md §4).

@@ -93,6 +93,9 @@ pub struct ScheduleRecord {
     pub targets: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<String>,
+    /// The command's other options that shape the files (`--epsilon 0.01`, `--targets-only`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
 }
 
 impl ScheduleRecord {
@@ -146,6 +149,7 @@ impl ScheduleRecord {
         if let Some(config) = &self.config {
             words.extend(["--config".to_owned(), quoted(config)]);
         }
+        words.extend(self.options.iter().map(|option| quoted(option)));
         words.join(" ")
     }
 }

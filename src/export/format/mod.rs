@@ -16,6 +16,7 @@ pub mod folder;
 pub mod frames;
 pub mod manifest;
 pub mod page;
+pub mod schedule;
 pub mod session;
 pub mod spectrum;
 
