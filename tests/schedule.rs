@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{cli, path_arg};
+use common::{cli, path_arg, schedule_csv};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -40,28 +40,6 @@ fn render_folder(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
     args.extend_from_slice(extra);
     run_ok(&args);
     out
-}
-
-/// `schedule.csv` as named columns.
-fn schedule_csv(dir: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
-    let text = fs::read_to_string(dir.join("schedule.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_owned)
-        .collect();
-    assert_eq!(header[0], "frame");
-    let mut columns = vec![Vec::new(); header.len() - 1];
-    for (frame_idx, line) in lines.enumerate() {
-        let mut fields = line.split(',');
-        assert_eq!(fields.next().unwrap(), frame_idx.to_string());
-        for (column, field) in columns.iter_mut().zip(fields) {
-            column.push(field.parse().unwrap());
-        }
-    }
-    (header[1..].to_vec(), columns)
 }
 
 /// A plain decimal: optional minus, digits, optionally a point and digits. No exponent, no sign

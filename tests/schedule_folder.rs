@@ -158,25 +158,6 @@ fn bad_schedule_tables_name_their_line() {
     }
 }
 
-/// `schedule.csv` as named columns.
-fn schedule_columns(dir: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
-    let text = fs::read_to_string(dir.join("schedule.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_owned)
-        .collect();
-    let mut columns = vec![Vec::new(); header.len() - 1];
-    for line in lines {
-        for (column, cell) in columns.iter_mut().zip(line.split(',').skip(1)) {
-            column.push(cell.parse().unwrap());
-        }
-    }
-    (header[1..].to_vec(), columns)
-}
-
 /// The `# name` lines of a strings file.
 fn schedule_names(path: &Path) -> Vec<String> {
     fs::read_to_string(path)
@@ -208,7 +189,7 @@ fn targets_are_columns_and_free_lanes_stay_schedules() {
         "{}",
         stderr(&output)
     );
-    let (names, columns) = schedule_columns(&out);
+    let (names, columns) = common::schedule_csv(&out);
     assert_eq!(names, ["kick", "level", "strength_schedule"]);
     for (kick, strength) in columns[0].iter().zip(&columns[2]) {
         assert!(
@@ -236,7 +217,7 @@ fn targets_are_columns_and_free_lanes_stay_schedules() {
         schedule_names(&out.join("deforum.txt")),
         ["strength_schedule"]
     );
-    let (names, _) = schedule_columns(&out);
+    let (names, _) = common::schedule_csv(&out);
     assert_eq!(
         names,
         ["kick", "level", "strength_schedule"],

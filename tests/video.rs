@@ -158,16 +158,22 @@ fn missing_frames_are_black_in_their_place() {
 
 /// The mean luma (0..255) of frame `frame_idx` of `mp4`, decoded by ffmpeg.
 fn mean_luma(mp4: &Path, frame_idx: u64) -> f64 {
+    let grey = decoded_frame(mp4, frame_idx, "gray");
+    grey.iter().map(|&v| f64::from(v)).sum::<f64>() / grey.len() as f64
+}
+
+/// Frame `frame_idx` of `video` in `pixel_format` (ffmpeg's name), decoded by ffmpeg.
+fn decoded_frame(video: &Path, frame_idx: u64, pixel_format: &str) -> Vec<u8> {
     let output = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
-        .arg(mp4)
+        .arg(video)
         .args([
             "-vf",
             &format!("select=eq(n\\,{frame_idx})"),
             "-frames:v",
             "1",
             "-pix_fmt",
-            "gray",
+            pixel_format,
             "-f",
             "rawvideo",
             "-",
@@ -176,7 +182,7 @@ fn mean_luma(mp4: &Path, frame_idx: u64) -> f64 {
         .unwrap();
     assert_success(&output);
     assert!(!output.stdout.is_empty(), "frame {frame_idx} decoded");
-    output.stdout.iter().map(|&v| f64::from(v)).sum::<f64>() / output.stdout.len() as f64
+    output.stdout
 }
 
 /// `--side-by-side` puts each output frame beside its guide (twice the width) and names the first
@@ -282,28 +288,6 @@ fn assert_streams_last(video: &Path, expected_s: f64, case: &str) {
     );
 }
 
-/// Frame `frame_idx` of `video` as RGB bytes, decoded by ffmpeg.
-fn rgb_frame(video: &Path, frame_idx: u64) -> Vec<u8> {
-    let output = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(video)
-        .args([
-            "-vf",
-            &format!("select=eq(n\\,{frame_idx})"),
-            "-frames:v",
-            "1",
-            "-pix_fmt",
-            "rgb24",
-            "-f",
-            "rawvideo",
-            "-",
-        ])
-        .output()
-        .unwrap();
-    assert_success(&output);
-    output.stdout
-}
-
 /// The largest difference between the channels of one pixel, over the frame: 0 for grey.
 fn colourfulness(rgb: &[u8]) -> u8 {
     rgb.chunks_exact(3)
@@ -354,7 +338,7 @@ fn audio_and_video_end_together_in_grey_rgb_and_mixed_folders() {
     }
     let video = mixed.join("video.mp4");
     for (frame_idx, is_colour) in [(6, false), (18, true), (30, false), (42, true)] {
-        let colour = colourfulness(&rgb_frame(&video, frame_idx));
+        let colour = colourfulness(&decoded_frame(&video, frame_idx, "rgb24"));
         assert_eq!(colour > 40, is_colour, "mixed frame {frame_idx}: {colour}");
     }
 
@@ -416,7 +400,7 @@ fn level_of(frame_idx: u64) -> u8 {
 /// the right half of frame k, in RGB.
 fn assert_paired(video: &Path, case: &str) {
     for frame_idx in [0, 1, 12, 23] {
-        let rgb = rgb_frame(video, frame_idx);
+        let rgb = decoded_frame(video, frame_idx, "rgb24");
         let right: Vec<u8> = rgb
             .chunks_exact(128 * 3)
             .flat_map(|row| row[64 * 3..].iter().copied())
@@ -706,20 +690,7 @@ fn the_container_follows_the_name() {
 
 /// ffprobe's container name for `file`, and its streams' codecs.
 fn format_and_codecs(file: &Path) -> (String, Vec<String>) {
-    let output = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "format=format_name:stream=codec_name",
-            "-of",
-            "json",
-        ])
-        .arg(file)
-        .output()
-        .unwrap();
-    assert_success(&output);
-    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let json = common::ffprobe(file, &[], "format=format_name:stream=codec_name");
     let codecs = json["streams"]
         .as_array()
         .unwrap()

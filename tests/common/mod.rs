@@ -133,19 +133,11 @@ pub struct Probe {
 }
 
 pub fn probe(file: &Path, stream: &str) -> Probe {
-    let output = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", stream, "-count_frames"])
-        .args([
-            "-show_entries",
-            "stream=nb_read_frames,duration,width,r_frame_rate",
-            "-of",
-            "json",
-        ])
-        .arg(file)
-        .output()
-        .unwrap();
-    assert_success(&output);
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let json = ffprobe(
+        file,
+        &["-select_streams", stream, "-count_frames"],
+        "stream=nb_read_frames,duration,width,r_frame_rate",
+    );
     let stream = &json["streams"][0];
     let number = |field: &str| stream[field].as_str().and_then(|text| text.parse().ok());
     Probe {
@@ -154,4 +146,39 @@ pub fn probe(file: &Path, stream: &str) -> Probe {
         width: stream["width"].as_u64().unwrap_or(0),
         r_frame_rate: stream["r_frame_rate"].as_str().unwrap().to_owned(),
     }
+}
+
+/// ffprobe's JSON of `entries` (`-show_entries`) of `file`, after `options`.
+pub fn ffprobe(file: &Path, options: &[&str], entries: &str) -> serde_json::Value {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error"])
+        .args(options)
+        .args(["-show_entries", entries, "-of", "json"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// `schedule.csv` as named columns.
+pub fn schedule_csv(dir: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
+    let text = fs::read_to_string(dir.join("schedule.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(header[0], "frame");
+    let mut columns = vec![Vec::new(); header.len() - 1];
+    for (frame_idx, line) in lines.enumerate() {
+        let mut fields = line.split(',');
+        assert_eq!(fields.next().unwrap(), frame_idx.to_string());
+        for (column, field) in columns.iter_mut().zip(fields) {
+            column.push(field.parse().unwrap());
+        }
+    }
+    (header[1..].to_vec(), columns)
 }
