@@ -266,3 +266,30 @@ fn a_schedule_made_for_another_render_is_refused() {
     let without_columns = [&diffuse[..4], &["--dry-run"]].concat();
     assert_ok(&run_in(root, &without_columns));
 }
+
+/// A manifest edited to list frames no folder holds is one line naming it, exit 1, for every
+/// command that reads it; nothing aborts or tries to allocate for them.
+#[test]
+fn a_manifest_listing_impossible_frames_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_song(&root.join("song.wav"), 1.0);
+    let render = [
+        "render", "song.wav", "--out", "out/song", "--size", "64", "--quiet",
+    ];
+    assert_ok(&run_in(root, &render));
+    let mut edited = manifest(&root.join("out/song"));
+    edited["frame_ranges"] = serde_json::json!([[0, 999_999_999_999u64]]);
+    fs::write(
+        root.join("out/song/manifest.json"),
+        serde_json::to_vec_pretty(&edited).unwrap(),
+    )
+    .unwrap();
+
+    let damaged = "out/song/manifest.json: frame_ranges: [0, 999999999999] is no range of frames";
+    assert_fails(&run_in(root, &["page", "out/song"]), 1, damaged);
+    let schedule = ["schedule", "out/song", "--lane", "level=loudness"];
+    assert_fails(&run_in(root, &schedule), 1, damaged);
+    let resume = [&render[..], &["--resume"]].concat();
+    assert_fails(&run_in(root, &resume), 1, damaged);
+}

@@ -138,6 +138,8 @@ impl From<ExportError> for Failure {
                 path.display(),
                 option_of_setting(field)
             )),
+            // A damaged file of the folder is bad input, like a damaged audio file.
+            ExportError::Format(error) if !error.is_io() => Self::unreadable(error, false),
             error => Self {
                 message: error.to_string(),
                 exit_code: EXIT_IO,
