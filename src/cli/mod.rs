@@ -46,7 +46,7 @@ enum Command {
     Info(info::InfoArgs),
     /// Keyframe schedules (Deforum, AnimateDiff, Parseq, CSV) from a render folder or audio
     Schedule(schedule::ScheduleArgs),
-    /// Make an mp4 of an output folder's frames with its audio (needs ffmpeg)
+    /// Make a video (mp4, mov, mkv, webm) of a folder's frames with its audio (needs ffmpeg)
     Video(video::VideoArgs),
     /// Combine a plugin session's lanes into RGB guide frames (--red/--green/--blue) or a grid
     Compose(compose::ComposeArgs),
