@@ -1,9 +1,11 @@
+# shellcheck shell=bash
 # Shared by bench/ardour-bounce.sh and bench/ardour-tracks.sh: the plugin in a headless Ardour 7
 # session. Source it after setting `work` (everything lives there; Ardour runs with
 # HOME=$work/home, a fresh configuration and plugin cache, and the plugin records into its default
 # folder, $work/home/Spectral Diffusion/).
 # Needs: Debian's ardour package (ardour7-lua, ardour7-export), python3.
 
+: "${work:?set work before sourcing bench/ardour-common.sh}"
 rate=48000
 session_name=bounce
 ardour_lib=${ARDOUR_LIB:-/usr/lib/ardour7}   # where Debian puts ardour-vst3-scanner
@@ -135,7 +137,8 @@ export_bounce() {
 compare_folders() {
     local recorded=$1 cli_out=$2
     local recorded_frames cli_frames num_frames num_recorded
-    recorded_frames=$(cd "$recorded/frames" 2>/dev/null && find . -name '*.png' | sort || true)
+    recorded_frames=$(cd "$recorded/frames" 2>/dev/null && find . -name '*.png' | sort) ||
+        recorded_frames=
     cli_frames=$(cd "$cli_out/frames" && find . -name '*.png' | sort)
     num_frames=$(echo "$cli_frames" | grep -c . || true)
     num_recorded=$(echo "$recorded_frames" | grep -c . || true)
@@ -151,7 +154,7 @@ compare_folders() {
         detail="$(only_by "$only_plugin" "the plugin"); $(only_by "$only_cli" "the CLI")"
         problems+=("plugin wrote $num_recorded frames, CLI $num_frames ($detail)")
     fi
-    local differing=0 first_differing= frame
+    local differing=0 first_differing='' frame
     while read -r frame; do
         if [ -n "$frame" ] && [ -f "$recorded/frames/$frame" ] &&
             ! cmp -s "$recorded/frames/$frame" "$cli_out/frames/$frame"; then
@@ -167,5 +170,6 @@ compare_folders() {
         first_difference=$(cmp "$recorded/spectrum.csv" "$cli_out/spectrum.csv" 2>&1 || true)
         problems+=("spectrum.csv differs: $first_difference")
     fi
+    # shellcheck disable=SC2034 # read by the script that sources this one
     compared_frames=$num_frames
 }
