@@ -17,7 +17,7 @@
 # Prints one line per run and a summary; exits 1 if any run failed. Logs go to $LOG_DIR.
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 CLAP_VALIDATOR=${CLAP_VALIDATOR:-/work/tools/clap-validator/target/release/clap-validator}
 PLUGINVAL=${PLUGINVAL:-/work/tools/pluginval/build/pluginval_artefacts/Release/pluginval}
 FUZZ_DURATION=${FUZZ_DURATION:-5m}
@@ -51,6 +51,11 @@ scratch_home=$(mktemp -d)
 trap 'rm -rf "$scratch_home" 2> /dev/null' EXIT
 failed=0
 
+# "ok" for exit status 0, else "FAIL".
+verdict() {
+    if [[ $1 == 0 ]]; then echo ok; else echo FAIL; fi
+}
+
 # One line per run: what ran, its result, its log.
 report() {
     local name=$1 status=$2 log=$3 summary=$4
@@ -62,16 +67,14 @@ log="$LOG_DIR/clap-validate.log"
 HOME=$scratch_home "$CLAP_VALIDATOR" validate "$CLAP_BUNDLE" > "$log" 2>&1
 status=$?
 summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^[0-9]+ tests run' | tail -n 1)
-[[ $status == 0 ]] && report "clap-validator validate" ok "$log" "$summary" \
-    || report "clap-validator validate" FAIL "$log" "$summary"
+report "clap-validator validate" "$(verdict "$status")" "$log" "$summary"
 
 log="$LOG_DIR/clap-fuzz.log"
 HOME=$scratch_home "$CLAP_VALIDATOR" fuzz --duration "$FUZZ_DURATION" --jobs "$FUZZ_JOBS" \
     "$CLAP_BUNDLE" > "$log" 2>&1
 status=$?
 summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | tail -n 3 | tr '\n' ' ')
-[[ $status == 0 ]] && report "clap-validator fuzz $FUZZ_DURATION" ok "$log" "$summary" \
-    || report "clap-validator fuzz $FUZZ_DURATION" FAIL "$log" "$summary"
+report "clap-validator fuzz $FUZZ_DURATION" "$(verdict "$status")" "$log" "$summary"
 
 for run in $(seq 1 "$RUNS"); do
     seed=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
@@ -80,9 +83,8 @@ for run in $(seq 1 "$RUNS"); do
         --validate "$VST3_BUNDLE" > "$log" 2>&1
     status=$?
     summary="seed 0x$seed, exit $status, $(grep -c '^Starting tests in' "$log") test groups"
-    [[ $status == 0 ]] && grep -q '^SUCCESS' "$log" \
-        && report "pluginval strictness 10 #$run" ok "$log" "$summary" \
-        || report "pluginval strictness 10 #$run" FAIL "$log" "$summary"
+    grep -q '^SUCCESS' "$log" || status=1
+    report "pluginval strictness 10 #$run" "$(verdict "$status")" "$log" "$summary"
 done
 
 exit "$failed"
