@@ -12,6 +12,7 @@ mod render;
 mod schedule;
 mod video;
 
+use std::ffi::c_int;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -128,12 +129,28 @@ fn install_panic_hook() {
     }));
 }
 
-/// A flag that SIGINT (Ctrl-C) and SIGTERM set instead of killing the process, so the render can
-/// stop between frames and leave its folder resumable. With `is_second_fatal`, a second signal
-/// exits at once with 130 (`diffuse`: its frames in flight wait on servers that may hang).
+/// The signals that ask a command to stop. On Windows signal-hook rides on the C runtime's
+/// `signal`, which turns a console's Ctrl-C into SIGINT and its Ctrl-Break into SIGBREAK, and
+/// nothing sends SIGTERM; Ctrl-Break is also the only console event that reaches a process started
+/// in its own process group (`GenerateConsoleCtrlEvent` cannot aim Ctrl-C at one), so it stops a
+/// render the same way. The runtime disarms a handler before calling it and signal-hook re-arms it
+/// from there: a second Ctrl-C landing in between ends the process as Windows' default does.
+#[cfg(not(windows))]
+const STOP_SIGNALS: &[c_int] = &[signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM];
+#[cfg(windows)]
+const STOP_SIGNALS: &[c_int] = &[
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGBREAK,
+];
+
+/// A flag that the [`STOP_SIGNALS`] (Ctrl-C, SIGTERM; Ctrl-Break on Windows) set instead of killing
+/// the process, so the render can stop between frames and leave its folder resumable. With
+/// `is_second_fatal`, a second signal exits at once with 130 (`diffuse`: its frames in flight wait
+/// on servers that may hang).
 fn stop_on_signals(is_second_fatal: bool) -> Result<Arc<AtomicBool>, Failure> {
     let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    for &signal in STOP_SIGNALS {
         // The shutdown goes first: it sees the flag as the previous signal left it.
         let shutdown = || {
             signal_hook::flag::register_conditional_shutdown(
@@ -194,5 +211,27 @@ fn progress_bar(expected_frames: Option<u64>, is_quiet: bool) -> ProgressBar {
                 .expect("valid template"),
         ),
         None => ProgressBar::new_spinner(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each stop signal sets the flag the render polls between frames, and leaves the process
+    /// running: from there on the path to `"complete": false` and exit 130 is the same on every
+    /// system (tests/folders.rs sends real signals on Unix). On Windows this raises SIGINT and
+    /// SIGBREAK through the C runtime, where console Ctrl-C and Ctrl-Break arrive.
+    #[test]
+    fn every_stop_signal_sets_the_flag_and_the_process_goes_on() {
+        let stop = stop_on_signals(false).unwrap();
+        for &signal in STOP_SIGNALS {
+            stop.store(false, Ordering::SeqCst);
+            signal_hook::low_level::raise(signal).unwrap();
+            assert!(
+                stop.load(Ordering::SeqCst),
+                "signal {signal} left the flag unset"
+            );
+        }
     }
 }
