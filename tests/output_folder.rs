@@ -172,6 +172,17 @@ fn compose_combines_stems_rendered_by_the_cli() {
     assert!(!root.join("out/mixed").exists() && !root.join("out/cut").exists());
 }
 
+/// Renders one second of the test song (`root/song.wav`) into `root/out` at 64 px; returns the
+/// command, to run again.
+fn render_song<'a>(root: &Path, out: &'a str) -> [&'a str; 7] {
+    write_song(&root.join("song.wav"), 1.0);
+    let render = [
+        "render", "song.wav", "--out", out, "--size", "64", "--quiet",
+    ];
+    assert_ok(&run_in(root, &render));
+    render
+}
+
 /// Marks the render in `dir` as interrupted after its frames: `"complete": false`, and the
 /// frames the whole song would have had.
 fn mark_interrupted(dir: &Path, frames_expected: u64) {
@@ -191,11 +202,7 @@ fn mark_interrupted(dir: &Path, frames_expected: u64) {
 fn an_interrupted_render_is_not_consumed_silently() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write_song(&root.join("song.wav"), 1.0);
-    let render = [
-        "render", "song.wav", "--out", "out/inc", "--size", "64", "--quiet",
-    ];
-    assert_ok(&run_in(root, &render));
+    render_song(root, "out/inc");
     mark_interrupted(&root.join("out/inc"), 48);
 
     let refusal = "out/inc is an interrupted render (24 of 48 frames): run render --resume, or \
@@ -223,11 +230,7 @@ fn an_interrupted_render_is_not_consumed_silently() {
 fn a_schedule_made_for_another_render_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write_song(&root.join("song.wav"), 1.0);
-    let render = [
-        "render", "song.wav", "--out", "out/song", "--size", "64", "--quiet",
-    ];
-    assert_ok(&run_in(root, &render));
+    render_song(root, "out/song");
     let schedule = [
         "schedule",
         "out/song",
@@ -273,11 +276,7 @@ fn a_schedule_made_for_another_render_is_refused() {
 fn a_manifest_listing_impossible_frames_is_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write_song(&root.join("song.wav"), 1.0);
-    let render = [
-        "render", "song.wav", "--out", "out/song", "--size", "64", "--quiet",
-    ];
-    assert_ok(&run_in(root, &render));
+    let render = render_song(root, "out/song");
     let mut edited = manifest(&root.join("out/song"));
     edited["frame_ranges"] = serde_json::json!([[0, 999_999_999_999u64]]);
     fs::write(
