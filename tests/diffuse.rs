@@ -66,6 +66,9 @@ struct Comfy {
     /// After this many prompts the server is gone: every request gets a 502 (its proxy's answer)
     /// and its websockets close.
     dies_after: Option<usize>,
+    /// The server accepts prompts but samples none (a hung GPU); once it holds this many, it is
+    /// gone as with `dies_after` (and passes `meet`, if given).
+    dies_holding: Option<usize>,
     /// The checkpoints installed (the built-in workflow's `ckpt_name` must be one).
     checkpoints: Vec<String>,
     /// A frame whose prompt waits for the test's word.
@@ -73,6 +76,7 @@ struct Comfy {
     /// Every prompt fails in KSampler with CUDA's out-of-memory error.
     out_of_memory: bool,
     /// The first prompt waits here until every server sharing it has one: so each draws some.
+    /// (With `dies_holding`, the server's death meets here instead.)
     meet: Option<Arc<Barrier>>,
 }
 
@@ -87,6 +91,9 @@ struct Hold {
 struct Fake {
     url: String,
     log: Log,
+    /// ComfyUI: each time the server finished sampling a frame and found no other queued, the
+    /// number of frames it had finished: the moments its GPU would have waited for us.
+    idle_after: Arc<Mutex<Vec<usize>>>,
 }
 
 impl Fake {
@@ -180,6 +187,19 @@ fn start_comfy(behaviour: Comfy) -> Fake {
         num_prompts: 0,
     }));
     let is_dead = Arc::new(AtomicBool::new(false));
+    let idle_after = Arc::default();
+    let (queue_tx, queue_rx) = mpsc::channel();
+    {
+        let (behaviour, state, is_dead, idle_after) = (
+            behaviour.clone(),
+            Arc::clone(&state),
+            Arc::clone(&is_dead),
+            Arc::clone(&idle_after),
+        );
+        std::thread::spawn(move || {
+            sample_queue(&queue_rx, &behaviour, &state, &is_dead, &idle_after)
+        });
+    }
     let thread_log = Arc::clone(&log);
     std::thread::spawn(move || {
         for mut request in server.incoming_requests() {
@@ -197,10 +217,24 @@ fn start_comfy(behaviour: Comfy) -> Fake {
                 let _ = request.respond(Response::from_string("Bad Gateway").with_status_code(502));
                 continue;
             }
-            handle_comfy(request, &body, &behaviour, &state, &is_dead);
+            handle_comfy(request, &body, &behaviour, &state, &is_dead, &queue_tx);
         }
     });
-    Fake { url, log }
+    Fake {
+        url,
+        log,
+        idle_after,
+    }
+}
+
+/// A prompt in the fake ComfyUI's queue.
+struct Queued {
+    prompt_id: String,
+    client_id: String,
+    frame_idx: u64,
+    seed: u64,
+    denoise: f64,
+    num_prompts: usize,
 }
 
 fn handle_comfy(
@@ -209,6 +243,7 @@ fn handle_comfy(
     behaviour: &Comfy,
     state: &Arc<Mutex<ComfyState>>,
     is_dead: &Arc<AtomicBool>,
+    queue: &mpsc::Sender<Queued>,
 ) {
     let url = request.url().to_owned();
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
@@ -301,85 +336,24 @@ fn handle_comfy(
                 200,
                 &json!({"prompt_id": prompt_id, "number": num_prompts, "node_errors": {}}),
             ));
-            let (state, behaviour, is_dead) =
-                (Arc::clone(state), behaviour.clone(), Arc::clone(is_dead));
-            std::thread::spawn(move || {
-                if let Some(hold) = &behaviour.hold
-                    && hold.frame_idx == frame_idx
-                {
-                    hold.reached.send(()).unwrap();
-                    let _ = hold.release.lock().unwrap().recv();
-                }
-                if let (Some(meet), 1) = (&behaviour.meet, num_prompts) {
+            if behaviour.dies_holding == Some(num_prompts) {
+                is_dead.store(true, Ordering::SeqCst);
+                state.lock().unwrap().sockets.clear();
+                if let Some(meet) = &behaviour.meet {
                     meet.wait();
                 }
-                std::thread::sleep(behaviour.delay);
-                if is_dead.load(Ordering::SeqCst) {
-                    return;
-                }
-                let sockets = state.lock().unwrap().sockets.clone();
-                let data = |extra: Value| {
-                    let mut data = json!({"prompt_id": prompt_id});
-                    data.as_object_mut()
-                        .unwrap()
-                        .extend(extra.as_object().unwrap().clone());
-                    data
+            }
+            if behaviour.dies_holding.is_none() {
+                let queued = Queued {
+                    prompt_id,
+                    client_id,
+                    frame_idx,
+                    seed,
+                    denoise,
+                    num_prompts,
                 };
-                send(
-                    &sockets,
-                    &client_id,
-                    json!({"type": "execution_start", "data": data(json!({}))}),
-                );
-                if behaviour.out_of_memory {
-                    let error = data(
-                        json!({"node_id": "6", "node_type": "KSampler", "executed": ["1", "4"],
-                        "exception_message": "CUDA out of memory. Tried to allocate 1.50 GiB",
-                        "exception_type": "torch.OutOfMemoryError", "traceback": [], "current_inputs": {}, "current_outputs": {}}),
-                    );
-                    state.lock().unwrap().history.insert(prompt_id.clone(), json!({
-                        "prompt": [], "outputs": {},
-                        "status": {"status_str": "error", "completed": false, "messages": [["execution_error", error]]},
-                    }));
-                    send(
-                        &sockets,
-                        &client_id,
-                        json!({"type": "execution_error", "data": error}),
-                    );
-                    return;
-                }
-                send(
-                    &sockets,
-                    &client_id,
-                    json!({"type": "executing", "data": data(json!({"node": "6", "display_node": "6"}))}),
-                );
-                send(
-                    &sockets,
-                    &client_id,
-                    json!({"type": "progress", "data": data(json!({"value": 1, "max": 1, "node": "6"}))}),
-                );
-                send(
-                    &sockets,
-                    &client_id,
-                    json!({"type": "execution_success", "data": data(json!({"timestamp": 0}))}),
-                );
-                let filename = format!("spectral-diffusion_{frame_idx:05}_.png");
-                {
-                    let mut state = state.lock().unwrap();
-                    state
-                        .outputs
-                        .insert(filename.clone(), drawn_png(seed, denoise));
-                    state.history.insert(prompt_id.clone(), json!({
-                        "prompt": [num_prompts, prompt_id, {}, {}, ["8"]],
-                        "outputs": {"8": {"images": [{"filename": filename, "subfolder": "", "type": "output"}]}},
-                        "status": {"status_str": "success", "completed": true, "messages": []},
-                    }));
-                }
-                send(
-                    &sockets,
-                    &client_id,
-                    json!({"type": "executing", "data": data(json!({"node": null, "display_node": null}))}),
-                );
-            });
+                queue.send(queued).unwrap();
+            }
         }
         _ if path.starts_with("/history/") => {
             let prompt_id = &path["/history/".len()..];
@@ -408,6 +382,114 @@ fn handle_comfy(
     }
 }
 
+/// The fake ComfyUI's GPU: samples the queued prompts one at a time, as the real server does, and
+/// notes each time it finishes one with nothing else queued.
+fn sample_queue(
+    queue: &mpsc::Receiver<Queued>,
+    behaviour: &Comfy,
+    state: &Mutex<ComfyState>,
+    is_dead: &AtomicBool,
+    idle_after: &Mutex<Vec<usize>>,
+) {
+    let mut next = None;
+    let mut num_finished = 0;
+    while let Some(prompt) = next.take().or_else(|| queue.recv().ok()) {
+        if let Some(hold) = &behaviour.hold
+            && hold.frame_idx == prompt.frame_idx
+        {
+            hold.reached.send(()).unwrap();
+            let _ = hold.release.lock().unwrap().recv();
+        }
+        if let (Some(meet), 1) = (&behaviour.meet, prompt.num_prompts) {
+            meet.wait();
+        }
+        std::thread::sleep(behaviour.delay);
+        num_finished += 1;
+        // Sampled, and the client not told yet: is the next frame already here?
+        match queue.try_recv() {
+            Ok(queued) => next = Some(queued),
+            Err(_) => idle_after.lock().unwrap().push(num_finished),
+        }
+        if !is_dead.load(Ordering::SeqCst) {
+            report(prompt, behaviour, state);
+        }
+    }
+}
+
+/// A sampled prompt's websocket messages, history and output image (or its out-of-memory error).
+fn report(prompt: Queued, behaviour: &Comfy, state: &Mutex<ComfyState>) {
+    let Queued {
+        prompt_id,
+        client_id,
+        frame_idx,
+        seed,
+        denoise,
+        num_prompts,
+    } = prompt;
+    let sockets = state.lock().unwrap().sockets.clone();
+    let data = |extra: Value| {
+        let mut data = json!({"prompt_id": prompt_id});
+        data.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        data
+    };
+    send(
+        &sockets,
+        &client_id,
+        json!({"type": "execution_start", "data": data(json!({}))}),
+    );
+    if behaviour.out_of_memory {
+        let error = data(
+            json!({"node_id": "6", "node_type": "KSampler", "executed": ["1", "4"],
+                        "exception_message": "CUDA out of memory. Tried to allocate 1.50 GiB",
+                        "exception_type": "torch.OutOfMemoryError", "traceback": [], "current_inputs": {}, "current_outputs": {}}),
+        );
+        state.lock().unwrap().history.insert(prompt_id.clone(), json!({
+                        "prompt": [], "outputs": {},
+                        "status": {"status_str": "error", "completed": false, "messages": [["execution_error", error]]},
+                    }));
+        send(
+            &sockets,
+            &client_id,
+            json!({"type": "execution_error", "data": error}),
+        );
+        return;
+    }
+    send(
+        &sockets,
+        &client_id,
+        json!({"type": "executing", "data": data(json!({"node": "6", "display_node": "6"}))}),
+    );
+    send(
+        &sockets,
+        &client_id,
+        json!({"type": "progress", "data": data(json!({"value": 1, "max": 1, "node": "6"}))}),
+    );
+    send(
+        &sockets,
+        &client_id,
+        json!({"type": "execution_success", "data": data(json!({"timestamp": 0}))}),
+    );
+    let filename = format!("spectral-diffusion_{frame_idx:05}_.png");
+    {
+        let mut state = state.lock().unwrap();
+        state
+            .outputs
+            .insert(filename.clone(), drawn_png(seed, denoise));
+        state.history.insert(prompt_id.clone(), json!({
+                        "prompt": [num_prompts, prompt_id, {}, {}, ["8"]],
+                        "outputs": {"8": {"images": [{"filename": filename, "subfolder": "", "type": "output"}]}},
+                        "status": {"status_str": "success", "completed": true, "messages": []},
+                    }));
+    }
+    send(
+        &sockets,
+        &client_id,
+        json!({"type": "executing", "data": data(json!({"node": null, "display_node": null}))}),
+    );
+}
+
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
@@ -424,8 +506,10 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
-/// A fake A1111: img2img answers with the fake model's frame, or always `status` with `error`.
-fn start_a1111(failure: Option<(u16, Value)>) -> Fake {
+/// A fake A1111: img2img answers after `delay` with the fake model's frame, or at once always
+/// `status` with `error`; `/sdapi/v1/progress` says the sampler is half way. Each request has a
+/// thread of its own, as in the real server's web framework.
+fn start_a1111(failure: Option<(u16, Value)>, delay: Duration) -> Fake {
     let server = Server::http("127.0.0.1:0").unwrap();
     let url = format!("http://{}", server.server_addr().to_ip().unwrap());
     let log: Log = Arc::default();
@@ -439,26 +523,45 @@ fn start_a1111(failure: Option<(u16, Value)>) -> Fake {
                 url: request.url().to_owned(),
                 body: body.clone(),
             });
-            if request.url() != "/sdapi/v1/img2img" {
-                let _ = request.respond(json_response(404, &json!({"detail": "Not Found"})));
-                continue;
-            }
-            if let Some((status, error)) = &failure {
-                let _ = request.respond(json_response(*status, error));
-                continue;
-            }
-            let json: Value = serde_json::from_slice(&body).unwrap();
-            let png = drawn_png(
-                json["seed"].as_u64().unwrap(),
-                json["denoising_strength"].as_f64().unwrap(),
-            );
-            let _ = request.respond(json_response(
-                200,
-                &json!({"images": [BASE64.encode(png)], "parameters": json, "info": "{}"}),
-            ));
+            let failure = failure.clone();
+            std::thread::spawn(move || answer_a1111(request, &body, failure, delay));
         }
     });
-    Fake { url, log }
+    Fake {
+        url,
+        log,
+        idle_after: Arc::default(),
+    }
+}
+
+fn answer_a1111(request: Request, body: &[u8], failure: Option<(u16, Value)>, delay: Duration) {
+    let (path, _) = request.url().split_once('?').unwrap_or((request.url(), ""));
+    if path == "/sdapi/v1/progress" {
+        let state = json!({"skipped": false, "interrupted": false, "job": "", "job_count": 1,
+            "job_timestamp": "0", "job_no": 0, "sampling_step": 10, "sampling_steps": 20});
+        let progress = json!({"progress": 0.5, "eta_relative": 0.3, "state": state,
+            "current_image": null, "textinfo": null});
+        let _ = request.respond(json_response(200, &progress));
+        return;
+    }
+    if path != "/sdapi/v1/img2img" {
+        let _ = request.respond(json_response(404, &json!({"detail": "Not Found"})));
+        return;
+    }
+    if let Some((status, error)) = &failure {
+        let _ = request.respond(json_response(*status, error));
+        return;
+    }
+    std::thread::sleep(delay);
+    let json: Value = serde_json::from_slice(body).unwrap();
+    let png = drawn_png(
+        json["seed"].as_u64().unwrap(),
+        json["denoising_strength"].as_f64().unwrap(),
+    );
+    let _ = request.respond(json_response(
+        200,
+        &json!({"images": [BASE64.encode(png)], "parameters": json, "info": "{}"}),
+    ));
 }
 
 /// 0.5 s of the test song at 12 fps, 64 px: an output folder of 6 guide frames.
@@ -918,8 +1021,8 @@ fn user_workflow_is_filled_and_checked() {
     assert_eq!(server.requests().len(), before, "nothing sent");
 }
 
-/// An unreachable server beside a working one is dropped with a warning; alone, it ends the run
-/// with one line naming it, exit 3.
+/// An unreachable server beside a working one is warned of while the other draws; alone, it ends the run
+/// with its one error line, exit 3 (no warnings first: no other server could take the frames).
 #[test]
 fn unreachable_servers_are_dropped_then_reported() {
     let dir = TempDir::new().unwrap();
@@ -945,6 +1048,29 @@ fn unreachable_servers_are_dropped_then_reported() {
         "{text}"
     );
     assert!(last.contains("(0 of 6 frames drawn"), "{text}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+
+    let working = start_comfy(comfy(0));
+    let output = cli(&[
+        "diffuse",
+        path_arg(&folder),
+        "--quiet",
+        "--server",
+        &closed,
+        "--server",
+        &working.url,
+        "--checkpoint",
+        CHECKPOINT,
+    ]);
+    assert_success(&output);
+    let text = stderr(&output);
+    assert!(
+        text.contains(&format!(
+            "warning: {closed} is unreachable (connection refused): is the server running?; "
+        )),
+        "{text}"
+    );
+    assert_all_drawn(&folder, |_| 0.5);
 }
 
 /// A1111: every field of the documented img2img request, the guide as base64, the answer's
@@ -953,7 +1079,7 @@ fn unreachable_servers_are_dropped_then_reported() {
 fn a1111_request_fields_are_right() {
     let dir = TempDir::new().unwrap();
     let folder = render_folder(dir.path());
-    let server = start_a1111(None);
+    let server = start_a1111(None, Duration::ZERO);
     assert_success(&diffuse(
         &folder,
         &[&server],
@@ -1007,10 +1133,13 @@ fn a1111_request_fields_are_right() {
 fn http_500_quotes_the_servers_message() {
     let dir = TempDir::new().unwrap();
     let folder = render_folder(dir.path());
-    let server = start_a1111(Some((
-        500,
-        json!({"error": "OutOfMemoryError", "detail": "", "body": "", "errors": "CUDA out of memory. Tried to allocate 20.00 MiB"}),
-    )));
+    let server = start_a1111(
+        Some((
+            500,
+            json!({"error": "OutOfMemoryError", "detail": "", "body": "", "errors": "CUDA out of memory. Tried to allocate 20.00 MiB"}),
+        )),
+        Duration::ZERO,
+    );
     let output = diffuse(&folder, &[&server], &["--backend", "a1111"]);
     assert_eq!(output.status.code(), Some(3));
     let text = stderr(&output);
@@ -1069,7 +1198,7 @@ fn video_is_made_of_the_drawn_frames() {
     }
     let dir = TempDir::new().unwrap();
     let folder = render_folder(dir.path());
-    let server = start_a1111(None);
+    let server = start_a1111(None, Duration::ZERO);
     let output = cli(&[
         "diffuse",
         path_arg(&folder),
@@ -1150,4 +1279,92 @@ fn denoise_from_a_target_of_schedule() {
     ];
     assert_success(&diffuse(&folder, &[&server], &args));
     assert_all_drawn(&folder, |frame_idx| strength[frame_idx as usize]);
+}
+
+/// A server taking 200 ms a frame, with the default settings: each time it finishes a frame the
+/// next is already queued, so it never waits for us; only after the last frame is its queue
+/// empty. With `--in-flight 1` it waits after every frame (what this test would catch).
+#[test]
+fn default_settings_keep_a_server_busy() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let server = start_comfy(comfy(200));
+    assert_success(&diffuse(&folder, &[&server], &["--checkpoint", CHECKPOINT]));
+    assert_all_drawn(&folder, |_| 0.5);
+    assert_eq!(
+        *server.idle_after.lock().unwrap(),
+        vec![NUM_FRAMES as usize]
+    );
+
+    fs::remove_dir_all(folder.join("diffused")).unwrap();
+    let server = start_comfy(comfy(200));
+    let args = ["--checkpoint", CHECKPOINT, "--in-flight", "1"];
+    assert_success(&diffuse(&folder, &[&server], &args));
+    assert_eq!(
+        *server.idle_after.lock().unwrap(),
+        (1..=NUM_FRAMES as usize).collect::<Vec<_>>()
+    );
+}
+
+/// A server that hangs with two frames queued, then dies (502s, its websockets closed): both
+/// frames are drawn on the other server, each once, and the run succeeds.
+#[test]
+fn a_server_dying_with_two_frames_gives_both_back() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    // The steady server samples nothing before the other one dies: frames are left for it.
+    let meet = Arc::new(Barrier::new(2));
+    let dying = start_comfy(Comfy {
+        dies_holding: Some(2),
+        meet: Some(Arc::clone(&meet)),
+        ..comfy(0)
+    });
+    let steady = start_comfy(Comfy {
+        meet: Some(meet),
+        ..comfy(0)
+    });
+    let output = diffuse(&folder, &[&dying, &steady], &["--checkpoint", CHECKPOINT]);
+    assert_success(&output);
+    assert_all_drawn(&folder, |_| 0.5);
+    let held: Vec<u64> = dying
+        .requests()
+        .iter()
+        .filter(|request| request.url == "/prompt")
+        .map(|request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            body["prompt"]["6"]["inputs"]["seed"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(held.len(), 2, "{held:?}");
+    let mut on_steady = steady.frames_sent();
+    on_steady.sort_unstable();
+    assert_eq!(
+        on_steady,
+        (0..NUM_FRAMES).collect::<Vec<_>>(),
+        "every frame, the two held ones included, sent to the steady server once"
+    );
+    let mut ledger = ledger_frames(&folder);
+    ledger.sort_unstable();
+    assert_eq!(ledger, (0..NUM_FRAMES).collect::<Vec<_>>());
+}
+
+/// A1111: while a frame is on the server, the client asks `/sdapi/v1/progress` (without the
+/// preview image) how far its sampler is, for the bar.
+#[test]
+fn a1111_progress_is_polled_during_a_frame() {
+    let dir = TempDir::new().unwrap();
+    let folder = render_folder(dir.path());
+    let server = start_a1111(None, Duration::from_millis(1200));
+    let args = ["--backend", "a1111", "--in-flight", "6"];
+    assert_success(&diffuse(&folder, &[&server], &args));
+    assert_all_drawn(&folder, |_| 0.5);
+    let polls = server
+        .requests()
+        .iter()
+        .filter(|request| request.url == "/sdapi/v1/progress?skip_current_image=true")
+        .count();
+    assert!(
+        polls >= 6,
+        "each frame's worker polled at least once: {polls}"
+    );
 }

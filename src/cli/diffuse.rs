@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use indicatif::ProgressStyle;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::failure::{EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_IO, Failure};
 use super::{progress_bar, stop_on_signals};
@@ -36,6 +36,8 @@ const MAX_IN_FLIGHT: usize = 64;
 const MAX_FAILURES: u32 = 3;
 /// The pause after a server's first failure, doubled after each further one.
 const BACKOFF: Duration = Duration::from_millis(500);
+/// The bar counts thousandths of a frame, so a server's progress on a frame moves it.
+const BAR_STEPS_PER_FRAME: u64 = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendKind {
@@ -107,8 +109,9 @@ pub struct DiffuseArgs {
     /// ComfyUI: the checkpoint of the built-in workflow (a file in models/checkpoints)
     #[arg(long, value_name = "NAME")]
     checkpoint: Option<String>,
-    /// Frames each server works on at once
-    #[arg(long, default_value_t = 1)]
+    /// Frames each server holds at once: with 2 the next frame is uploaded and queued while the
+    /// server draws the current one, so it never waits for us
+    #[arg(long, default_value_t = 2)]
     in_flight: usize,
     /// The longest one frame may take on a server, in seconds
     #[arg(long, default_value_t = 600)]
@@ -263,12 +266,30 @@ pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
         );
     }
 
-    let progress = progress_bar(Some(num_to_draw as u64), args.quiet);
+    let progress = progress_bar(Some(num_to_draw as u64 * BAR_STEPS_PER_FRAME), args.quiet);
     progress.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} frames  {per_sec}  eta {eta}  {msg}")
-            .expect("valid template"),
+        ProgressStyle::with_template("{bar:30} {frames} frames  {rate}  eta {eta}  {msg}")
+            .expect("valid template")
+            .with_key(
+                "frames",
+                |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                    let len = state.len().unwrap_or_default();
+                    let _ = write!(
+                        out,
+                        "{}/{}",
+                        state.pos() / BAR_STEPS_PER_FRAME,
+                        len / BAR_STEPS_PER_FRAME
+                    );
+                },
+            )
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                    let _ = write!(out, "{:.2}/s", state.per_sec() / BAR_STEPS_PER_FRAME as f64);
+                },
+            ),
     );
-    let mut drawn_per_server = vec![0_u64; servers.len()];
+    let mut tally = Tally::new(servers.len());
     let pool = PoolSettings {
         in_flight: args.in_flight,
         max_failures: MAX_FAILURES,
@@ -284,42 +305,31 @@ pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
             fs::read(&path).map_err(|error| format!("cannot read {}: {error}", path.display()))
         },
         &stop,
-        |event| match event {
-            Event::Drawn {
+        |event| {
+            if let Event::Drawn {
                 job,
                 server_idx,
                 png,
-            } => {
+            } = &event
+            {
                 let path = output_path(&out_dir, job.frame_idx);
-                write_atomically(&path, |file| file.write_all(&png))
+                write_atomically(&path, |file| file.write_all(png))
                     .map_err(|error| Failure::unreadable(error, true))?;
                 ledger
                     .record(Entry::done(
                         job.frame_idx,
                         &job.input_hash,
                         &job.settings_hash,
-                        &servers[server_idx],
+                        &servers[*server_idx],
                     ))
                     .map_err(|error| io_failure(ledger.path(), error))?;
-                drawn_per_server[server_idx] += 1;
-                progress.set_message(per_server(&servers, &drawn_per_server));
-                progress.inc(1);
-                Ok(())
             }
-            Event::Retry { error, .. } => {
-                progress
-                    .suspend(|| eprintln!("warning: {error}; the frame goes back to the queue"));
-                Ok(())
-            }
-            Event::Dropped { error, .. } => {
-                progress
-                    .suspend(|| eprintln!("warning: {error}; no more frames go to this server"));
-                Ok(())
-            }
+            tally.hear(event, &servers, &progress);
+            Ok(())
         },
     );
     progress.finish_and_clear();
-    let num_drawn: u64 = drawn_per_server.iter().sum();
+    let num_drawn: u64 = tally.drawn.iter().sum();
     match result {
         Ok(()) => {}
         Err(PoolError::Sink(failure)) => return Err(failure),
@@ -346,7 +356,7 @@ pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
         eprintln!(
             "{num_frames} frames in {} ({})",
             out_dir.display(),
-            per_server(&servers, &drawn_per_server)
+            per_server(&servers, &tally.drawn)
         );
     }
     if args.video {
@@ -373,6 +383,79 @@ pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// What the run has heard from the servers: for the bar, the warnings and the summary.
+struct Tally {
+    /// Frames drawn, per server.
+    drawn: Vec<u64>,
+    /// How far each server is with the frame it is drawing, 0 to 1.
+    partial: Vec<f64>,
+    is_dropped: Vec<bool>,
+    /// A failure of the only server left, told only if it draws again: while no other server can
+    /// take the frame, a retry says nothing new, and if the server is dropped the run's last line
+    /// quotes its error.
+    held_warning: Vec<Option<String>>,
+}
+
+impl Tally {
+    fn new(num_servers: usize) -> Self {
+        Self {
+            drawn: vec![0; num_servers],
+            partial: vec![0.0; num_servers],
+            is_dropped: vec![false; num_servers],
+            held_warning: vec![None; num_servers],
+        }
+    }
+
+    fn hear(&mut self, event: Event, servers: &[String], bar: &ProgressBar) {
+        match event {
+            Event::Drawn { server_idx, .. } => {
+                if let Some(error) = self.held_warning[server_idx].take() {
+                    bar.suspend(|| {
+                        eprintln!("warning: {error}; the frame was drawn when tried again")
+                    });
+                }
+                self.drawn[server_idx] += 1;
+                self.partial[server_idx] = 0.0;
+                bar.set_message(per_server(servers, &self.drawn));
+            }
+            Event::Progress {
+                server_idx,
+                fraction,
+            } => self.partial[server_idx] = fraction,
+            Event::Retry { server_idx, error } => {
+                if self.others_are_left(server_idx) {
+                    bar.suspend(|| {
+                        eprintln!("warning: {error}; the frame goes back to the queue");
+                    });
+                } else {
+                    self.held_warning[server_idx] = Some(error);
+                }
+            }
+            Event::Dropped { server_idx, error } => {
+                self.is_dropped[server_idx] = true;
+                self.held_warning[server_idx] = None;
+                if self.others_are_left(server_idx) {
+                    bar.suspend(|| {
+                        eprintln!("warning: {error}; no more frames go to this server");
+                    });
+                }
+            }
+        }
+        let frames = self.drawn.iter().sum::<u64>() as f64 + self.partial.iter().sum::<f64>();
+        let position = (frames * BAR_STEPS_PER_FRAME as f64) as u64;
+        let len = bar.length().unwrap_or(position);
+        bar.set_position(position.max(bar.position()).min(len));
+    }
+
+    /// Whether a server besides `server_idx` still takes frames.
+    fn others_are_left(&self, server_idx: usize) -> bool {
+        self.is_dropped
+            .iter()
+            .enumerate()
+            .any(|(idx, is_dropped)| idx != server_idx && !is_dropped)
+    }
 }
 
 fn bad_input(message: impl Into<String>) -> Failure {

@@ -1,18 +1,24 @@
 //! Worker threads: the AUTOMATIC1111 / Forge backend (started with `--api`, DESIGN.md §14): one
 //! `POST /sdapi/v1/img2img` per frame, the guide as base64 in `init_images`, the drawn frame as
-//! base64 in the answer's `images[0]`.
+//! base64 in the answer's `images[0]`. While the frame is on the server, `GET
+//! /sdapi/v1/progress` says how far its sampler is.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use crossbeam_channel::RecvTimeoutError;
 use serde_json::Value;
 
 use super::{
     Backend, DrawError, FrameJob, FrameSettings, http_agent, read_answer, sha256_hex, short_body,
     status_error,
 };
+
+/// How often a server is asked how far it is while a frame is on it; also the longest such a
+/// question may take.
+const PROGRESS_POLL: Duration = Duration::from_millis(500);
 
 /// What every worker on every A1111 server shares.
 #[derive(Debug)]
@@ -78,15 +84,70 @@ impl A1111 {
     }
 }
 
-impl Backend for A1111 {
-    fn draw(&mut self, job: &FrameJob, guide_png: &[u8]) -> Result<Vec<u8>, DrawError> {
-        let body = self.job.body(&job.settings, &BASE64.encode(guide_png));
+impl A1111 {
+    /// `POST /sdapi/v1/img2img` on a thread of its own, while this one polls the server's
+    /// progress for `progress`: the answer's status and body.
+    fn img2img(
+        &self,
+        body: &[u8],
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<(u16, Vec<u8>), DrawError> {
+        let (agent, server) = (&self.agent, self.server.as_str());
+        std::thread::scope(|scope| {
+            let (answer_tx, answer_rx) = crossbeam_channel::bounded(1);
+            scope.spawn(move || {
+                let sent = agent
+                    .post(format!("{server}/sdapi/v1/img2img"))
+                    .header("Content-Type", "application/json")
+                    .send(body);
+                let _ = answer_tx.send(read_answer(server, sent));
+            });
+            loop {
+                match answer_rx.recv_timeout(PROGRESS_POLL) {
+                    Ok(answer) => return answer,
+                    Err(RecvTimeoutError::Timeout) => {
+                        if let Some(fraction) = self.progress() {
+                            progress(fraction);
+                        }
+                    }
+                    Err(RecvTimeoutError::Disconnected) => {
+                        unreachable!("the request's thread answers before it ends")
+                    }
+                }
+            }
+        })
+    }
+
+    /// `GET /sdapi/v1/progress`: how far the sampler is with the server's current frame; `None`
+    /// when the server does not say (an old build, a proxy, a slow answer).
+    fn progress(&self) -> Option<f64> {
         let sent = self
             .agent
-            .post(format!("{}/sdapi/v1/img2img", self.server))
-            .header("Content-Type", "application/json")
-            .send(body.to_string().as_bytes());
-        let (status, bytes) = read_answer(&self.server, sent)?;
+            .get(format!("{}/sdapi/v1/progress", self.server))
+            .query("skip_current_image", "true")
+            .config()
+            .timeout_global(Some(PROGRESS_POLL))
+            .build()
+            .call();
+        let (status, bytes) = read_answer(&self.server, sent).ok()?;
+        let json: Value = serde_json::from_slice(&bytes)
+            .ok()
+            .filter(|_| status == 200)?;
+        json["progress"]
+            .as_f64()
+            .filter(|fraction| (0.0..=1.0).contains(fraction))
+    }
+}
+
+impl Backend for A1111 {
+    fn draw(
+        &mut self,
+        job: &FrameJob,
+        guide_png: &[u8],
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Vec<u8>, DrawError> {
+        let body = self.job.body(&job.settings, &BASE64.encode(guide_png));
+        let (status, bytes) = self.img2img(body.to_string().as_bytes(), progress)?;
         let json: Option<Value> = serde_json::from_slice(&bytes).ok();
         if status != 200 {
             let message = json

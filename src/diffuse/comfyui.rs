@@ -113,6 +113,8 @@ enum Outcome {
     /// It ended well: its images are in `/history`.
     Finished,
     Failed(DrawError),
+    /// The sampler's step, as a fraction of its steps.
+    Progress(f64),
     /// A message about something else.
     Pending,
     /// No message within [`SOCKET_SILENCE`] (or no socket): time to ask `/history`.
@@ -257,8 +259,9 @@ impl ComfyUi {
         }
     }
 
-    /// Waits for `prompt_id` to end, by websocket messages or by `/history`.
-    fn wait(&mut self, prompt_id: &str) -> Result<Value, DrawError> {
+    /// Waits for `prompt_id` to end, by websocket messages or by `/history`; `progress` hears the
+    /// sampler's steps.
+    fn wait(&mut self, prompt_id: &str, progress: &mut dyn FnMut(f64)) -> Result<Value, DrawError> {
         let deadline = Instant::now() + self.job.timeout;
         loop {
             if Instant::now() > deadline {
@@ -277,6 +280,7 @@ impl ComfyUi {
             };
             match heard {
                 Outcome::Failed(error) => return Err(error),
+                Outcome::Progress(fraction) => progress(fraction),
                 Outcome::Pending => {}
                 Outcome::Broken => self.socket = None,
                 // `execution_success` comes just before the prompt reaches the history, so a
@@ -354,13 +358,18 @@ impl ComfyUi {
 }
 
 impl Backend for ComfyUi {
-    fn draw(&mut self, job: &FrameJob, guide_png: &[u8]) -> Result<Vec<u8>, DrawError> {
+    fn draw(
+        &mut self,
+        job: &FrameJob,
+        guide_png: &[u8],
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Vec<u8>, DrawError> {
         // The socket is opened before the prompt is queued, so no message about it is missed.
         self.ensure_socket();
         let boundary = format!("spectral-diffusion-{}", &job.input_hash[..32]);
         let image_name = self.upload(job.frame_idx, guide_png, &boundary)?;
         let prompt_id = self.submit(self.job.workflow.fill(&job.settings, &image_name))?;
-        let entry = self.wait(&prompt_id)?;
+        let entry = self.wait(&prompt_id, progress)?;
         self.fetch_image(&entry)
     }
 }
@@ -391,6 +400,10 @@ impl Socket {
         match message["type"].as_str() {
             Some("executing") if data["node"].is_null() => Outcome::Finished,
             Some("execution_success") => Outcome::Finished,
+            Some("progress") => match (data["value"].as_f64(), data["max"].as_f64()) {
+                (Some(value), Some(max)) if max > 0.0 => Outcome::Progress(value / max),
+                _ => Outcome::Pending,
+            },
             Some("execution_error") => Outcome::Failed(execution_error(server, data)),
             Some("execution_interrupted") => Outcome::Failed(DrawError::Server(format!(
                 "{server}: the prompt was interrupted on the server"

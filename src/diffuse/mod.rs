@@ -56,8 +56,14 @@ pub enum DrawError {
 /// One connection's worth of a backend: draws frames one at a time on one server. Each worker
 /// thread holds its own.
 pub trait Backend: Send {
-    /// The drawn frame's PNG bytes, from `guide_png` and `job.settings`.
-    fn draw(&mut self, job: &FrameJob, guide_png: &[u8]) -> Result<Vec<u8>, DrawError>;
+    /// The drawn frame's PNG bytes, from `guide_png` and `job.settings`. `progress` hears, while
+    /// the server samples, how far it is with the frame it is drawing (0 to 1), as it says.
+    fn draw(
+        &mut self,
+        job: &FrameJob,
+        guide_png: &[u8],
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Vec<u8>, DrawError>;
 }
 
 /// The HTTP agent every backend uses: status codes come back as responses (so the server's

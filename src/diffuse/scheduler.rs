@@ -2,8 +2,12 @@
 //!
 //! Each server gets `in_flight` workers, each with its own [`Backend`] connection, all pulling
 //! from one shared queue, so a faster server takes more frames and no server's queue is flooded.
-//! A frame a server fails goes back to the queue for any worker; after `max_failures` failures
-//! in a row a server is dropped, and the others go on. When every server is gone the run ends
+//! With two or more, a server always has the next frame uploaded and queued while it draws the
+//! current one: the worker whose frame is done fetches it and queues its next while the server
+//! draws another worker's, so the server never waits for our side between frames.
+//! A frame a server fails goes back to the queue for any worker (each worker gives back the
+//! frame it holds, so a server that dies gives back every frame it had); after `max_failures`
+//! failures in a row a server is dropped, and the others go on. When every server is gone the run ends
 //! with each one's last error. A stop request (Ctrl-C) stops the taking of frames: the frames in
 //! flight finish and reach the sink, so what the sink records stays true.
 //!
@@ -41,6 +45,8 @@ pub enum Event {
         server_idx: usize,
         png: Vec<u8>,
     },
+    /// How far `servers[server_idx]` is with the frame it is drawing, 0 to 1.
+    Progress { server_idx: usize, fraction: f64 },
     /// A server failed a frame; the frame went back to the queue.
     Retry { server_idx: usize, error: String },
     /// A server failed too often and takes no more frames.
@@ -121,9 +127,15 @@ pub fn draw_all<E>(
                             Err(RecvTimeoutError::Timeout) => continue,
                             Err(RecvTimeoutError::Disconnected) => break,
                         };
+                        let mut progress = |fraction| {
+                            let _ = event_tx.send(Event::Progress {
+                                server_idx,
+                                fraction,
+                            });
+                        };
                         let drawn = read_guide(&job)
                             .map_err(DrawError::Rejected)
-                            .and_then(|guide| backend.draw(&job, &guide));
+                            .and_then(|guide| backend.draw(&job, &guide, &mut progress));
                         match drawn {
                             Ok(png) => {
                                 state.failures_in_a_row.store(0, Ordering::Relaxed);
