@@ -128,6 +128,9 @@ pub struct DiffuseArgs {
     /// Draw an interrupted render's frames as they are, instead of refusing it
     #[arg(long)]
     partial: bool,
+    /// With --video: replace a diffused.mp4 that was not made by `diffuse --video`
+    #[arg(long, requires = "video")]
+    force: bool,
     /// No progress bar
     #[arg(long, short)]
     quiet: bool,
@@ -371,8 +374,8 @@ pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
                 offset: Some(0),
                 prefix: None,
             },
-            is_partial_ok: false,
-            is_forced: false,
+            is_partial_ok: args.partial,
+            is_forced: args.force,
         };
         let summary = video::make_video(&job, || stop.load(Ordering::Relaxed))?;
         println!(
