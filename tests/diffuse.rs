@@ -719,9 +719,7 @@ fn comfyui_round_trip_writes_every_frame() {
         1,
         "one upload subfolder per output folder"
     );
-    let mut sent = server.frames_sent();
-    sent.sort_unstable();
-    assert_eq!(sent, (0..NUM_FRAMES).collect::<Vec<_>>());
+    assert_each_frame_once(server.frames_sent(), "sent");
     assert_eq!(ledger_frames(&folder).len() as u64, NUM_FRAMES);
 
     // A rerun with nothing changed sends nothing.
@@ -758,16 +756,8 @@ fn two_servers_share_the_frames() {
         !on_fast.is_empty() && !on_slow.is_empty(),
         "{on_fast:?} {on_slow:?}"
     );
-    let mut all: Vec<u64> = on_fast.iter().chain(&on_slow).copied().collect();
-    all.sort_unstable();
-    assert_eq!(
-        all,
-        (0..NUM_FRAMES).collect::<Vec<_>>(),
-        "each frame sent once"
-    );
-    let mut ledger = ledger_frames(&folder);
-    ledger.sort_unstable();
-    assert_eq!(ledger, (0..NUM_FRAMES).collect::<Vec<_>>());
+    assert_each_frame_once(on_fast.iter().chain(&on_slow).copied(), "sent");
+    assert_each_frame_once(ledger_frames(&folder), "recorded");
 }
 
 /// A server that dies mid-run (its proxy answers 502, its websocket closes) with a frame in
@@ -785,13 +775,7 @@ fn a_dying_servers_frames_finish_elsewhere() {
     assert_success(&output);
     assert_all_drawn(&folder, |_| 0.5);
     assert!(stderr(&output).contains("502"), "{}", stderr(&output));
-    let mut ledger = ledger_frames(&folder);
-    ledger.sort_unstable();
-    assert_eq!(
-        ledger,
-        (0..NUM_FRAMES).collect::<Vec<_>>(),
-        "each frame recorded once"
-    );
+    assert_each_frame_once(ledger_frames(&folder), "recorded");
 }
 
 /// A ComfyUI that holds frame `frame_idx` until told, and `diffuse` on `folder` against it in a
@@ -1336,16 +1320,9 @@ fn a_server_dying_with_two_frames_gives_both_back() {
         })
         .collect();
     assert_eq!(held.len(), 2, "{held:?}");
-    let mut on_steady = steady.frames_sent();
-    on_steady.sort_unstable();
-    assert_eq!(
-        on_steady,
-        (0..NUM_FRAMES).collect::<Vec<_>>(),
-        "every frame, the two held ones included, sent to the steady server once"
-    );
-    let mut ledger = ledger_frames(&folder);
-    ledger.sort_unstable();
-    assert_eq!(ledger, (0..NUM_FRAMES).collect::<Vec<_>>());
+    // Every frame, the two held ones included, went to the steady server once.
+    assert_each_frame_once(steady.frames_sent(), "sent to the steady server");
+    assert_each_frame_once(ledger_frames(&folder), "recorded");
 }
 
 /// A1111: while a frame is on the server, the client asks `/sdapi/v1/progress` (without the
@@ -1366,5 +1343,16 @@ fn a1111_progress_is_polled_during_a_frame() {
     assert!(
         polls >= 6,
         "each frame's worker polled at least once: {polls}"
+    );
+}
+
+/// `frames` hold every frame of the render exactly once, in any order.
+fn assert_each_frame_once(frames: impl IntoIterator<Item = u64>, what: &str) {
+    let mut frames: Vec<u64> = frames.into_iter().collect();
+    frames.sort_unstable();
+    assert_eq!(
+        frames,
+        (0..NUM_FRAMES).collect::<Vec<_>>(),
+        "each frame {what} once"
     );
 }
