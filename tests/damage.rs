@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::Value;
+use spectral_diffusion::audio::decode::{Damage, FileSource, MonoSource};
 use tempfile::TempDir;
 
 const SAMPLE_RATE: u32 = 44_100;
@@ -373,4 +374,107 @@ fn cut_off_ogg_renders_what_exists() {
     }
     let expected = num_frames(granule as usize);
     assert_cut_off(dir.path(), &ogg, expected..=expected);
+}
+
+/// The pages of an Ogg file: each one's bytes and granule position. A page is a 27-byte header,
+/// a segment table and the segments.
+fn ogg_pages(bytes: &[u8]) -> Vec<(std::ops::Range<usize>, u64)> {
+    let mut pages = Vec::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        assert_eq!(&bytes[pos..pos + 4], b"OggS");
+        let num_segments = usize::from(bytes[pos + 26]);
+        let table = &bytes[pos + 27..pos + 27 + num_segments];
+        let len = 27 + num_segments + table.iter().map(|&s| usize::from(s)).sum::<usize>();
+        let granule = u64::from_le_bytes(bytes[pos + 6..pos + 14].try_into().unwrap());
+        pages.push((pos..pos + len, granule));
+        pos += len;
+    }
+    pages
+}
+
+/// The library's samples and damage for `path`.
+fn decode_with_damage(path: &Path) -> (Vec<f32>, Vec<Damage>) {
+    let mut source = FileSource::open(path).unwrap();
+    let mut samples = Vec::new();
+    while source.read_mono(&mut samples).unwrap() {}
+    (samples, source.damage().to_vec())
+}
+
+/// An Ogg Vorbis file whose page `page_idx` (mid-file, an audio page) is lost or skipped by the
+/// demuxer: the damage is one span of lost audio where that page was (starting within one page
+/// of it), silence of the length the granule positions count, so the timeline is as long as the
+/// intact file's and every sample from the page after the gap on is the intact file's sample at
+/// the same position. `info --verify` and `render --strict` exit 1.
+fn assert_ogg_page_lost(dir: &Path, damaged: &[u8], page_idx: usize) {
+    let intact = fixture("noise.ogg");
+    let pages = ogg_pages(&fs::read(&intact).unwrap());
+    let path = dir.join("damaged.ogg");
+    fs::write(&path, damaged).unwrap();
+    let (clean, _) = decode_with_damage(&intact);
+    let (samples, damage) = decode_with_damage(&path);
+    assert_eq!(samples.len(), clean.len(), "timeline length");
+
+    let page_start = pages[page_idx - 1].1;
+    let page_end = pages[page_idx].1;
+    let after_gap = pages[page_idx + 1].1 as usize;
+    let [Damage::Lost { start, end, .. }] = damage[..] else {
+        panic!("one lost span expected: {damage:?}");
+    };
+    let page_len = page_end - page_start;
+    assert!(
+        start.abs_diff(page_start) <= page_len && end.abs_diff(page_end) <= page_len,
+        "lost {start}..{end}, page {page_start}..{page_end}"
+    );
+    assert!(
+        samples[start as usize..end as usize]
+            .iter()
+            .all(|&x| x == 0.0),
+        "the lost span is silence"
+    );
+    assert!(end as usize <= after_gap);
+    assert_eq!(
+        samples[after_gap..],
+        clean[after_gap..],
+        "samples after the gap moved"
+    );
+
+    let output = cli(&["info", path_arg(&path), "--verify"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(text.contains("damage:      1 damaged span"), "{text}");
+    let strict_out = dir.join("strict");
+    let output = cli(&[
+        "render",
+        path_arg(&path),
+        "--out",
+        path_arg(&strict_out),
+        "--strict",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(!strict_out.exists(), "--strict leaves nothing");
+}
+
+/// An Ogg file with one page taken out mid-file: found by its page sequence numbers, and filled.
+#[test]
+fn ogg_with_a_lost_page_keeps_its_timeline() {
+    let dir = TempDir::new().unwrap();
+    let bytes = fs::read(fixture("noise.ogg")).unwrap();
+    let pages = ogg_pages(&bytes);
+    assert_eq!(pages.len(), 10, "two header pages and eight audio pages");
+    let lost = &pages[5].0;
+    let damaged = [&bytes[..lost.start], &bytes[lost.end..]].concat();
+    assert_ogg_page_lost(dir.path(), &damaged, 5);
+}
+
+/// An Ogg file with bytes of one page changed: the demuxer skips the page for its checksum; the
+/// decoder finds it and fills it as a lost page.
+#[test]
+fn ogg_with_a_corrupt_page_keeps_its_timeline() {
+    let dir = TempDir::new().unwrap();
+    let mut bytes = fs::read(fixture("noise.ogg")).unwrap();
+    let pages = ogg_pages(&bytes);
+    let corrupt = pages[4].0.start + 500;
+    bytes[corrupt..corrupt + 64].copy_from_slice(&junk(64));
+    assert_ogg_page_lost(dir.path(), &bytes, 4);
 }

@@ -1,6 +1,8 @@
 //! Fuzzing the decoder path, bounded for CI: random bytes and damaged (overwritten, cut off) copies
 //! of the fixtures and of generated WAV and FLAC files never panic. Each either fails to open with
-//! a one-line error, or renders exactly the frames its decoded timeline holds.
+//! a one-line error, or renders exactly the frames its decoded timeline holds. The Ogg page reader
+//! on its own: it never panics, lists at most `MAX_LISTED` gaps, and finds a page taken out of a
+//! file where it was.
 
 // Each test crate uses its own part of the shared helpers.
 #[allow(dead_code)]
@@ -13,6 +15,7 @@ use std::sync::atomic::AtomicBool;
 use proptest::prelude::*;
 use spectral_diffusion::analysis::AnalysisSettings;
 use spectral_diffusion::audio::decode::{FileSource, MonoSource};
+use spectral_diffusion::audio::ogg::{MAX_LISTED, PageGap, scan_pages};
 use spectral_diffusion::clock::FrameRate;
 use spectral_diffusion::export::{CsvFormat, ExportSettings, OpenMode, Source};
 use spectral_diffusion::pipeline::{self, RenderJob};
@@ -36,6 +39,7 @@ fn seeds() -> &'static [(&'static str, Vec<u8>)] {
         vec![
             ("mp3", read("tones.mp3")),
             ("ogg", read("tones.ogg")),
+            ("ogg", read("noise.ogg")),
             ("ogg", read("tone_opus.ogg")),
             ("wav", read("seed_input.wav")),
             ("wav", std::fs::read(wav).unwrap()),
@@ -114,7 +118,7 @@ proptest! {
     /// Fixtures and generated files with bytes overwritten and the end cut off.
     #[test]
     fn damaged_files_render_or_fail_cleanly(
-        seed_idx in 0..6usize,
+        seed_idx in 0..7usize,
         overwrites in prop::collection::vec(overwrite(), 0..4),
         cut in prop::option::of(0.0..1.0f64),
     ) {
@@ -132,5 +136,76 @@ proptest! {
         let extension = ["wav", "flac", "ogg", "mp3", "mp3", "bin"][magic_idx];
         let bytes: Vec<u8> = magic[magic_idx].iter().chain(&body).copied().collect();
         check(&bytes, extension)?;
+    }
+}
+
+/// The byte ranges of the pages of an intact Ogg file, and each page's granule position.
+fn ogg_pages(bytes: &[u8]) -> Vec<(std::ops::Range<usize>, u64)> {
+    let mut pages = Vec::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let num_segments = usize::from(bytes[pos + 26]);
+        let table = &bytes[pos + 27..pos + 27 + num_segments];
+        let len = 27 + num_segments + table.iter().map(|&s| usize::from(s)).sum::<usize>();
+        let granule = u64::from_le_bytes(bytes[pos + 6..pos + 14].try_into().unwrap());
+        pages.push((pos..pos + len, granule));
+        pos += len;
+    }
+    pages
+}
+
+fn scan(bytes: &[u8]) -> Vec<PageGap> {
+    scan_pages(std::io::Cursor::new(bytes))
+        .expect("reading memory cannot fail")
+        .gaps
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(NUM_CASES))]
+
+    /// The page reader over damaged Oggs and over random bytes behind a capture pattern: it
+    /// returns, with a bounded list, and every gap it lists skips at least one page.
+    #[test]
+    fn ogg_page_reader_survives_any_bytes(
+        seed_idx in 0..4usize,
+        overwrites in prop::collection::vec(overwrite(), 0..4),
+        cut in prop::option::of(0.0..1.0f64),
+        body in prop::collection::vec(any::<u8>(), 0..4096),
+    ) {
+        let oggs: Vec<&[u8]> = seeds()
+            .iter()
+            .filter(|(extension, _)| *extension == "ogg")
+            .map(|(_, bytes)| bytes.as_slice())
+            .collect();
+        let random: Vec<u8> = b"OggS".iter().chain(&body).copied().collect();
+        let bytes = match oggs.get(seed_idx) {
+            Some(seed) => damaged(seed, &overwrites, cut),
+            None => random,
+        };
+        let gaps = scan(&bytes);
+        prop_assert!(gaps.len() <= MAX_LISTED);
+        prop_assert!(gaps.iter().all(|gap| gap.num_pages > 0), "{gaps:?}");
+    }
+}
+
+/// Each audio page but the last of a multi-page Ogg, taken out, is one gap of one page between
+/// the granule positions of its neighbours; the intact file has none.
+#[test]
+fn ogg_page_reader_finds_each_lost_page() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/noise.ogg");
+    let intact = std::fs::read(path).unwrap();
+    let pages = ogg_pages(&intact);
+    assert_eq!(pages.len(), 10);
+    assert_eq!(scan(&intact), []);
+    for page_idx in 2..pages.len() - 1 {
+        let lost = &pages[page_idx].0;
+        let bytes = [&intact[..lost.start], &intact[lost.end..]].concat();
+        let expected = PageGap {
+            serial: u32::from_le_bytes(intact[14..18].try_into().unwrap()),
+            num_pages: 1,
+            granule_before: pages[page_idx - 1].1,
+            granule_after: Some(pages[page_idx + 1].1),
+        };
+        assert_eq!(scan(&bytes), [expected], "page {page_idx} taken out");
     }
 }

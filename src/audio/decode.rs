@@ -26,10 +26,14 @@
 //! (ffmpeg's, across the songs of a concatenation). libvorbis ignores them mid-stream and plays
 //! every decoded sample, so here an Ogg packet's samples follow the ones before it: the timeline
 //! is our own count of decoded samples. An Ogg file is cut off when its last page (the one marked
-//! end of stream, whose granule position states the length) is missing.
+//! end of stream, whose granule position states the length) is missing. Lost pages mid-file (gone,
+//! or skipped by the demuxer for a bad checksum) are found by reading the page layer ourselves
+//! (`ogg`): at such a hole the demuxer's timestamps, though off elsewhere, measure what the
+//! missing pages held, and that much silence takes their place.
 
+use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use symphonia::core::audio::SampleBuffer;
@@ -37,11 +41,12 @@ use symphonia::core::codecs::{
     self, CODEC_TYPE_NULL, CodecParameters, CodecType, Decoder, DecoderOptions,
 };
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::{FormatOptions, FormatReader, Track};
+use symphonia::core::formats::{FormatOptions, FormatReader, Packet, Track};
 use symphonia::core::io::{MediaSource, MediaSourceStream, ReadOnlySource};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
+use super::ogg::{self, PageGap, StreamEnd};
 use crate::analysis::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, mix_to_mono};
 
 /// The most silence one rejected packet becomes (a corrupt header could claim any duration);
@@ -56,7 +61,8 @@ const MAX_ONE_PAGE_LEN: u64 = 1 << 16;
 const MAX_LEADING_SKIPS: u64 = 256;
 
 /// Where the header states no length, a jump in the timestamps longer than this (seconds) is taken
-/// for a damaged timestamp rather than lost audio, and not filled.
+/// for a damaged timestamp rather than lost audio, and not filled; the silence for lost Ogg pages
+/// is at most this long.
 const MAX_UNSTATED_GAP_S: u64 = 60;
 
 /// What a source says about its audio, shown by `spectral-diffusion info` and written to the
@@ -216,6 +222,14 @@ pub struct FileSource {
     is_end_stated: bool,
     /// What is left to trim of the Ogg link being decoded.
     ogg_trim: OggTrim,
+    /// The Ogg file's lost pages (see `ogg::scan_pages`) that decoding has not reached yet, in
+    /// file order.
+    ogg_gaps: VecDeque<PageGap>,
+    /// The demuxer's timestamp at the end of the last packet of the Ogg link being decoded: where
+    /// the audio lost in a gap starts.
+    ogg_packet_end: Option<u64>,
+    /// The last pages of the Ogg file's streams whose links decoding has not started yet.
+    ogg_ends: VecDeque<StreamEnd>,
     /// Mono samples decoded so far, silence included: the timeline position of the next sample.
     num_timeline_samples: u64,
     /// Packets the codec rejected (each replaced by silence).
@@ -235,7 +249,8 @@ struct OggTrim {
     /// Samples still to drop at the link's start: the first page decodes to more samples than
     /// its granule position counts.
     start: u64,
-    /// The timeline position where a one-page link ends.
+    /// The timeline position where a one-page link ends, or a link whose end symphonia did not
+    /// find (see `ogg::StreamEnd`).
     end: Option<u64>,
 }
 
@@ -243,8 +258,9 @@ impl OggTrim {
     /// The trim of a link (its parameters as symphonia probed them) starting at `position`. A
     /// short link with a start delay but no end padding is one audio page (symphonia measures
     /// the end padding against the page before the last, which a one-page link lacks): libvorbis
-    /// keeps its first `n_frames` samples.
-    fn of(params: &CodecParameters, position: u64) -> Self {
+    /// keeps its first `n_frames` samples. Where symphonia found no end but the page scan did
+    /// (`last_granule`), libvorbis keeps the samples up to that granule position.
+    fn of(params: &CodecParameters, position: u64, last_granule: Option<u64>) -> Self {
         let delay = u64::from(params.delay.unwrap_or(0));
         match params.n_frames {
             Some(num_frames)
@@ -257,9 +273,13 @@ impl OggTrim {
                     end: Some(position + num_frames),
                 }
             }
-            _ => Self {
+            Some(_) => Self {
                 start: delay,
                 end: None,
+            },
+            None => Self {
+                start: delay,
+                end: last_granule.map(|granule| position + granule),
             },
         }
     }
@@ -301,14 +321,15 @@ impl FileSource {
         }
         .map_err(|error| header_error(path, error))?;
         let (track, decoder) = audio_track(path, format.as_ref())?;
-        let params = &track.codec_params;
+        let track_id = track.id;
+        let params = track.codec_params.clone();
         let codec = codec_name(params.codec);
         let start_ts = params.start_ts;
-        let is_end_stated = params.n_frames.is_some();
-        let ogg_trim = if is_ogg {
-            OggTrim::of(params, 0)
+        let pages = if is_ogg {
+            let file = File::open(path).map_err(io_error)?;
+            ogg::scan_pages(BufReader::new(file)).map_err(io_error)?
         } else {
-            OggTrim::default()
+            ogg::PageScan::default()
         };
         let info = AudioInfo {
             // Zero until known: `next_chunk` fills them from the first decoded packet.
@@ -319,7 +340,7 @@ impl FileSource {
         };
         let mut source = Self {
             path: path.to_owned(),
-            track_id: track.id,
+            track_id,
             info,
             format,
             decoder,
@@ -327,14 +348,20 @@ impl FileSource {
             pending: Vec::new(),
             start_ts,
             is_ogg,
-            is_end_stated,
-            ogg_trim,
+            is_end_stated: params.n_frames.is_some(),
+            ogg_trim: OggTrim::default(),
+            ogg_gaps: pages.gaps.into(),
+            ogg_packet_end: None,
+            ogg_ends: pages.ends.into(),
             num_timeline_samples: 0,
             num_bad_packets: 0,
             num_decoded_packets: 0,
             is_finished: false,
             damage: Vec::new(),
         };
+        if is_ogg {
+            source.start_ogg_link(&params);
+        }
         if source.info.sample_rate != 0 {
             check_sample_rate(path, source.info.sample_rate)?;
         }
@@ -368,23 +395,29 @@ impl FileSource {
         if self.is_finished {
             return Ok(false);
         }
+        let num_start = out.len();
         loop {
             let packet = match self.format.next_packet() {
                 Ok(packet) => packet,
                 Err(SymphoniaError::IoError(error))
                     if error.kind() == io::ErrorKind::UnexpectedEof =>
                 {
+                    self.finish_page_gaps(out);
                     self.finish();
-                    return Ok(false);
+                    return Ok(out.len() > num_start);
                 }
                 // A chained Ogg file: the next link is a stream of its own, played on after
                 // this one as oggdec does.
                 Err(SymphoniaError::ResetRequired) if self.is_ogg => {
+                    self.finish_page_gaps(out);
                     let (track, decoder) = audio_track(&self.path, self.format.as_ref())?;
                     self.track_id = track.id;
-                    self.is_end_stated = track.codec_params.n_frames.is_some();
-                    self.ogg_trim = OggTrim::of(&track.codec_params, self.num_timeline_samples);
+                    let params = track.codec_params.clone();
                     self.decoder = decoder;
+                    self.start_ogg_link(&params);
+                    if out.len() > num_start {
+                        return Ok(true);
+                    }
                     continue;
                 }
                 Err(error) => return Err(stream_error(&self.path, error)),
@@ -392,12 +425,13 @@ impl FileSource {
             if packet.track_id() != self.track_id {
                 continue;
             }
+            let num_before = out.len();
             let position = if self.is_ogg {
+                self.fill_page_gap(&packet, out);
                 self.num_timeline_samples
             } else {
                 packet.ts.saturating_sub(self.start_ts)
             };
-            let num_before = out.len();
             self.fill_gap(position, packet.dur, out);
             // Samples of this packet that lie behind the audio already handed out.
             let num_overlapping = self.num_timeline_samples.saturating_sub(position);
@@ -507,6 +541,79 @@ impl FileSource {
         self.record_lost(start, position, 0, true);
         out.resize(out.len() + (position - start) as usize, 0.0);
         self.num_timeline_samples = position;
+    }
+
+    /// Ogg: starts the link of stream `self.track_id` (its parameters `params`) at the
+    /// timeline's end: what to trim, and whether its end is known (found by symphonia, or by the
+    /// page scan where symphonia's search stopped short).
+    fn start_ogg_link(&mut self, params: &CodecParameters) {
+        let last_granule = self
+            .ogg_ends
+            .iter()
+            .position(|end| end.serial == self.track_id)
+            .and_then(|end_idx| self.ogg_ends.remove(end_idx))
+            .map(|end| end.granule_position);
+        self.is_end_stated = params.n_frames.is_some() || last_granule.is_some();
+        self.ogg_trim = OggTrim::of(params, self.num_timeline_samples, last_granule);
+    }
+
+    /// Ogg: fills the audio of the pages missing before `packet` in its stream (see
+    /// [`PageGap`]). The first packet that ends past the gap's start comes after the hole; the
+    /// demuxer's timestamps, estimated from the granule positions on both sides, put its start
+    /// later than the previous packet's end by what the missing pages held.
+    fn fill_page_gap(&mut self, packet: &Packet, out: &mut Vec<f32>) {
+        let packet_end = packet.ts.saturating_add(packet.dur);
+        let previous_end = self.ogg_packet_end.replace(packet_end);
+        let Some(gap_idx) = self
+            .ogg_gaps
+            .iter()
+            .position(|gap| gap.serial == packet.track_id())
+        else {
+            return;
+        };
+        let gap = self.ogg_gaps[gap_idx];
+        if packet_end <= gap.granule_before {
+            return;
+        }
+        self.ogg_gaps.remove(gap_idx);
+        self.record_page_gap(&gap, previous_end, packet.ts, out);
+    }
+
+    /// At the end of an Ogg link: gaps in its stream that no packet followed (the pages lost ran
+    /// up to its last ones) lose the samples up to the granule position after them.
+    fn finish_page_gaps(&mut self, out: &mut Vec<f32>) {
+        let previous_end = self.ogg_packet_end.take();
+        while let Some(gap_idx) = self
+            .ogg_gaps
+            .iter()
+            .position(|gap| gap.serial == self.track_id)
+        {
+            let gap = self.ogg_gaps.remove(gap_idx).expect("found above");
+            let resume = gap.granule_after.unwrap_or(gap.granule_before);
+            self.record_page_gap(&gap, previous_end, resume, out);
+        }
+    }
+
+    /// Records `gap` as lost audio at the timeline's end, and fills it with silence: the
+    /// demuxer's samples from `previous_end` (the end of the packet before the gap, or the
+    /// granule position before it) to `resume`, at most what the granule positions around the
+    /// gap count and at most `MAX_UNSTATED_GAP_S`.
+    fn record_page_gap(
+        &mut self,
+        gap: &PageGap,
+        previous_end: Option<u64>,
+        resume: u64,
+        out: &mut Vec<f32>,
+    ) {
+        let mut num_lost = resume.saturating_sub(previous_end.unwrap_or(gap.granule_before));
+        if let Some(after) = gap.granule_after {
+            num_lost = num_lost.min(after.saturating_sub(gap.granule_before));
+        }
+        num_lost = num_lost.min(MAX_UNSTATED_GAP_S * u64::from(self.info.sample_rate.max(1)));
+        let start = self.num_timeline_samples;
+        self.record_lost(start, start + num_lost, 0, true);
+        out.resize(out.len() + num_lost as usize, 0.0);
+        self.num_timeline_samples += num_lost;
     }
 
     /// Records lost audio from `start` to `end`, joined to the span before when they touch.
