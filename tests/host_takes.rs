@@ -7,13 +7,13 @@ mod plugin_host;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use plugin_host::{TestPlugin, Transport, read_csv, song};
 use serde_json::json;
 use spectral_diffusion::handoff::RecorderStatus;
 use spectral_diffusion::params::PluginParams;
-use spectral_diffusion::plugin::writer::WriterThread;
+use spectral_diffusion::plugin::writer::{SHUTDOWN_WAIT, WriterThread};
 
 const TRACK: &str = "Mix Bus";
 
@@ -102,6 +102,51 @@ fn deactivate_with_a_full_queue_loses_nothing() {
     assert_eq!(manifest["frames_written"], 144);
     assert_eq!(manifest["frames_dropped"], 0);
     assert_eq!(manifest["takes"].as_array().unwrap().len(), 2, "{manifest}");
+}
+
+/// Closing the plugin with more frames queued than its writer can write in `SHUTDOWN_WAIT` (a
+/// real-time take of 2048 px frames, as clap-validator's fuzzer makes them) returns after about
+/// that wait, not after the queue: the take keeps the frames it has on disk, the CSV and `frames/`
+/// list the same ones, and the manifest counts the rest as dropped and says why.
+#[test]
+fn closing_with_a_long_queue_waits_a_bounded_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plugin = TestPlugin::new();
+    plugin.arm_into(dir.path(), TRACK);
+    plugin.configure(
+        &[
+            ("write-images", json!({"bool": true})),
+            ("image-size", json!({"i32": 2048})),
+            ("equalize", json!({"bool": true})),
+        ],
+        &[],
+    );
+    plugin.activate(48_000.0, 512, 2);
+    take(&mut plugin, 0, 10.0);
+    let start = Instant::now();
+    drop(plugin);
+    let elapsed = start.elapsed();
+
+    let out = dir.path().join(TRACK);
+    let written = frame_numbers(&out);
+    assert_eq!(png_numbers(&out), written, "the CSV lists the PNGs");
+    let manifest = manifest(&out);
+    let num_written = manifest["frames_written"].as_u64().unwrap();
+    let num_dropped = manifest["frames_dropped"].as_u64().unwrap();
+    assert_eq!(num_written, written.len() as u64);
+    assert_eq!(num_written + num_dropped, 240, "{manifest}");
+    eprintln!(
+        "closing with 240 frames of 2048 px: {:.1} s, {num_written} written, {num_dropped} not",
+        elapsed.as_secs_f64()
+    );
+    // The wait, then at most the frame being written and the listing.
+    assert!(
+        elapsed < SHUTDOWN_WAIT + Duration::from_secs(10),
+        "closing took {elapsed:?}"
+    );
+    assert!(num_dropped > 0, "the writer kept up: make the take longer");
+    let warnings = manifest["warnings"].to_string();
+    assert!(warnings.contains("frames not written"), "{warnings}");
 }
 
 /// Automating guide settings during a take (floor, tilt, frame rate, preset, view, post chain)

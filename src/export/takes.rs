@@ -103,11 +103,20 @@ impl TakeFolder {
     /// Ends a take: the CSVs and the manifest list every frame written, with the take's counts.
     pub fn finish_take(
         &mut self,
-        num_frames_dropped: u64,
+        dropped: &Dropped,
         position_source: PositionSource,
     ) -> Result<(), ExportError> {
         self.writer
-            .finish_take(&take_stats(num_frames_dropped, position_source))
+            .finish_take(&take_stats(dropped, position_source))
+    }
+
+    /// Adds a warning to the folder's manifest, outside any take.
+    pub fn add_warning(&mut self, warning: String) -> Result<(), ExportError> {
+        self.writer.finish_take(&TakeStats {
+            frames_dropped: 0,
+            position_source: PositionSource::Timeline,
+            warnings: vec![warning],
+        })
     }
 
     /// Lists the folder in its session's `session.json`, with the frames it holds now (DESIGN.md
@@ -232,12 +241,41 @@ fn numbered_dir(base: &Path, number: usize) -> PathBuf {
     base.with_file_name(name)
 }
 
-fn take_stats(num_frames_dropped: u64, position_source: PositionSource) -> TakeStats {
+/// A take's frames that are not in its folder, by cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dropped {
+    /// Frames the real-time recorder could not queue.
+    pub num_real_time: u64,
+    /// Frames queued but not written: the instance ended, and the writer stopped after `wait`.
+    pub num_unwritten: u64,
+    pub wait: std::time::Duration,
+}
+
+/// The manifest's warning for takes the end of an instance left unstarted.
+pub fn unwritten_takes_warning(num_takes: u64, wait: std::time::Duration) -> String {
+    format!(
+        "{num_takes} later takes not written: the plugin was closed with them queued, and the \
+         writer stops {} s after the close",
+        wait.as_secs()
+    )
+}
+
+fn take_stats(dropped: &Dropped, position_source: PositionSource) -> TakeStats {
     let mut warnings = Vec::new();
-    if num_frames_dropped > 0 {
+    if dropped.num_real_time > 0 {
         warnings.push(format!(
-            "{num_frames_dropped} frames dropped: the host ran in real-time mode faster than the \
-             writer could write; bounce offline to keep every frame"
+            "{} frames dropped: the host ran in real-time mode faster than the writer could \
+             write; bounce offline to keep every frame",
+            dropped.num_real_time
+        ));
+    }
+    if dropped.num_unwritten > 0 {
+        warnings.push(format!(
+            "{} frames not written: the plugin was closed while they were queued, and the writer \
+             stops {} s after the close; keep it open until the recorder panel says idle to keep \
+             every frame",
+            dropped.num_unwritten,
+            dropped.wait.as_secs()
         ));
     }
     if position_source == PositionSource::SampleCount {
@@ -246,7 +284,7 @@ fn take_stats(num_frames_dropped: u64, position_source: PositionSource) -> TakeS
         );
     }
     TakeStats {
-        frames_dropped: num_frames_dropped,
+        frames_dropped: dropped.num_real_time + dropped.num_unwritten,
         position_source,
         warnings,
     }

@@ -10,11 +10,18 @@
 //!
 //! An error stops the recorder (the audio thread sees `has_error`) while audio keeps flowing; the
 //! writer keeps emptying the queue so an offline render never waits on it forever.
+//!
+//! The instance's end waits for the queue at most [`SHUTDOWN_WAIT`]: a host waits on a plugin's
+//! destroy only so long, and a real-time take at a large image size can leave minutes of frames
+//! queued. Past it the writer stops at a frame boundary: the take being written keeps the frames
+//! on disk, listed whole, and counts the rest as dropped with a warning saying why; takes queued
+//! after it are not started, and the last folder says how many.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
@@ -29,6 +36,11 @@ use crate::take::{PositionSource, TakeSettings};
 use super::lending::{AudioLink, WriterLinks, WriterShared, new_links};
 use super::recorder::GuideKit;
 use crate::params::{FolderFields, GUIDE_BINS};
+
+/// How long the instance's end lets the writer write what is queued (see the module's notes).
+/// clap-validator's fuzzer gives a chunk 60 s, destroy included, and queues hundreds of 2048 px
+/// frames in it; a host closing a project waits for its plugins' destroy before it goes on.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 
 /// The main thread's end of the writer thread: starts it, hands out its command end, and waits for
 /// it when the instance goes.
@@ -83,8 +95,9 @@ impl WriterThread {
 }
 
 impl Drop for WriterThread {
-    /// Waits until the writer has written everything queued. The host may unload the library
-    /// right after destroying the instance, so no thread of ours may outlive it.
+    /// Waits until the writer has written everything queued, or [`SHUTDOWN_WAIT`] and one more
+    /// frame. The host may unload the library right after destroying the instance, so no thread
+    /// of ours may outlive it.
     fn drop(&mut self) {
         self.shared.is_shutting_down.store(true, Ordering::Release);
         if let Some(writer) = self.writer.take() {
@@ -112,6 +125,12 @@ struct Writer {
     position_source: PositionSource,
     is_in_take: bool,
     is_failed: bool,
+    /// Set when this thread first sees the instance going: the end of the wait for the queue.
+    shutdown_deadline: Option<Instant>,
+    /// Frames of the current take left unwritten because the wait was over.
+    num_take_frames_unwritten: u64,
+    /// Takes the end of the wait left unstarted.
+    num_takes_unwritten: u64,
 }
 
 impl Writer {
@@ -134,6 +153,9 @@ impl Writer {
             position_source: PositionSource::Timeline,
             is_in_take: false,
             is_failed: false,
+            shutdown_deadline: None,
+            num_take_frames_unwritten: 0,
+            num_takes_unwritten: 0,
         }
     }
 
@@ -147,6 +169,7 @@ impl Writer {
             self.serve_requests(is_shutting_down);
             self.drain(is_shutting_down);
             if is_shutting_down {
+                self.note_unwritten_takes();
                 break;
             }
             // Any push, request or command after the drain above unparks us (a wake-up that
@@ -214,14 +237,20 @@ impl Writer {
     }
 
     fn handle(&mut self, event: RecorderEvent) {
+        let is_out_of_time = self.is_out_of_time();
         match event {
+            RecorderEvent::TakeStart { .. } if is_out_of_time => self.num_takes_unwritten += 1,
             RecorderEvent::TakeStart {
                 position_source,
                 settings,
                 ..
             } => self.start_take(position_source, settings),
             RecorderEvent::Frame(frame) => {
-                if !self.is_failed
+                if is_out_of_time {
+                    if self.is_in_take {
+                        self.num_take_frames_unwritten += 1;
+                    }
+                } else if !self.is_failed
                     && let Some(output) = self.output.as_mut()
                 {
                     match output.write_frame(&frame) {
@@ -240,6 +269,32 @@ impl Writer {
             RecorderEvent::TakeEnd {
                 num_frames_dropped, ..
             } => self.end_take(num_frames_dropped),
+        }
+    }
+
+    /// Whether the instance is going and its wait for the queue is over (the wait starts when
+    /// this thread first sees it going, at most one frame after the instance's end began).
+    fn is_out_of_time(&mut self) -> bool {
+        if !self.shared.is_shutting_down.load(Ordering::Acquire) {
+            return false;
+        }
+        let deadline = *self
+            .shutdown_deadline
+            .get_or_insert_with(|| Instant::now() + SHUTDOWN_WAIT);
+        Instant::now() >= deadline
+    }
+
+    /// At the end: says in the last folder written how many takes the end of the wait left
+    /// unstarted.
+    fn note_unwritten_takes(&mut self) {
+        if self.num_takes_unwritten == 0 {
+            return;
+        }
+        if let Some(output) = self.output.as_mut() {
+            let _ = output.add_warning(takes::unwritten_takes_warning(
+                self.num_takes_unwritten,
+                SHUTDOWN_WAIT,
+            ));
         }
     }
 
@@ -314,7 +369,13 @@ impl Writer {
         {
             // Even after a failed frame, save the rows written so far (atomically: the previous
             // CSV stays whole if this fails too).
-            if let Err(error) = output.finish_take(num_frames_dropped, self.position_source) {
+            let num_unwritten = std::mem::take(&mut self.num_take_frames_unwritten);
+            let dropped = takes::Dropped {
+                num_real_time: num_frames_dropped,
+                num_unwritten,
+                wait: SHUTDOWN_WAIT,
+            };
+            if let Err(error) = output.finish_take(&dropped, self.position_source) {
                 self.fail(error);
             }
         }

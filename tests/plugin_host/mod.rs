@@ -506,7 +506,7 @@ impl TestPlugin {
 }
 
 /// Dropping the plugin destroys the instance, which waits for its writer thread to write
-/// everything queued: read the output folder after the drop.
+/// everything queued (for up to `SHUTDOWN_WAIT`): read the output folder after the drop.
 impl Drop for TestPlugin {
     fn drop(&mut self) {
         self.deactivate();
