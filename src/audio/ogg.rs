@@ -10,8 +10,8 @@
 //! last page ([`StreamEnd`]): symphonia's own search for it stops short after a bad page near the
 //! end of the file (its bounded look-ahead counts the bad page's bytes twice).
 //!
-//! Bounded: one page (at most 65 307 bytes) is held at a time, and at most [`MAX_LISTED`] gaps
-//! and as many ends are listed.
+//! Bounded: one page (at most 65 307 bytes) is held at a time, and at most [`MAX_LISTED`] gaps,
+//! as many ends and as many logical streams are kept.
 
 use std::io::{self, Read, Seek, SeekFrom};
 
@@ -30,8 +30,8 @@ const CRC_FIELD: std::ops::Range<usize> = 22..26;
 /// The longest page body: 255 segments of 255 bytes.
 const MAX_BODY_LEN: usize = 255 * 255;
 
-/// The most gaps, and the most stream ends, [`scan_pages`] lists; a file damaged beyond this is
-/// known by its first gaps.
+/// The most gaps, stream ends and logical streams [`scan_pages`] keeps; a file damaged beyond
+/// this is known by its first gaps.
 pub const MAX_LISTED: usize = 4096;
 
 /// The granule position of a page on which no packet ends (-1 in the format's two's complement).
@@ -131,10 +131,10 @@ struct StreamState {
 }
 
 /// Reads every page of `reader` and lists the gaps in each logical stream's page sequence and
-/// each stream's last page, in file order. A page whose header is invalid or whose CRC fails is skipped, as the demuxer skips
-/// it, and the search for the next page resumes right after its capture pattern (after its
-/// header when the header is invalid). A page cut off by the end of the file ends the scan (the
-/// decoder reports a cut-off file).
+/// each stream's last page, in file order. A page whose header is invalid or whose CRC fails is
+/// skipped, as the demuxer skips it, and the search for the next page resumes right after its
+/// capture pattern (after its header when the header is invalid). A page cut off by the end of
+/// the file ends the scan (the decoder reports a cut-off file).
 pub fn scan_pages<R: Read + Seek>(mut reader: R) -> io::Result<PageScan> {
     let mut scan = PageScan::default();
     let mut streams: Vec<StreamState> = Vec::new();
@@ -159,7 +159,7 @@ pub fn scan_pages<R: Read + Seek>(mut reader: R) -> io::Result<PageScan> {
             break;
         }
         if page_crc(&header, segments, body) != page.crc {
-            reader.seek(SeekFrom::Start(sync_pos + CAPTURE_PATTERN.len() as u64))?;
+            reader.seek(SeekFrom::Start(sync_pos))?;
             continue;
         }
         record_page(&page, &mut streams, &mut scan.gaps);
@@ -174,30 +174,34 @@ pub fn scan_pages<R: Read + Seek>(mut reader: R) -> io::Result<PageScan> {
 }
 
 /// Updates the stream `page` belongs to, and lists a gap before it if its sequence number skips.
+/// Pages of streams beyond the first [`MAX_LISTED`] are not followed.
 fn record_page(page: &PageHeader, streams: &mut Vec<StreamState>, gaps: &mut Vec<PageGap>) {
+    let fresh = StreamState {
+        serial: page.serial,
+        last_sequence: page.sequence,
+        last_granule: 0,
+        open_gap_idx: None,
+    };
     let stream_idx = match streams.iter().position(|s| s.serial == page.serial) {
         Some(idx) if !page.is_first_page() => idx,
-        found => {
-            let state = StreamState {
-                serial: page.serial,
-                last_sequence: page.sequence,
-                last_granule: 0,
-                open_gap_idx: None,
-            };
-            match found {
-                Some(idx) => streams[idx] = state,
-                None => streams.push(state),
-            }
-            found.unwrap_or(streams.len() - 1)
+        // A chained link may reuse a serial: its first page starts the count again.
+        Some(idx) => {
+            streams[idx] = fresh;
+            idx
         }
+        None if streams.len() < MAX_LISTED => {
+            streams.push(fresh);
+            streams.len() - 1
+        }
+        None => return,
     };
     let stream = &mut streams[stream_idx];
+    // A number at or behind the last one (a page repeated, or a stream's first page) wraps to
+    // far ahead and loses nothing.
     let num_skipped = page
         .sequence
         .wrapping_sub(stream.last_sequence.wrapping_add(1));
-    // A number at or behind the last one (a page repeated, or the first page) loses nothing.
-    let is_ahead = num_skipped < u32::MAX / 2 && page.sequence != stream.last_sequence;
-    if is_ahead && num_skipped > 0 && gaps.len() < MAX_LISTED {
+    if num_skipped > 0 && num_skipped < u32::MAX / 2 && gaps.len() < MAX_LISTED {
         stream.open_gap_idx = Some(gaps.len());
         gaps.push(PageGap {
             serial: page.serial,
