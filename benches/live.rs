@@ -1,12 +1,14 @@
 //! Live's overhead per picture on loopback: the round trip (guide taken → picture decoded) minus
-//! the server's own execution time, for 512 px guides as the guide look renders them. Goal:
-//! under 20 ms. What is timed is that difference, per picture.
+//! the server's own execution time (and its queue wait behind other clients, where it says), for
+//! 512 px guides as the guide look renders them. Goal: under 20 ms. What is timed is that
+//! difference, per picture.
 //!
 //! `cargo bench --bench live` runs it against the in-process fake ComfyUI (which samples in no
 //! time and stamps its execution like the real server) and the fake A1111 (which reports no time
 //! of its own: its figure is the whole round trip). Against a real ComfyUI:
 //! `LIVE_SERVER=http://127.0.0.1:8188 LIVE_CHECKPOINT=model.safetensors cargo bench --bench live`
-//! (set `LIVE_STEPS`, default 1, to keep the server's part short).
+//! prints `LIVE_FRAMES` pictures (default 3) one by one (`LIVE_STEPS`, default 1, keeps the
+//! server's part short).
 
 #[path = "../tests/fake_servers/mod.rs"]
 mod fake_servers;
@@ -14,9 +16,9 @@ mod fake_servers;
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Criterion, SamplingMode, criterion_group, criterion_main};
-use spectral_diffusion::diffuse::BackendKind;
-use spectral_diffusion::diffuse::live::{LiveConfig, LiveLoop, LiveSettings};
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
+use spectral_diffusion::diffuse::live::{LiveConfig, LiveLoop, LiveSettings, LiveStatus};
+use spectral_diffusion::diffuse::{BackendKind, FrameSettings};
 use spectral_diffusion::render::{RenderSettings, Renderer};
 
 use fake_servers::{CHECKPOINT, comfy, start_a1111, start_comfy};
@@ -32,58 +34,108 @@ fn music_like(num_bins: usize, frame_idx: u64) -> Vec<f32> {
         .collect()
 }
 
-/// Sends one new guide at a time and adds up each picture's overhead.
+/// One new 512 px guide at a time through a running loop: each picture's round trip and the
+/// server's own time.
+struct Pictures {
+    live: LiveLoop,
+    renderer: Renderer,
+    frame: FrameSettings,
+    frame_idx: u64,
+}
+
+impl Pictures {
+    fn new(config: LiveConfig) -> Self {
+        let settings = LiveSettings {
+            steps: std::env::var("LIVE_STEPS")
+                .ok()
+                .and_then(|steps| steps.parse().ok())
+                .unwrap_or(1),
+            ..LiveSettings::default()
+        };
+        Self {
+            live: LiveLoop::start(config),
+            renderer: Renderer::new(&RenderSettings::default()).expect("default settings"),
+            frame: settings.frame_settings(&[0.0; 8]),
+            frame_idx: 0,
+        }
+    }
+
+    /// Offers a new guide and waits for its picture: the loop's status then.
+    fn next(&mut self) -> LiveStatus {
+        self.frame_idx += 1;
+        let bins = music_like(256, self.frame_idx);
+        let image = self.renderer.render(self.frame_idx, &bins);
+        let num_drawn = self.live.status().num_drawn;
+        self.live
+            .offer(self.frame_idx, image, &self.frame, Duration::ZERO);
+        let start = Instant::now();
+        loop {
+            let status = self.live.status();
+            if status.num_drawn > num_drawn {
+                return status.clone();
+            }
+            if let Some(error) = status.servers.iter().find_map(|s| s.error.as_ref()) {
+                panic!("{error}");
+            }
+            if let Some(error) = &status.setup_error {
+                panic!("{error}");
+            }
+            assert!(start.elapsed() < Duration::from_secs(900), "no picture");
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+}
+
+/// Criterion times each picture's overhead (its round trip where the server reports no time).
 fn overhead(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, config: LiveConfig) {
-    let settings = LiveSettings {
-        steps: std::env::var("LIVE_STEPS")
-            .ok()
-            .and_then(|steps| steps.parse().ok())
-            .unwrap_or(1),
-        max_fps: 60.0,
-        ..LiveSettings::default()
-    };
-    let frame = settings.frame_settings(&[0.0; 8]);
-    let mut renderer = Renderer::new(&RenderSettings::default()).expect("default settings");
-    let mut live = LiveLoop::start(config);
-    let mut frame_idx = 0;
+    let mut pictures = Pictures::new(config);
     group.bench_function(name, |b| {
         b.iter_custom(|num_iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..num_iters {
-                frame_idx += 1;
-                let image = renderer.render(frame_idx, &music_like(256, frame_idx));
-                let num_drawn = live.status().num_drawn;
-                live.offer(frame_idx, image, &frame, Duration::ZERO);
-                let start = Instant::now();
-                while live.status().num_drawn == num_drawn {
-                    let status = live.status();
-                    if let Some(error) = status.servers.iter().find_map(|s| s.error.as_ref()) {
-                        panic!("{error}");
-                    }
-                    if let Some(error) = &status.setup_error {
-                        panic!("{error}");
-                    }
-                    assert!(start.elapsed() < Duration::from_secs(600), "no picture");
-                    std::thread::sleep(Duration::from_micros(200));
-                }
-                let status = live.status();
-                total += status
-                    .overhead()
-                    .or(status.round_trip)
-                    .expect("a picture has its round trip");
-            }
-            total
+            (0..num_iters)
+                .map(|_| {
+                    let status = pictures.next();
+                    status
+                        .overhead()
+                        .or(status.round_trip)
+                        .expect("a picture has its round trip")
+                })
+                .sum()
         });
     });
-    let status = live.status();
-    eprintln!(
-        "{name}: last picture: round trip {:?}, server {:?}",
-        status.round_trip, status.execution
-    );
-    live.join();
+}
+
+/// Against a real server each picture takes seconds to minutes: `LIVE_FRAMES` pictures
+/// (default 3), each printed, without criterion's sampling.
+fn real_server(server: &str) {
+    let config = LiveSettings {
+        servers: server.to_owned(),
+        checkpoint: std::env::var("LIVE_CHECKPOINT").unwrap_or_default(),
+        ..LiveSettings::default()
+    }
+    .config(512);
+    let num_frames = std::env::var("LIVE_FRAMES")
+        .ok()
+        .and_then(|frames| frames.parse().ok())
+        .unwrap_or(3);
+    let mut pictures = Pictures::new(config);
+    let ms = |duration: Option<Duration>| duration.unwrap_or_default().as_secs_f64() * 1e3;
+    for _ in 0..num_frames {
+        let status = pictures.next();
+        println!(
+            "{server} 512 px: round trip {:.1} ms, queue {:.1} ms, server {:.1} ms, overhead {:.1} ms",
+            ms(status.round_trip),
+            ms(status.queued),
+            ms(status.execution),
+            ms(status.overhead())
+        );
+    }
 }
 
 fn live_overhead(c: &mut Criterion) {
+    if let Ok(server) = std::env::var("LIVE_SERVER") {
+        real_server(&server);
+        return;
+    }
     let config = |backend, server: &str, checkpoint: &str| {
         LiveSettings {
             backend,
@@ -94,21 +146,6 @@ fn live_overhead(c: &mut Criterion) {
         .config(512)
     };
     let mut group = c.benchmark_group("live");
-    if let Ok(server) = std::env::var("LIVE_SERVER") {
-        // A picture takes seconds on a real server: ten samples of one picture each.
-        group
-            .sampling_mode(SamplingMode::Flat)
-            .sample_size(10)
-            .warm_up_time(Duration::from_millis(1))
-            .measurement_time(Duration::from_secs(1));
-        let checkpoint = std::env::var("LIVE_CHECKPOINT").unwrap_or_default();
-        overhead(
-            &mut group,
-            "overhead 512px, real ComfyUI",
-            config(BackendKind::Comfyui, &server, &checkpoint),
-        );
-        return;
-    }
     group
         .sample_size(20)
         .measurement_time(Duration::from_secs(5));

@@ -107,13 +107,26 @@ fn expected_picture() -> Vec<u8> {
 }
 
 /// ComfyUI: a guide goes up, the prompt carries the settings, the picture comes back with the
-/// round trip and the server's own time (its execution timestamps), which the round trip covers.
+/// round trip, the server's own time (its execution timestamps) and the time it waited in the
+/// server's queue (held there for 300 ms here), neither of which counts as overhead.
 #[test]
 fn comfyui_picture_arrives_with_the_servers_time() {
     let _serial = one_at_a_time();
-    let server = start_comfy(comfy(60));
+    let (reached_tx, reached_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel();
+    let server = start_comfy(Comfy {
+        hold: Some(Hold {
+            at: HoldAt::Prompt(1),
+            reached: reached_tx,
+            release: Arc::new(Mutex::new(release_rx)),
+        }),
+        ..comfy(60)
+    });
     let mut live = LiveLoop::start(config(BackendKind::Comfyui, &server));
     live.offer(7, &guide(10), &settings(), Duration::ZERO);
+    reached_rx.recv_timeout(PATIENCE).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    release_tx.send(()).unwrap();
     wait_for(&mut live, "a picture", |status| status.picture.is_some());
     let status = live.status().clone();
     let picture = status.picture.as_ref().unwrap();
@@ -122,10 +135,12 @@ fn comfyui_picture_arrives_with_the_servers_time() {
     assert_eq!(picture.frame_idx, 7);
     assert!(status.reports_execution);
     let execution = status.execution.expect("ComfyUI reports its time");
+    let queued = status.queued.expect("the websocket says when it started");
     let round_trip = status.round_trip.unwrap();
     assert!(execution >= Duration::from_millis(50), "{execution:?}");
-    assert!(round_trip >= execution, "{round_trip:?} < {execution:?}");
-    assert_eq!(status.overhead(), Some(round_trip - execution));
+    assert!(queued >= Duration::from_millis(290), "{queued:?}");
+    assert!(round_trip >= execution + queued, "{round_trip:?}");
+    assert_eq!(status.overhead(), Some(round_trip - execution - queued));
     assert_eq!((status.num_sent, status.num_drawn), (1, 1));
     let prompt = server
         .requests()

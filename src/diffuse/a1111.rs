@@ -176,6 +176,7 @@ impl Backend for A1111 {
         Ok(Drawn {
             png,
             execution: None,
+            queued: None,
         })
     }
 }

@@ -4,7 +4,8 @@
 //! `/ws?clientId=` until `executing` with `node: null` (or `execution_success`, or
 //! `execution_error`), with `GET /history/{id}` whenever the socket is silent or gone, then fetch
 //! the saved image (`GET /view`). The history entry's `execution_start` and `execution_success`
-//! timestamps say how long the server worked on the frame.
+//! timestamps say how long the server worked on the frame; the websocket's `execution_start`
+//! says how long the prompt waited behind others in the server's queue.
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
@@ -141,6 +142,8 @@ struct Socket {
 enum Outcome {
     /// It ended well: its images are in `/history`.
     Finished,
+    /// The server started it (`execution_start`): it waited in the queue until now.
+    Started,
     Failed(DrawError),
     /// The sampler's step, as a fraction of its steps.
     Progress(f64),
@@ -291,9 +294,15 @@ impl ComfyUi {
     }
 
     /// Waits for `prompt_id` to end, by websocket messages or by `/history`; `progress` hears the
-    /// sampler's steps.
-    fn wait(&mut self, prompt_id: &str, progress: &mut dyn FnMut(f64)) -> Result<Value, DrawError> {
+    /// sampler's steps. Returns its history entry and, when the websocket told, when the server
+    /// started it.
+    fn wait(
+        &mut self,
+        prompt_id: &str,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<(Value, Option<Instant>), DrawError> {
         let deadline = Instant::now() + self.job.timeout;
+        let mut started_at = None;
         loop {
             if Instant::now() > deadline {
                 return Err(DrawError::Server(format!(
@@ -311,6 +320,7 @@ impl ComfyUi {
             };
             match heard {
                 Outcome::Failed(error) => return Err(error),
+                Outcome::Started => started_at = Some(Instant::now()),
                 Outcome::Progress(fraction) => progress(fraction),
                 Outcome::Pending => {}
                 Outcome::Broken => self.socket = None,
@@ -318,7 +328,7 @@ impl ComfyUi {
                 // finished prompt that is not listed yet is asked for again.
                 Outcome::Finished | Outcome::Silent => {
                     if let Some(entry) = self.history(prompt_id)? {
-                        return Ok(entry);
+                        return Ok((entry, started_at));
                     }
                 }
             }
@@ -399,11 +409,13 @@ impl Backend for ComfyUi {
         self.ensure_socket();
         let boundary = format!("spectral-diffusion-{}", &job.input_hash[..32]);
         let image_name = self.upload(job.frame_idx, guide_png, &boundary)?;
+        let submitted_at = Instant::now();
         let prompt_id = self.submit(self.job.workflow.fill(&job.settings, &image_name))?;
-        let entry = self.wait(&prompt_id, progress)?;
+        let (entry, started_at) = self.wait(&prompt_id, progress)?;
         Ok(Drawn {
             png: self.fetch_image(&entry)?,
             execution: execution_time(&entry),
+            queued: started_at.map(|at| at.saturating_duration_since(submitted_at)),
         })
     }
 }
@@ -432,6 +444,7 @@ impl Socket {
             return Outcome::Pending;
         }
         match message["type"].as_str() {
+            Some("execution_start") => Outcome::Started,
             Some("executing") if data["node"].is_null() => Outcome::Finished,
             Some("execution_success") => Outcome::Finished,
             Some("progress") => match (data["value"].as_f64(), data["max"].as_f64()) {

@@ -43,7 +43,9 @@ const POLL: Duration = Duration::from_millis(4);
 /// [`MAX_BACKOFF`]. A live loop never gives a server up: it may come back.
 const BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
-/// The pictures per second are counted over this much time.
+/// The pictures per second are counted over this many pictures, and fall to 0 after this long
+/// without one (or twice their interval, if longer).
+const RATE_PICTURES: usize = 8;
 const RATE_WINDOW: Duration = Duration::from_secs(3);
 /// The longest one picture may take. A CPU-only server needs tens of seconds at 512 px.
 pub const TIMEOUT: Duration = Duration::from_secs(300);
@@ -290,9 +292,12 @@ pub struct LiveStatus {
     pub round_trip: Option<Duration>,
     /// The server's own time on the newest picture, where it reports one.
     pub execution: Option<Duration>,
+    /// How long the newest picture's guide waited in the server's queue behind other clients'
+    /// work, where the server says (ComfyUI).
+    pub queued: Option<Duration>,
     /// Whether the backend reports its own time at all (ComfyUI does; A1111 does not).
     pub reports_execution: bool,
-    /// Pictures per second over the last [`RATE_WINDOW`].
+    /// Pictures per second over the last [`RATE_PICTURES`].
     pub pictures_per_s: f32,
     pub num_sent: u64,
     pub num_drawn: u64,
@@ -304,9 +309,11 @@ pub struct LiveStatus {
 }
 
 impl LiveStatus {
-    /// The round trip minus the server's own time: what the client and the network add.
+    /// The round trip minus the server's own time (and the wait behind other clients' work in
+    /// its queue, where known): what this client and the network add.
     pub fn overhead(&self) -> Option<Duration> {
-        Some(self.round_trip?.saturating_sub(self.execution?))
+        let server = self.execution? + self.queued.unwrap_or_default();
+        Some(self.round_trip?.saturating_sub(server))
     }
 }
 
@@ -488,7 +495,7 @@ struct Coordinator {
     last_png: Vec<u8>,
     last_settings: Option<FrameSettings>,
     next_send_at: Instant,
-    /// When the pictures of the last [`RATE_WINDOW`] arrived.
+    /// When the last [`RATE_PICTURES`] pictures arrived.
     drawn_at: VecDeque<Instant>,
     /// The encoder's buffer, reused.
     png: Vec<u8>,
@@ -697,16 +704,19 @@ impl Coordinator {
                         self.status.servers[server_idx].url
                     )
                 })?;
-                Ok((drawn.execution, width, height, rgb))
+                Ok((drawn.execution, drawn.queued, width, height, rgb))
             });
         match picture {
-            Ok((execution, width, height, rgb)) => {
+            Ok((execution, queued, width, height, rgb)) => {
                 self.health[server_idx].failures_in_a_row = 0;
                 let server = &mut self.status.servers[server_idx];
                 server.error = None;
                 server.retry_at = None;
                 self.status.num_drawn += 1;
                 let now = Instant::now();
+                if self.drawn_at.len() == RATE_PICTURES {
+                    self.drawn_at.pop_front();
+                }
                 self.drawn_at.push_back(now);
                 // With several frames in flight, an older guide's picture may come last.
                 if answer.generation > self.shown_generation {
@@ -720,6 +730,7 @@ impl Coordinator {
                     }));
                     self.status.round_trip = taken_at.map(|at| now - at);
                     self.status.execution = execution;
+                    self.status.queued = queued;
                 }
             }
             Err(error) => {
@@ -741,19 +752,18 @@ impl Coordinator {
         }
     }
 
-    /// Pictures per second over the last [`RATE_WINDOW`]; falls to 0 when they stop coming.
+    /// Pictures per second over the last [`RATE_PICTURES`]; 0 once they stop coming (none for
+    /// [`RATE_WINDOW`] or twice their interval, whichever is longer).
     fn update_rate(&mut self) {
         let now = Instant::now();
-        while self
-            .drawn_at
-            .front()
-            .is_some_and(|&at| now - at > RATE_WINDOW)
-        {
-            self.drawn_at.pop_front();
-        }
         let rate = match (self.drawn_at.front(), self.drawn_at.back()) {
-            (Some(&first), Some(&last)) if self.drawn_at.len() >= 2 && last > first => {
-                (self.drawn_at.len() - 1) as f32 / (last - first).as_secs_f32()
+            (Some(&first), Some(&last)) if last > first => {
+                let interval = (last - first) / (self.drawn_at.len() - 1) as u32;
+                if now - last > RATE_WINDOW.max(interval * 2) {
+                    0.0
+                } else {
+                    1.0 / interval.as_secs_f32()
+                }
             }
             _ => 0.0,
         };

@@ -151,6 +151,9 @@ pub struct Drawn {
     /// How long the server itself worked on the frame, where it says: ComfyUI's
     /// `execution_start` to `execution_success`. A1111 reports no such time (`None`).
     pub execution: Option<Duration>,
+    /// How long the frame waited in the server's queue behind other work, where the server
+    /// says when it started it (ComfyUI's websocket `execution_start`); `None` otherwise.
+    pub queued: Option<Duration>,
 }
 
 /// One connection's worth of a backend: draws frames one at a time on one server. Each worker

@@ -252,7 +252,7 @@ pub fn status_lines(ui: &mut Ui, status: &LiveStatus) {
     }
 }
 
-/// "round trip 812 ms · server 640 ms · overhead 172 ms · 1.2 pictures/s".
+/// "round trip 812 ms · queue 0 ms · server 640 ms · overhead 172 ms · 1.2 pictures/s".
 pub fn numbers_line(status: &LiveStatus) -> String {
     let ms = |duration: Option<Duration>| {
         duration.map_or("–".to_owned(), |d| {
@@ -260,19 +260,23 @@ pub fn numbers_line(status: &LiveStatus) -> String {
         })
     };
     let server = if status.reports_execution {
+        let queue = status.queued.map_or(String::new(), |queued| {
+            format!("queue {} · ", ms(Some(queued)))
+        });
         format!(
-            "server {} · overhead {}",
+            "{queue}server {} · overhead {}",
             ms(status.execution),
             ms(status.overhead())
         )
     } else {
         "server time: not reported by A1111".to_owned()
     };
-    format!(
-        "round trip {} · {server} · {:.1} pictures/s",
-        ms(status.round_trip),
-        status.pictures_per_s
-    )
+    let rate = match status.pictures_per_s {
+        rate if rate >= 1.0 => format!("{rate:.1} pictures/s"),
+        rate if rate > 0.0 => format!("a picture every {:.1} s", 1.0 / rate),
+        _ => "0 pictures/s".to_owned(),
+    };
+    format!("round trip {} · {server} · {rate}", ms(status.round_trip))
 }
 
 /// The newest picture's texture, uploaded when a new picture arrives.

@@ -423,7 +423,15 @@ fn sample_queue(
         if let (Some(meet), 1) = (&behaviour.meet, prompt.num_prompts) {
             meet.wait();
         }
+        // Held or queued behind other prompts until now: the server starts it.
         let started_ms = now_ms();
+        let start = json!({"prompt_id": prompt.prompt_id, "timestamp": started_ms});
+        let sockets = state.lock().unwrap().sockets.clone();
+        send(
+            &sockets,
+            &prompt.client_id,
+            json!({"type": "execution_start", "data": start}),
+        );
         std::thread::sleep(behaviour.delay);
         num_finished += 1;
         // Sampled, and the client not told yet: is the next frame already here?
@@ -446,8 +454,9 @@ fn now_ms() -> u64 {
 }
 
 /// A sampled prompt's websocket messages, history and output image (or its out-of-memory error);
-/// `execution_start` and `execution_success` carry the times sampling started and ended, in the
-/// messages and in the history's status, as ComfyUI reports them.
+/// `execution_start` (sent when sampling started) and `execution_success` carry the times
+/// sampling started and ended, in the messages and in the history's status, as ComfyUI reports
+/// them.
 fn report(prompt: Queued, started_ms: u64, behaviour: &Comfy, state: &Mutex<ComfyState>) {
     let Queued {
         prompt_id,
@@ -466,11 +475,6 @@ fn report(prompt: Queued, started_ms: u64, behaviour: &Comfy, state: &Mutex<Comf
         data
     };
     let start = data(json!({"timestamp": started_ms}));
-    send(
-        &sockets,
-        &client_id,
-        json!({"type": "execution_start", "data": start}),
-    );
     if behaviour.out_of_memory {
         let error = data(
             json!({"node_id": "6", "node_type": "KSampler", "executed": ["1", "4"],
