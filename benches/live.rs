@@ -5,7 +5,10 @@
 //!
 //! `cargo bench --bench live` runs it against the in-process fake ComfyUI (which samples in no
 //! time and stamps its execution like the real server) and the fake A1111 (which reports no time
-//! of its own: its figure is the whole round trip). Against a real ComfyUI:
+//! of its own: its figure is the whole round trip). The fakes' HTTP server (tiny_http) leaves
+//! Nagle's algorithm on, so about a third of the fake A1111's answers wait some 40 ms for the
+//! client's delayed ACK; ComfyUI and A1111 are asyncio servers, which set TCP_NODELAY (against a
+//! stand-in A1111 that sets it, the round trip at 512 px was 1.6–9.5 ms, against 45 ms without). Against a real ComfyUI:
 //! `LIVE_SERVER=http://127.0.0.1:8188 LIVE_CHECKPOINT=model.safetensors cargo bench --bench live`
 //! prints `LIVE_FRAMES` pictures (default 3) one by one (`LIVE_STEPS`, default 1, keeps the
 //! server's part short).
@@ -102,6 +105,14 @@ fn overhead(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, config: LiveCo
                 .sum()
         });
     });
+    let last = pictures.next();
+    eprintln!(
+        "{name}: a last picture: round trip {:?}, queue {:?}, server {:?}, overhead {:?}",
+        last.round_trip,
+        last.queued,
+        last.execution,
+        last.overhead()
+    );
 }
 
 /// Against a real server each picture takes seconds to minutes: `LIVE_FRAMES` pictures
