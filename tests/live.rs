@@ -187,6 +187,48 @@ fn a_slow_server_gets_only_the_newest_guide() {
     live.join();
 }
 
+/// Stopping while ComfyUI holds the prompt: the connection stops waiting within its socket
+/// timeout and takes the prompt off the server's queue, so the loop's threads end at once
+/// instead of when the server finishes.
+#[test]
+fn stopping_abandons_a_prompt_the_server_holds() {
+    let _serial = one_at_a_time();
+    let (reached_tx, reached_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let server = start_comfy(Comfy {
+        hold: Some(Hold {
+            at: HoldAt::Prompt(1),
+            reached: reached_tx,
+            release: Arc::new(Mutex::new(release_rx)),
+        }),
+        ..comfy(0)
+    });
+    let mut live = LiveLoop::start(config(BackendKind::Comfyui, &server));
+    live.offer(0, &guide(1), &settings(), Duration::ZERO);
+    reached_rx.recv_timeout(PATIENCE).unwrap();
+    let stopped_at = Instant::now();
+    live.join();
+    assert!(
+        stopped_at.elapsed() < Duration::from_secs(4),
+        "joined after {:?}",
+        stopped_at.elapsed()
+    );
+    let deleted: Vec<Value> = server
+        .requests()
+        .iter()
+        .filter(|request| request.url == "/queue")
+        .map(|request| serde_json::from_slice(&request.body).unwrap())
+        .collect();
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    // The fake names its first prompt "p1-…".
+    let prompt_id = &deleted[0]["delete"][0];
+    assert!(
+        prompt_id.as_str().is_some_and(|id| id.starts_with("p1-")),
+        "{prompt_id}"
+    );
+    drop(release_tx);
+}
+
 /// Against an A1111 that takes 300 ms a picture while guides change every 10 ms, the loop sends
 /// about one guide per picture, each newer than the last, and ends on the newest.
 #[test]

@@ -155,6 +155,7 @@ pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
             subfolder: upload_subfolder(&folder.dir),
             upload_names: UploadNames::Frame,
             timeout,
+            stop: None,
         })),
         BackendKind::A1111 => {
             if args.workflow.is_some() || args.checkpoint.is_some() {

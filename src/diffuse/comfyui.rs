@@ -9,7 +9,7 @@
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -42,6 +42,11 @@ pub struct ComfyUiJob {
     pub upload_names: UploadNames,
     /// The longest one frame may take, from upload to fetched image.
     pub timeout: Duration,
+    /// Set when the frames on the servers are no longer wanted (Live stopping): a connection
+    /// waiting for its prompt takes it off the server's queue (a prompt already running is left
+    /// to finish: an interrupt could hit another client's on a server without targeted
+    /// interrupts) and returns. `None`: every frame is waited for (`diffuse`).
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// What an uploaded guide is named after, as `%06d.png`. A connection has one frame on the
@@ -304,6 +309,15 @@ impl ComfyUi {
         let deadline = Instant::now() + self.job.timeout;
         let mut started_at = None;
         loop {
+            if let Some(stop) = &self.job.stop
+                && stop.load(Ordering::Relaxed)
+            {
+                self.forget(prompt_id);
+                return Err(DrawError::Server(format!(
+                    "{}: stopped waiting for the frame",
+                    self.server
+                )));
+            }
             if Instant::now() > deadline {
                 return Err(DrawError::Server(format!(
                     "{}: no result for frame within {} s",
@@ -333,6 +347,18 @@ impl ComfyUi {
                 }
             }
         }
+    }
+
+    /// `POST /queue {"delete": [id]}`: takes a prompt that has not started off the server's
+    /// queue. Best effort: the answer is not needed.
+    fn forget(&self, prompt_id: &str) {
+        let body = serde_json::json!({"delete": [prompt_id]});
+        let _ = self.post(
+            "/queue",
+            "application/json",
+            body.to_string().as_bytes(),
+            "queue",
+        );
     }
 
     /// `GET /history/{id}`: the prompt's entry once it has finished, `None` before.

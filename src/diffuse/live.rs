@@ -11,9 +11,10 @@
 //! A failing server is retried with backoff, its error shown; a guide that has not changed since
 //! the last one sent is not sent again.
 //!
-//! [`LiveLoop::stop`] sends nothing more from that moment; the threads end once the requests in
-//! flight are answered (each within the timeout), and [`LiveLoop::join`] or dropping the loop
-//! waits for that.
+//! [`LiveLoop::stop`] sends nothing more from that moment. A ComfyUI connection stops waiting
+//! for its prompt within [`comfyui`](super::comfyui)'s socket timeout (2 s) and takes it off the
+//! server's queue if it has not started; an A1111 request in flight is waited for (within the
+//! timeout). [`LiveLoop::join`] or dropping the loop waits for the threads to end.
 
 use std::collections::VecDeque;
 use std::io::Cursor;
@@ -217,8 +218,9 @@ pub struct LiveConfig {
 
 impl LiveConfig {
     /// The request maker and the servers' URLs, or why there can be none. Reads the workflow
-    /// file, so it runs on the coordinator thread.
-    fn plan(&self) -> Result<(Plan, Vec<String>), String> {
+    /// file, so it runs on the coordinator thread. ComfyUI connections stop waiting for their
+    /// prompts once `should_stop` is set.
+    fn plan(&self, should_stop: &Arc<AtomicBool>) -> Result<(Plan, Vec<String>), String> {
         let servers = self
             .servers
             .iter()
@@ -245,6 +247,7 @@ impl LiveConfig {
                     subfolder: COMFYUI_SUBFOLDER.to_owned(),
                     upload_names: UploadNames::Connection,
                     timeout: self.timeout,
+                    stop: Some(Arc::clone(should_stop)),
                 }))
             }
             BackendKind::A1111 => Plan::A1111(Arc::new(A1111Job {
@@ -508,10 +511,10 @@ impl Coordinator {
         config: &LiveConfig,
         guides: Output<GuideOffer>,
         mut status: Input<LiveStatus>,
-        should_stop: &AtomicBool,
+        should_stop: &Arc<AtomicBool>,
     ) {
         let (plan, servers) = loop {
-            match config.plan() {
+            match config.plan(should_stop) {
                 Ok(planned) => break planned,
                 Err(error) => {
                     status.write(LiveStatus {

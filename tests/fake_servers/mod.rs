@@ -374,6 +374,10 @@ fn handle_comfy(
                 queue.send(queued).unwrap();
             }
         }
+        // Taking prompts off the queue: recorded, answered as ComfyUI does (200, no body).
+        "/queue" => {
+            let _ = request.respond(Response::empty(200));
+        }
         _ if path.starts_with("/history/") => {
             let prompt_id = &path["/history/".len()..];
             let state = state.lock().unwrap();
