@@ -11,7 +11,7 @@
 //! stand-in A1111 that sets it, the round trip at 512 px was 1.6–9.5 ms, against 45 ms without). Against a real ComfyUI:
 //! `LIVE_SERVER=http://127.0.0.1:8188 LIVE_CHECKPOINT=model.safetensors cargo bench --bench live`
 //! prints `LIVE_FRAMES` pictures (default 3) one by one (`LIVE_STEPS`, default 1, keeps the
-//! server's part short).
+//! server's part short; `LIVE_SIZE`, default 512, is the guide's side in pixels).
 
 #[path = "../tests/fake_servers/mod.rs"]
 mod fake_servers;
@@ -56,8 +56,12 @@ impl Pictures {
             ..LiveSettings::default()
         };
         Self {
-            live: LiveLoop::start(config),
-            renderer: Renderer::new(&RenderSettings::default()).expect("default settings"),
+            live: LiveLoop::start(config.clone()),
+            renderer: Renderer::new(&RenderSettings {
+                size: config.side_px,
+                ..RenderSettings::default()
+            })
+            .expect("a size the renderer takes"),
             frame: settings.frame_settings(&[0.0; 8]),
             frame_idx: 0,
         }
@@ -123,7 +127,12 @@ fn real_server(server: &str) {
         checkpoint: std::env::var("LIVE_CHECKPOINT").unwrap_or_default(),
         ..LiveSettings::default()
     }
-    .config(512);
+    .config(
+        std::env::var("LIVE_SIZE")
+            .ok()
+            .and_then(|size| size.parse().ok())
+            .unwrap_or(512),
+    );
     let num_frames = std::env::var("LIVE_FRAMES")
         .ok()
         .and_then(|frames| frames.parse().ok())
@@ -133,7 +142,8 @@ fn real_server(server: &str) {
     for _ in 0..num_frames {
         let status = pictures.next();
         println!(
-            "{server} 512 px: round trip {:.1} ms, queue {:.1} ms, server {:.1} ms, overhead {:.1} ms",
+            "{server} {} px: round trip {:.1} ms, queue {:.1} ms, server {:.1} ms, overhead {:.1} ms",
+            pictures.renderer.settings().size,
             ms(status.round_trip),
             ms(status.queued),
             ms(status.execution),
