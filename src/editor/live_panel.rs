@@ -62,17 +62,15 @@ impl LiveLink {
     /// `guide` if it is new (or its settings are). Never waits on the network.
     pub fn update(&mut self, params: &PluginParams, guide: Option<LiveGuide<'_>>) {
         self.stopping.retain(|stopped| !stopped.is_finished());
-        let settings = params
-            .live
-            .read()
-            .map(|settings| settings.clone())
-            .unwrap_or_default();
-        let config = settings
-            .is_on
-            .then(|| settings.config(params.image_size.value() as u32));
-        if self.running.as_ref().map(LiveLoop::config) != config.as_ref() {
+        // Live off: nothing is copied or compared per repaint.
+        let settings = match params.live.read() {
+            Ok(settings) if settings.is_on => settings.clone(),
+            _ => return self.stop_running(),
+        };
+        let config = settings.config(params.image_size.value() as u32);
+        if self.running.as_ref().map(LiveLoop::config) != Some(&config) {
             self.stop_running();
-            self.running = config.map(LiveLoop::start);
+            self.running = Some(LiveLoop::start(config));
         }
         let (Some(running), Some(guide)) = (&mut self.running, guide) else {
             return;
