@@ -56,6 +56,7 @@ fn repaint(c: &mut Criterion) {
                         values: &guide_values,
                         is_recorded: false,
                     }),
+                    live: None,
                 };
                 headless.run(vec2(800.0, 500.0), 1.0, None, time_s, &mut |ui| {
                     state.ui(ui, &params, &setter, &status, &input);

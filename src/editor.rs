@@ -1,5 +1,6 @@
 //! GUI thread: the egui editor. Live analyzer with its meter strip, pie, polar and guide views, the
-//! recorder panel and the guide-frame settings. Only this module and its children import egui.
+//! recorder panel, the guide-frame settings and Live (img2img of the guide on a Stable Diffusion
+//! server, `live_panel`). Only this module and its children import egui.
 //!
 //! Each repaint drains the raw samples the audio thread's tap copied since the last one (never
 //! waiting on it), runs the live analyzer and the meters over them, reads the guide's newest frame
@@ -9,6 +10,7 @@
 pub mod analyzer_view;
 pub mod axis;
 pub mod guide;
+pub mod live_panel;
 pub mod meter_strip;
 pub mod meters;
 pub mod monitor;
@@ -25,6 +27,7 @@ use nice_plug::prelude::ParamSetter;
 use nice_plug_egui::{EguiEditor, EguiNiceSettings, NiceEguiApp, RepaintNotifier, baseview};
 
 use crate::analysis::{Preset, unit_values};
+use crate::diffuse::live::LiveStatus;
 use crate::handoff::{
     EditorData, RecorderStatus, SpectrumKind, SpectrumOutput, TapOutput, TapStream, WriterControl,
 };
@@ -34,6 +37,7 @@ use crate::render::{NoiseSettings, PieShape, PostChain, RenderSettings, View as 
 use analyzer_view::{AnalyzerViewModel, ReferenceView, TraceView, analyzer_view};
 use axis::{DbAxis, FreqAxis};
 use guide::{RenderedView, unit_bins_from_db};
+use live_panel::{LiveGuide, LiveLink, PictureView};
 use meters::{MeterReadings, Meters};
 use monitor::{Monitor, MonitorSettings};
 use panels::ViewSettings;
@@ -78,6 +82,8 @@ pub enum Tab {
     Polar,
     /// The guide frame: the one the recorder writes, or would write next.
     Guide,
+    /// The guide beside the picture a Stable Diffusion server drew of it.
+    Live,
 }
 
 /// The side panel's sections; one is open at a time, so every control fits the default window.
@@ -87,6 +93,7 @@ pub enum Section {
     Recorder,
     Analyzer,
     Guide,
+    Live,
 }
 
 /// The editor's state: the GUI ends of the hand-offs and what it keeps between repaints.
@@ -110,6 +117,8 @@ pub struct EditorApp {
     gui_context: Option<GuiContext>,
     /// When `state.session` was last read from disk.
     session_read_at: Option<Instant>,
+    /// The Live loop, while Live is on and the editor open.
+    live: LiveLink,
     state: EditorState,
 }
 
@@ -140,6 +149,10 @@ pub struct EditorState {
     guide_unit_bins: Vec<f32>,
     guide_frame: Option<(u64, bool)>,
     guide_view: RenderedView,
+    /// The guide at Live's smaller size, when one is chosen.
+    live_guide_view: RenderedView,
+    /// The newest picture Live drew.
+    live_picture: PictureView,
     pie_view: RenderedView,
     polar_view: RenderedView,
     /// The folder text field's buffer, read from the parameters on the first repaint.
@@ -171,6 +184,7 @@ impl EditorApp {
             writer: data.writer,
             gui_context: None,
             session_read_at: None,
+            live: LiveLink::default(),
             state: EditorState {
                 section: Some(Section::Recorder),
                 file_opener: panels::file_opener(),
@@ -248,6 +262,7 @@ impl NiceEguiApp for EditorApp {
             .map(|(trace, levels_db)| LiveTrace { trace, levels_db })
             .collect();
         let input = SpectraIn {
+            live: self.live.status(),
             freqs_hz: monitor.map_or(&[], Monitor::freqs_hz),
             traces: &traces,
             meters: self.meters.as_ref().map(Meters::readings),
@@ -275,6 +290,8 @@ impl NiceEguiApp for EditorApp {
         let actions = self
             .state
             .ui(ui, &self.params, &setter, &self.status, &input);
+        self.live
+            .update(&self.params, self.state.live_guide(&self.params));
         if actions.clear_folder {
             self.writer.clear_folder();
         }
@@ -299,6 +316,10 @@ impl NiceEguiApp for EditorApp {
         }
     }
 
+    fn editor_closed(&mut self) {
+        self.live.close();
+    }
+
     fn track_info_changed(&mut self, info: nice_plug::prelude::TrackInfo) {
         if let Ok(mut track_name) = self.params.track_name.write() {
             info.name().clone_into(&mut track_name);
@@ -320,6 +341,8 @@ pub struct SpectraIn<'a> {
     pub meters: Option<MeterReadings>,
     /// The guide's newest frame, `None` until the audio thread has published one.
     pub guide: Option<GuideFrame<'a>>,
+    /// The Live loop's newest status, `None` while Live is off.
+    pub live: Option<&'a LiveStatus>,
 }
 
 /// One live trace: which mix, and its level per band in dB.
@@ -375,6 +398,7 @@ impl EditorState {
                 ui.selectable_value(&mut self.tab, Tab::Pie, "Pie");
                 ui.selectable_value(&mut self.tab, Tab::Polar, "Polar");
                 ui.selectable_value(&mut self.tab, Tab::Guide, "Guide");
+                ui.selectable_value(&mut self.tab, Tab::Live, "Live");
                 ui.separator();
                 ui.label(RichText::new("Spectral Diffusion").strong());
             });
@@ -407,12 +431,67 @@ impl EditorState {
                     if self.section_header(ui, Section::Guide, "Guide frame") {
                         panels::guide_settings(ui, params, setter);
                     }
+                    if self.section_header(ui, Section::Live, "Live") {
+                        live_panel::live_settings(ui, params, input.live);
+                    }
                 });
             });
+        self.update_live(ui.ctx(), params, input.live);
         egui::CentralPanel::default().show(ui, |ui| {
-            actions.reset_meters = self.central_view(ui, params, setter, input.meters);
+            actions.reset_meters = self.central_view(ui, params, setter, input);
         });
         actions
+    }
+
+    /// While Live is on: renders the guide it sends (at its size), and uploads a new picture.
+    fn update_live(
+        &mut self,
+        ctx: &egui::Context,
+        params: &PluginParams,
+        live: Option<&LiveStatus>,
+    ) {
+        self.live_picture.update(ctx, live);
+        let Some(side_px) = live_side_px(params) else {
+            return;
+        };
+        let Some((frame_idx, _)) = self.guide_frame else {
+            return;
+        };
+        let settings = RenderSettings {
+            size: side_px,
+            ..params.render_settings()
+        };
+        let (view, name) = self.live_guide_source(params);
+        let view = match view {
+            LiveGuideSource::Guide => &mut self.guide_view,
+            LiveGuideSource::Smaller => &mut self.live_guide_view,
+        };
+        view.update(ctx, name, &settings, frame_idx, &self.guide_unit_bins);
+    }
+
+    /// Which view renders Live's guide: the guide preview's own at the guide's size, so the
+    /// request carries the preview's very bytes.
+    fn live_guide_source(&self, params: &PluginParams) -> (LiveGuideSource, &'static str) {
+        if live_side_px(params) == Some(params.image_size.value() as u32) {
+            (LiveGuideSource::Guide, "guide")
+        } else {
+            (LiveGuideSource::Smaller, "live-guide")
+        }
+    }
+
+    /// The guide Live sends after this repaint, while it is on and there is one.
+    pub fn live_guide(&self, params: &PluginParams) -> Option<LiveGuide<'_>> {
+        live_side_px(params)?;
+        let view = match self.live_guide_source(params).0 {
+            LiveGuideSource::Guide => &self.guide_view,
+            LiveGuideSource::Smaller => &self.live_guide_view,
+        };
+        let (image, frame_idx, num_renders) = view.image()?;
+        Some(LiveGuide {
+            image,
+            frame_idx,
+            num_renders,
+        })
     }
 
     /// A section's header; clicking it opens that section and closes the others (or closes it,
@@ -501,8 +580,9 @@ impl EditorState {
         ui: &mut Ui,
         params: &PluginParams,
         setter: &ParamSetter,
-        meters: Option<MeterReadings>,
+        input: &SpectraIn<'_>,
     ) -> bool {
+        let meters = input.meters;
         match self.tab {
             Tab::Analyzer => {
                 self.analyzer_toolbar(ui, params, setter);
@@ -580,8 +660,68 @@ impl EditorState {
                 self.guide_view.show(ui);
                 false
             }
+            Tab::Live => {
+                self.live_tab(ui, params, input.live);
+                false
+            }
         }
     }
+
+    /// The guide Live sends beside the newest picture, the numbers below.
+    fn live_tab(&mut self, ui: &mut Ui, params: &PluginParams, live: Option<&LiveStatus>) {
+        let available = ui.available_size();
+        let side = ((available.x - 12.0) / 2.0)
+            .min(available.y - 64.0)
+            .max(16.0);
+        // With Live off, the guide preview as the Guide tab shows it.
+        if live.is_none()
+            && let Some((frame_idx, _)) = self.guide_frame
+        {
+            let settings = params.render_settings();
+            self.guide_view.update(
+                ui.ctx(),
+                "guide",
+                &settings,
+                frame_idx,
+                &self.guide_unit_bins,
+            );
+        }
+        ui.horizontal(|ui| {
+            let guide = match self.live_guide_source(params).0 {
+                LiveGuideSource::Smaller if live.is_some() => &self.live_guide_view,
+                _ => &self.guide_view,
+            };
+            ui.allocate_ui(Vec2::splat(side), |ui| guide.show(ui));
+            self.live_picture.show(ui, side, live);
+        });
+        match live {
+            Some(status) => live_panel::status_lines(ui, status),
+            None => {
+                ui.label(
+                    RichText::new("Turn Live on in the Live section to draw the guide on a Stable Diffusion server.")
+                        .small()
+                        .weak(),
+                );
+            }
+        }
+    }
+}
+
+/// Which rendered view Live's guide comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LiveGuideSource {
+    /// The guide preview's own (Live at the guide's size).
+    Guide,
+    /// A view at Live's smaller size.
+    Smaller,
+}
+
+/// Live's guide side in pixels while Live is on; `None` while it is off.
+fn live_side_px(params: &PluginParams) -> Option<u32> {
+    let settings = params.live.read().ok()?;
+    settings
+        .is_on
+        .then(|| settings.size.side_px(params.image_size.value() as u32))
 }
 
 /// The live pie and polar views: the guide's drawing on a flat ground (black in the post's look,

@@ -15,6 +15,7 @@ use nice_plug_egui::EguiEditorState;
 
 use crate::analysis::{AnalysisSettings, Preset, WindowKind};
 use crate::clock::FrameRate;
+use crate::diffuse::live::LiveSettings;
 use crate::render::{Look, NoiseSettings, Palette, PieShape, PostChain, RenderSettings, View};
 use crate::take::{FolderSnapshot, NUM_MACROS, TakeSettings};
 
@@ -162,6 +163,10 @@ pub struct PluginParams {
     /// serde support). Written by the GUI.
     #[persist = "editor-size"]
     pub editor_size: RwLock<[u32; 2]>,
+    /// The Live panel's settings (img2img of the guide while the editor is open). Written by
+    /// the GUI, read by it when it (re)starts the Live loop.
+    #[persist = "live"]
+    pub live: RwLock<LiveSettings>,
     /// Open/closed and size of the editor window; the audio thread reads `is_open()`.
     pub editor_state: Arc<EguiEditorState>,
     /// Bumped by the editor after it changes `output_folder` or `track_name` (see
@@ -334,6 +339,7 @@ impl Default for PluginParams {
             track_name: Arc::new(RwLock::new(String::new())),
             instance_id: Arc::new(RwLock::new(new_instance_id())),
             editor_size: RwLock::new(DEFAULT_EDITOR_SIZE),
+            live: RwLock::new(LiveSettings::default()),
             folder_generation: Arc::new(AtomicU64::new(0)),
             editor_state: EguiEditorState::from_size(
                 nice_plug::editor::dpi::LogicalSize::new(

@@ -355,6 +355,11 @@ impl Renderer {
         &self.settings
     }
 
+    /// The frame the last [`Self::render`] drew (blank before the first).
+    pub fn image(&self) -> &Image {
+        &self.image
+    }
+
     /// Draws frame `frame_idx` from `unit_bins` (N values in 0..=1, any N; non-finite values count
     /// as 0, values outside are clamped; no bins draws the background alone). The guide look
     /// first stretches the view's level window to 0..=1. Deterministic: the

@@ -4,17 +4,22 @@
 //! preset's values are raw amplitudes that the editor must map to 0..1 as the writer does.
 
 mod editor_support;
+mod fake_servers;
 mod plugin_host;
 
 use std::path::{Path, PathBuf};
 
 use egui::{Color32, ColorImage, vec2};
 use serde_json::json;
+use spectral_diffusion::diffuse::BackendKind;
+use spectral_diffusion::diffuse::live::LiveSettings;
+use spectral_diffusion::editor::live_panel::LiveLink;
 use spectral_diffusion::editor::{EditorState, GuideFrame, SpectraIn, Tab};
 use spectral_diffusion::handoff::RecorderStatus;
 use spectral_diffusion::params::{PluginParams, PresetParam, ViewParam};
 
 use editor_support::{Headless, direct_gui_context};
+use fake_servers::{CHECKPOINT, comfy, start_a1111, start_comfy};
 use plugin_host::{TestPlugin, Transport, read_csv, song};
 
 const TRACK: &str = "guide";
@@ -77,6 +82,7 @@ fn shown_preview(params: &PluginParams, frame: GuideFrame<'_>) -> ColorImage {
         traces: &[],
         meters: None,
         guide: Some(frame),
+        live: None,
     };
     let status = RecorderStatus::default();
     let gui_context = direct_gui_context();
@@ -164,6 +170,76 @@ fn guide_preview_equals_the_written_frame() {
             assert!(
                 shown.pixels.iter().any(|&p| p != Color32::BLACK),
                 "not blank"
+            );
+        }
+    }
+}
+
+/// Live sends the guide as the writer wrote it: each request carries the very bytes of
+/// `frames/%06d.png`, as ComfyUI's upload and as A1111's base64 init image.
+#[test]
+fn live_sends_the_written_frames_bytes() {
+    let case = Case {
+        preset: PresetParam::Default,
+        preset_id: "default",
+        view: ViewParam::Pie,
+        view_id: "pie",
+        desaturate: false,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = record_take(dir.path(), &case);
+    let (_, rows) = read_csv(&out_dir.join("spectrum.csv"));
+    let servers = [
+        (BackendKind::Comfyui, start_comfy(comfy(0))),
+        (
+            BackendKind::A1111,
+            start_a1111(None, std::time::Duration::ZERO),
+        ),
+    ];
+    for (backend, server) in &servers {
+        let params = editor_params(&case);
+        *params.live.write().unwrap() = LiveSettings {
+            is_on: true,
+            backend: *backend,
+            servers: server.url.clone(),
+            checkpoint: CHECKPOINT.to_owned(),
+            ..LiveSettings::default()
+        };
+        let status = RecorderStatus::default();
+        let gui_context = direct_gui_context();
+        let setter = gui_context.param_setter();
+        let mut state = EditorState::default();
+        state.tab = Tab::Live;
+        let mut headless = Headless::new();
+        let mut link = LiveLink::default();
+        for frame_idx in [17u64, 47] {
+            let num_before = server.guides_received().len();
+            let input = SpectraIn {
+                freqs_hz: &[],
+                traces: &[],
+                meters: None,
+                guide: Some(GuideFrame {
+                    frame_idx,
+                    preset: case.preset.preset(),
+                    values: &rows[frame_idx as usize].1,
+                    is_recorded: true,
+                }),
+                live: None,
+            };
+            headless.run(vec2(900.0, 600.0), 1.0, None, 0.0, &mut |ui| {
+                state.ui(ui, &params, &setter, &status, &input);
+            });
+            link.update(&params, state.live_guide(&params));
+            let start = std::time::Instant::now();
+            while server.guides_received().len() == num_before {
+                assert!(start.elapsed().as_secs() < 20, "{backend:?}: nothing sent");
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            let written =
+                std::fs::read(out_dir.join(format!("frames/{frame_idx:06}.png"))).unwrap();
+            assert!(
+                server.guides_received().last() == Some(&written),
+                "{backend:?} frame {frame_idx}: the request is not the written PNG"
             );
         }
     }

@@ -185,7 +185,7 @@ use spectral_diffusion::params::Trace;
 /// monitor resolution, with a take rolling so the recorder panel shows numbers, or stopped on
 /// `error`.
 fn snapshot_editor(name: &str, tab: Tab, pixels_per_point: f32, error: Option<&str>) {
-    snapshot_editor_with(name, tab, Section::Recorder, pixels_per_point, error);
+    snapshot_editor_with(name, tab, Section::Recorder, pixels_per_point, error, None);
 }
 
 /// The meter strip's readings after 3 s of a 997 Hz sine at −20 dBFS left and −26 dBFS right.
@@ -205,8 +205,12 @@ fn snapshot_editor_with(
     section: Section,
     pixels_per_point: f32,
     error: Option<&str>,
+    live: Option<&LiveStatus>,
 ) {
     let params = PluginParams::default();
+    if live.is_some() {
+        *params.live.write().unwrap() = live_settings();
+    }
     // The folder line shows these; fixed so the snapshot does not depend on $HOME or the clock.
     "/tmp/takes".clone_into(&mut params.output_folder.write().unwrap());
     "Drums".clone_into(&mut params.track_name.write().unwrap());
@@ -243,6 +247,7 @@ fn snapshot_editor_with(
             values: &guide_values,
             is_recorded: false,
         }),
+        live,
     };
     let gui_context = editor_support::direct_gui_context();
     let setter = gui_context.param_setter();
@@ -305,12 +310,14 @@ fn editor_analyzer_section_fits_the_default_size() {
         Section::Analyzer,
         1.0,
         None,
+        None,
     );
     snapshot_editor_with(
         "editor_guide_section",
         Tab::Guide,
         Section::Guide,
         1.0,
+        None,
         None,
     );
 }
@@ -336,4 +343,86 @@ fn editor_guide_with_error_matches_snapshot() {
             "cannot write /tmp/takes/Drums/frames/000123.png: No space left on device (os error 28)",
         ),
     );
+}
+
+use spectral_diffusion::diffuse::BackendKind;
+use spectral_diffusion::diffuse::live::{LiveSettings, LiveStatus, Picture, ServerStatus};
+
+/// Live's settings as a user fills them in.
+fn live_settings() -> LiveSettings {
+    LiveSettings {
+        is_on: true,
+        backend: BackendKind::Comfyui,
+        servers: "http://gpu1:8188 http://gpu2:8188".into(),
+        checkpoint: "v1-5-pruned-emaonly.safetensors".into(),
+        prompt: "stained glass, cathedral light".into(),
+        negative: "text, watermark".into(),
+        denoise: 0.55,
+        steps: 8,
+        ..LiveSettings::default()
+    }
+}
+
+/// A running loop's status: a picture (a smooth colour field), its numbers, and a second server
+/// that is down.
+fn live_status() -> LiveStatus {
+    let side = 128u32;
+    let rgb = (0..side * side)
+        .flat_map(|idx| {
+            let (x, y) = (idx % side, idx / side);
+            [(x * 2) as u8, (y * 2) as u8, 160 - (x + y) as u8 / 2]
+        })
+        .collect();
+    LiveStatus {
+        picture: Some(std::sync::Arc::new(Picture {
+            index: 118,
+            frame_idx: 1234,
+            width: side,
+            height: side,
+            rgb,
+        })),
+        round_trip: Some(std::time::Duration::from_millis(814)),
+        execution: Some(std::time::Duration::from_millis(640)),
+        queued: Some(std::time::Duration::from_millis(2)),
+        reports_execution: true,
+        pictures_per_s: 1.2,
+        num_sent: 120,
+        num_drawn: 118,
+        num_skipped: 431,
+        setup_error: None,
+        servers: vec![
+            ServerStatus {
+                url: "http://gpu1:8188".into(),
+                num_in_flight: 1,
+                error: None,
+                retry_at: None,
+            },
+            ServerStatus {
+                url: "http://gpu2:8188".into(),
+                num_in_flight: 0,
+                error: Some(
+                    "http://gpu2:8188 is unreachable (connection refused): is the server running?"
+                        .into(),
+                ),
+                retry_at: None,
+            },
+        ],
+    }
+}
+
+/// The Live tab (guide beside the picture, the numbers, a server's error) with the Live section
+/// open, at scale 1 and 2.
+#[test]
+fn editor_live_matches_snapshot() {
+    let status = live_status();
+    for (name, pixels_per_point) in [("editor_live", 1.0), ("editor_live_x2", 2.0)] {
+        snapshot_editor_with(
+            name,
+            Tab::Live,
+            Section::Live,
+            pixels_per_point,
+            None,
+            Some(&status),
+        );
+    }
 }

@@ -14,16 +14,16 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::failure::{EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_IO, Failure};
 use super::{progress_bar, stop_on_signals};
-use crate::diffuse::a1111::{A1111, A1111Job};
-use crate::diffuse::comfyui::{ComfyUi, ComfyUiJob};
+use crate::diffuse::a1111::A1111Job;
+use crate::diffuse::comfyui::{ComfyUiJob, UploadNames};
 use crate::diffuse::scheduler::{self, Event, PoolError, PoolSettings};
 use crate::diffuse::workflow::Workflow;
-use crate::diffuse::{Backend, FrameJob, FrameSettings, sha256_hex};
+use crate::diffuse::{BackendKind, FrameJob, FrameSettings, Plan, server_url, sha256_hex};
 use crate::export::format::diffused::{DIFFUSED_DIR, Entry, Ledger, output_path};
 use crate::export::format::folder::OutputFolder;
 use crate::export::format::schedule::{self, LANES_CSV_NAME, ScheduleTable, timeline_len};
@@ -38,23 +38,6 @@ const MAX_FAILURES: u32 = 3;
 const BACKOFF: Duration = Duration::from_millis(500);
 /// The bar counts thousandths of a frame, so a server's progress on a frame moves it.
 const BAR_STEPS_PER_FRAME: u64 = 1000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BackendKind {
-    /// ComfyUI (`python main.py --listen`), default port 8188
-    Comfyui,
-    /// AUTOMATIC1111 or Forge started with `--api`, default port 7860
-    A1111,
-}
-
-impl BackendKind {
-    fn default_server(self) -> &'static str {
-        match self {
-            Self::Comfyui => "http://127.0.0.1:8188",
-            Self::A1111 => "http://127.0.0.1:7860",
-        }
-    }
-}
 
 #[derive(Debug, Args)]
 pub struct DiffuseArgs {
@@ -136,35 +119,6 @@ pub struct DiffuseArgs {
     quiet: bool,
 }
 
-/// The backend's request maker, shared by every worker.
-enum Plan {
-    ComfyUi(Arc<ComfyUiJob>),
-    A1111(Arc<A1111Job>),
-}
-
-impl Plan {
-    fn settings_hash(&self, settings: &FrameSettings) -> String {
-        match self {
-            Self::ComfyUi(job) => job.settings_hash(settings),
-            Self::A1111(job) => job.settings_hash(settings),
-        }
-    }
-
-    fn describe(&self, server: &str, job: &FrameJob, guide_len: usize) -> String {
-        match self {
-            Self::ComfyUi(plan) => plan.describe(server, job, guide_len),
-            Self::A1111(plan) => plan.describe(server, job, guide_len),
-        }
-    }
-
-    fn connect(&self, server: &str, worker_idx: usize) -> Box<dyn Backend> {
-        match self {
-            Self::ComfyUi(job) => Box::new(ComfyUi::new(server, Arc::clone(job), worker_idx)),
-            Self::A1111(job) => Box::new(A1111::new(server, Arc::clone(job))),
-        }
-    }
-}
-
 pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
     let stop = stop_on_signals(true)?;
     if !(0.0..=1.0).contains(&args.denoise) {
@@ -199,7 +153,9 @@ pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
         BackendKind::Comfyui => Plan::ComfyUi(Arc::new(ComfyUiJob {
             workflow: workflow(args)?,
             subfolder: upload_subfolder(&folder.dir),
+            upload_names: UploadNames::Frame,
             timeout,
+            stop: None,
         })),
         BackendKind::A1111 => {
             if args.workflow.is_some() || args.checkpoint.is_some() {
@@ -302,7 +258,7 @@ pub fn run_diffuse(args: &DiffuseArgs) -> Result<(), Failure> {
         jobs,
         &servers,
         &pool,
-        &|server_idx, worker_idx| plan.connect(&servers[server_idx], worker_idx),
+        &|server_idx| plan.connect(&servers[server_idx]),
         &|job| {
             let path = folder.frame_path(job.frame_idx);
             fs::read(&path).map_err(|error| format!("cannot read {}: {error}", path.display()))
@@ -497,12 +453,8 @@ fn server_urls(args: &DiffuseArgs) -> Result<Vec<String>, Failure> {
     }
     let mut servers = Vec::new();
     for server in &args.servers {
-        if !(server.starts_with("http://") || server.starts_with("https://")) {
-            return Err(Failure::usage(format!(
-                "--server {server}: give a URL starting with http:// or https://"
-            )));
-        }
-        let server = server.trim_end_matches('/').to_owned();
+        let server =
+            server_url(server).map_err(|error| Failure::usage(format!("--server {error}")))?;
         if servers.contains(&server) {
             return Err(Failure::usage(format!(
                 "--server {server} is given twice; use --in-flight for more frames at once"

@@ -12,8 +12,8 @@ use crossbeam_channel::RecvTimeoutError;
 use serde_json::Value;
 
 use super::{
-    Backend, DrawError, FrameJob, FrameSettings, http_agent, read_answer, sha256_hex, short_body,
-    status_error,
+    Backend, DrawError, Drawn, FrameJob, FrameSettings, http_agent, read_answer, sha256_hex,
+    short_body, status_error,
 };
 
 /// How often a server is asked how far it is while a frame is on it; also the longest such a
@@ -145,7 +145,7 @@ impl Backend for A1111 {
         job: &FrameJob,
         guide_png: &[u8],
         progress: &mut dyn FnMut(f64),
-    ) -> Result<Vec<u8>, DrawError> {
+    ) -> Result<Drawn, DrawError> {
         let body = self.job.body(&job.settings, &BASE64.encode(guide_png));
         let (status, bytes) = self.img2img(body.to_string().as_bytes(), progress)?;
         let json: Option<Value> = serde_json::from_slice(&bytes).ok();
@@ -167,11 +167,16 @@ impl Backend for A1111 {
             })?;
         // Some builds prefix a data URL.
         let image = image.rsplit_once("base64,").map_or(image, |(_, data)| data);
-        BASE64.decode(image).map_err(|error| {
+        let png = BASE64.decode(image).map_err(|error| {
             DrawError::Server(format!(
                 "{}: img2img's image is not base64: {error}",
                 self.server
             ))
+        })?;
+        Ok(Drawn {
+            png,
+            execution: None,
+            queued: None,
         })
     }
 }

@@ -3,10 +3,13 @@
 //! API-format workflow (`POST /prompt {prompt, client_id}`), follow the websocket
 //! `/ws?clientId=` until `executing` with `node: null` (or `execution_success`, or
 //! `execution_error`), with `GET /history/{id}` whenever the socket is silent or gone, then fetch
-//! the saved image (`GET /view`).
+//! the saved image (`GET /view`). The history entry's `execution_start` and `execution_success`
+//! timestamps say how long the server worked on the frame; the websocket's `execution_start`
+//! says how long the prompt waited behind others in the server's queue.
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -15,7 +18,7 @@ use tungstenite::{Message, WebSocket};
 
 use super::workflow::Workflow;
 use super::{
-    Backend, DrawError, FrameJob, FrameSettings, http_agent, is_out_of_memory, read_answer,
+    Backend, DrawError, Drawn, FrameJob, FrameSettings, http_agent, is_out_of_memory, read_answer,
     sha256_hex, short_body, status_error,
 };
 
@@ -33,10 +36,28 @@ const SOCKET_RETRY: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct ComfyUiJob {
     pub workflow: Workflow,
-    /// The subfolder of ComfyUI's `input/` that this output folder's guides are uploaded to.
+    /// The subfolder of ComfyUI's `input/` that the guides are uploaded to.
     pub subfolder: String,
+    /// What the uploads in `subfolder` are named after.
+    pub upload_names: UploadNames,
     /// The longest one frame may take, from upload to fetched image.
     pub timeout: Duration,
+    /// Set when the frames on the servers are no longer wanted (Live stopping): a connection
+    /// waiting for its prompt takes it off the server's queue (a prompt already running is left
+    /// to finish: an interrupt could hit another client's on a server without targeted
+    /// interrupts) and returns. `None`: every frame is waited for (`diffuse`).
+    pub stop: Option<Arc<AtomicBool>>,
+}
+
+/// What an uploaded guide is named after, as `%06d.png`. A connection has one frame on the
+/// server at a time, so either way no upload is overwritten before its prompt has run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadNames {
+    /// The frame's index: a rerun overwrites its own uploads (`diffuse`).
+    Frame,
+    /// The connection's number: each connection overwrites its one file, so a loop that runs
+    /// for hours leaves a file per connection, not per frame (Live).
+    Connection,
 }
 
 impl ComfyUiJob {
@@ -47,9 +68,17 @@ impl ComfyUiJob {
         sha256_hex(format!("comfyui\n{filled}").as_bytes())
     }
 
-    /// The name LoadImage reads a frame's upload by.
+    /// The name LoadImage reads a frame's upload by (as `describe` shows it).
     fn image_name(&self, frame_idx: u64) -> String {
         format!("{}/{}", self.subfolder, upload_file_name(frame_idx))
+    }
+
+    /// The file name a connection uploads frame `frame_idx` as.
+    fn upload_name(&self, frame_idx: u64, connection_idx: u64) -> String {
+        upload_file_name(match self.upload_names {
+            UploadNames::Frame => frame_idx,
+            UploadNames::Connection => connection_idx,
+        })
     }
 
     /// The requests the first frame makes, as text, for `--dry-run`.
@@ -92,11 +121,17 @@ fn websocket_url(server: &str) -> String {
     format!("{rest}/ws")
 }
 
+/// Numbers connections, so that every one in the process has its own client id (the server sends
+/// a prompt's messages to the socket of the id that queued it) and upload name.
+static NUM_CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+
 /// One worker's connection to one ComfyUI server.
 pub struct ComfyUi {
     server: String,
     job: Arc<ComfyUiJob>,
     agent: ureq::Agent,
+    /// This connection's number in the process.
+    connection_idx: u64,
     client_id: String,
     /// The websocket, while it works; `None` falls back to polling `/history`.
     socket: Option<Socket>,
@@ -112,6 +147,8 @@ struct Socket {
 enum Outcome {
     /// It ended well: its images are in `/history`.
     Finished,
+    /// The server started it (`execution_start`): it waited in the queue until now.
+    Started,
     Failed(DrawError),
     /// The sampler's step, as a fraction of its steps.
     Progress(f64),
@@ -124,13 +161,15 @@ enum Outcome {
 }
 
 impl ComfyUi {
-    /// A connection for one worker; `worker_idx` makes its client id unique.
-    pub fn new(server: &str, job: Arc<ComfyUiJob>, worker_idx: usize) -> Self {
+    /// A connection for one worker, with a client id of its own.
+    pub fn new(server: &str, job: Arc<ComfyUiJob>) -> Self {
+        let connection_idx = NUM_CONNECTIONS.fetch_add(1, Ordering::Relaxed);
         Self {
             server: server.to_owned(),
             agent: http_agent(job.timeout),
             job,
-            client_id: format!("spectral-diffusion-{}-{worker_idx}", std::process::id()),
+            connection_idx,
+            client_id: format!("spectral-diffusion-{}-{connection_idx}", std::process::id()),
             socket: None,
             next_socket_try: Instant::now(),
         }
@@ -149,7 +188,7 @@ impl ComfyUi {
     ) -> Result<String, DrawError> {
         let body = multipart_body(
             boundary,
-            &upload_file_name(frame_idx),
+            &self.job.upload_name(frame_idx, self.connection_idx),
             guide_png,
             &[
                 ("type", "input"),
@@ -260,10 +299,25 @@ impl ComfyUi {
     }
 
     /// Waits for `prompt_id` to end, by websocket messages or by `/history`; `progress` hears the
-    /// sampler's steps.
-    fn wait(&mut self, prompt_id: &str, progress: &mut dyn FnMut(f64)) -> Result<Value, DrawError> {
+    /// sampler's steps. Returns its history entry and, when the websocket told, when the server
+    /// started it.
+    fn wait(
+        &mut self,
+        prompt_id: &str,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<(Value, Option<Instant>), DrawError> {
         let deadline = Instant::now() + self.job.timeout;
+        let mut started_at = None;
         loop {
+            if let Some(stop) = &self.job.stop
+                && stop.load(Ordering::Relaxed)
+            {
+                self.forget(prompt_id);
+                return Err(DrawError::Server(format!(
+                    "{}: stopped waiting for the frame",
+                    self.server
+                )));
+            }
             if Instant::now() > deadline {
                 return Err(DrawError::Server(format!(
                     "{}: no result for frame within {} s",
@@ -280,6 +334,7 @@ impl ComfyUi {
             };
             match heard {
                 Outcome::Failed(error) => return Err(error),
+                Outcome::Started => started_at = Some(Instant::now()),
                 Outcome::Progress(fraction) => progress(fraction),
                 Outcome::Pending => {}
                 Outcome::Broken => self.socket = None,
@@ -287,11 +342,23 @@ impl ComfyUi {
                 // finished prompt that is not listed yet is asked for again.
                 Outcome::Finished | Outcome::Silent => {
                     if let Some(entry) = self.history(prompt_id)? {
-                        return Ok(entry);
+                        return Ok((entry, started_at));
                     }
                 }
             }
         }
+    }
+
+    /// `POST /queue {"delete": [id]}`: takes a prompt that has not started off the server's
+    /// queue. Best effort: the answer is not needed.
+    fn forget(&self, prompt_id: &str) {
+        let body = serde_json::json!({"delete": [prompt_id]});
+        let _ = self.post(
+            "/queue",
+            "application/json",
+            body.to_string().as_bytes(),
+            "queue",
+        );
     }
 
     /// `GET /history/{id}`: the prompt's entry once it has finished, `None` before.
@@ -363,14 +430,19 @@ impl Backend for ComfyUi {
         job: &FrameJob,
         guide_png: &[u8],
         progress: &mut dyn FnMut(f64),
-    ) -> Result<Vec<u8>, DrawError> {
+    ) -> Result<Drawn, DrawError> {
         // The socket is opened before the prompt is queued, so no message about it is missed.
         self.ensure_socket();
         let boundary = format!("spectral-diffusion-{}", &job.input_hash[..32]);
         let image_name = self.upload(job.frame_idx, guide_png, &boundary)?;
+        let submitted_at = Instant::now();
         let prompt_id = self.submit(self.job.workflow.fill(&job.settings, &image_name))?;
-        let entry = self.wait(&prompt_id, progress)?;
-        self.fetch_image(&entry)
+        let (entry, started_at) = self.wait(&prompt_id, progress)?;
+        Ok(Drawn {
+            png: self.fetch_image(&entry)?,
+            execution: execution_time(&entry),
+            queued: started_at.map(|at| at.saturating_duration_since(submitted_at)),
+        })
     }
 }
 
@@ -398,6 +470,7 @@ impl Socket {
             return Outcome::Pending;
         }
         match message["type"].as_str() {
+            Some("execution_start") => Outcome::Started,
             Some("executing") if data["node"].is_null() => Outcome::Finished,
             Some("execution_success") => Outcome::Finished,
             Some("progress") => match (data["value"].as_f64(), data["max"].as_f64()) {
@@ -442,6 +515,24 @@ fn connect_socket(server: &str, client_id: &str) -> Result<Socket, String> {
         .set_read_timeout(Some(SOCKET_SILENCE))
         .map_err(|error| error.to_string())?;
     Ok(Socket { socket })
+}
+
+/// How long a finished prompt ran on the server: from its `execution_start` to its
+/// `execution_success` message in the history entry's status (timestamps in ms since the epoch,
+/// as ComfyUI stamps them). `None` from a server that does not record them.
+fn execution_time(entry: &Value) -> Option<Duration> {
+    let timestamp = |kind: &str| {
+        entry["status"]["messages"]
+            .as_array()?
+            .iter()
+            .find(|message| message[0] == kind)?[1]["timestamp"]
+            .as_u64()
+    };
+    let (start_ms, end_ms) = (
+        timestamp("execution_start")?,
+        timestamp("execution_success")?,
+    );
+    end_ms.checked_sub(start_ms).map(Duration::from_millis)
 }
 
 /// `execution_error`'s data as one line; out of memory is the server's trouble, anything else the
@@ -548,6 +639,19 @@ mod tests {
         let line = rejection("http://gpu:8188", &json);
         assert!(line.starts_with("http://gpu:8188 refused the workflow: node 1 (CheckpointLoaderSimple): Value not in list: ckpt_name: 'nope.safetensors'"), "{line}");
         assert!(line.contains("checkpoint not installed"));
+    }
+
+    /// The server's own time is execution_start to execution_success, as the history records
+    /// them; an entry without both has none.
+    #[test]
+    fn execution_time_comes_from_the_history_timestamps() {
+        let entry = serde_json::json!({"status": {"status_str": "success", "completed": true,
+            "messages": [["execution_start", {"prompt_id": "p", "timestamp": 1_700_000_000_000u64}],
+                         ["execution_cached", {"nodes": [], "prompt_id": "p", "timestamp": 1_700_000_000_001u64}],
+                         ["execution_success", {"prompt_id": "p", "timestamp": 1_700_000_000_750u64}]]}});
+        assert_eq!(execution_time(&entry), Some(Duration::from_millis(750)));
+        let old = serde_json::json!({"status": {"messages": []}});
+        assert_eq!(execution_time(&old), None);
     }
 
     /// The websocket URL keeps the scheme's security and any path prefix.

@@ -7,15 +7,105 @@
 //!
 //! A frame's result depends only on its guide frame and its settings, never on which server drew
 //! it: the seed is per frame, and the settings hash covers everything a server is sent.
+//!
+//! The CLI's `diffuse` and the editor's Live loop ([`live`]) are both clients of this one
+//! client: a [`Plan`] connects [`Backend`]s, whose requests are [`comfyui`]'s and [`a1111`]'s.
 
 pub mod a1111;
 pub mod comfyui;
+pub mod live;
 pub mod scheduler;
 pub mod workflow;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use a1111::{A1111, A1111Job};
+use comfyui::{ComfyUi, ComfyUiJob};
+
+/// The server software.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+pub enum BackendKind {
+    /// ComfyUI (`python main.py --listen`), default port 8188
+    #[default]
+    Comfyui,
+    /// AUTOMATIC1111 or Forge started with `--api`, default port 7860
+    A1111,
+}
+
+impl BackendKind {
+    /// Where the server listens when started with its defaults, on this machine.
+    pub fn default_server(self) -> &'static str {
+        match self {
+            Self::Comfyui => "http://127.0.0.1:8188",
+            Self::A1111 => "http://127.0.0.1:7860",
+        }
+    }
+
+    /// The name the server software goes by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Comfyui => "ComfyUI",
+            Self::A1111 => "A1111 / Forge",
+        }
+    }
+}
+
+/// The backend's request maker, shared by every connection: how a frame's settings become a
+/// request, and the connections that send it.
+#[derive(Debug)]
+pub enum Plan {
+    ComfyUi(Arc<ComfyUiJob>),
+    A1111(Arc<A1111Job>),
+}
+
+impl Plan {
+    /// Hex SHA-256 of the request a frame's settings make, the image left out.
+    pub fn settings_hash(&self, settings: &FrameSettings) -> String {
+        match self {
+            Self::ComfyUi(job) => job.settings_hash(settings),
+            Self::A1111(job) => job.settings_hash(settings),
+        }
+    }
+
+    /// The requests the first frame makes, as text, for `--dry-run`.
+    pub fn describe(&self, server: &str, job: &FrameJob, guide_len: usize) -> String {
+        match self {
+            Self::ComfyUi(plan) => plan.describe(server, job, guide_len),
+            Self::A1111(plan) => plan.describe(server, job, guide_len),
+        }
+    }
+
+    /// A new connection to `server`, for one thread.
+    pub fn connect(&self, server: &str) -> Box<dyn Backend> {
+        match self {
+            Self::ComfyUi(job) => Box::new(ComfyUi::new(server, Arc::clone(job))),
+            Self::A1111(job) => Box::new(A1111::new(server, Arc::clone(job))),
+        }
+    }
+
+    /// Whether the server says how long it worked on a frame ([`Drawn::execution`]).
+    pub fn reports_execution(&self) -> bool {
+        matches!(self, Self::ComfyUi(_))
+    }
+}
+
+/// Why a server URL cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}: give a URL starting with http:// or https://")]
+pub struct ServerUrlError(pub String);
+
+/// A server URL as requests are made of it (no trailing `/`), if it is one.
+pub fn server_url(text: &str) -> Result<String, ServerUrlError> {
+    if text.starts_with("http://") || text.starts_with("https://") {
+        Ok(text.trim_end_matches('/').to_owned())
+    } else {
+        Err(ServerUrlError(text.to_owned()))
+    }
+}
 
 /// Everything about one frame that the server's picture depends on, besides the guide frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,17 +143,30 @@ pub enum DrawError {
     Server(String),
 }
 
+/// A frame a server drew.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drawn {
+    /// The picture's PNG bytes, as the server sent them.
+    pub png: Vec<u8>,
+    /// How long the server itself worked on the frame, where it says: ComfyUI's
+    /// `execution_start` to `execution_success`. A1111 reports no such time (`None`).
+    pub execution: Option<Duration>,
+    /// How long the frame waited in the server's queue behind other work, where the server
+    /// says when it started it (ComfyUI's websocket `execution_start`); `None` otherwise.
+    pub queued: Option<Duration>,
+}
+
 /// One connection's worth of a backend: draws frames one at a time on one server. Each worker
 /// thread holds its own.
 pub trait Backend: Send {
-    /// The drawn frame's PNG bytes, from `guide_png` and `job.settings`. `progress` hears, while
-    /// the server samples, how far it is with the frame it is drawing (0 to 1), as it says.
+    /// The drawn frame, from `guide_png` and `job.settings`. `progress` hears, while the server
+    /// samples, how far it is with the frame it is drawing (0 to 1), as it says.
     fn draw(
         &mut self,
         job: &FrameJob,
         guide_png: &[u8],
         progress: &mut dyn FnMut(f64),
-    ) -> Result<Vec<u8>, DrawError>;
+    ) -> Result<Drawn, DrawError>;
 }
 
 /// The HTTP agent every backend uses: status codes come back as responses (so the server's

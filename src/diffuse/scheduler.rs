@@ -76,14 +76,14 @@ struct ServerState {
     last_error: Mutex<Option<String>>,
 }
 
-/// Draws every job on `servers`. `connect(server_idx, worker_idx)` makes a worker's backend;
+/// Draws every job on `servers`. `connect(server_idx)` makes a worker's backend;
 /// `read_guide` the guide frame's PNG bytes; `on_event` runs on the calling thread for each
 /// result, and its error ends the run once the frames in flight are in.
 pub fn draw_all<E>(
     jobs: Vec<FrameJob>,
     servers: &[String],
     settings: &PoolSettings,
-    connect: &(dyn Fn(usize, usize) -> Box<dyn Backend> + Sync),
+    connect: &(dyn Fn(usize) -> Box<dyn Backend> + Sync),
     read_guide: &(dyn Fn(&FrameJob) -> Result<Vec<u8>, String> + Sync),
     stop: &AtomicBool,
     mut on_event: impl FnMut(Event) -> Result<(), E>,
@@ -106,13 +106,10 @@ pub fn draw_all<E>(
     let mut sink_error = None;
     std::thread::scope(|scope| {
         let (event_tx, event_rx) = unbounded();
-        let mut worker_idx = 0;
         for (server_idx, state) in states.iter().enumerate() {
             for _ in 0..settings.in_flight {
                 let (job_tx, job_rx, event_tx) = (job_tx.clone(), job_rx.clone(), event_tx.clone());
                 let (remaining, abort, rejection) = (&remaining, &abort, &rejection);
-                let this_worker = worker_idx;
-                worker_idx += 1;
                 scope.spawn(move || {
                     let is_over = || {
                         stop.load(Ordering::Relaxed)
@@ -120,7 +117,7 @@ pub fn draw_all<E>(
                             || state.is_dropped.load(Ordering::Relaxed)
                             || remaining.load(Ordering::Relaxed) == 0
                     };
-                    let mut backend = connect(server_idx, this_worker);
+                    let mut backend = connect(server_idx);
                     while !is_over() {
                         let job = match job_rx.recv_timeout(IDLE_POLL) {
                             Ok(job) => job,
@@ -137,13 +134,13 @@ pub fn draw_all<E>(
                             .map_err(DrawError::Rejected)
                             .and_then(|guide| backend.draw(&job, &guide, &mut progress));
                         match drawn {
-                            Ok(png) => {
+                            Ok(drawn) => {
                                 state.failures_in_a_row.store(0, Ordering::Relaxed);
                                 remaining.fetch_sub(1, Ordering::Relaxed);
                                 let event = Event::Drawn {
                                     job,
                                     server_idx,
-                                    png,
+                                    png: drawn.png,
                                 };
                                 if event_tx.send(event).is_err() {
                                     break;

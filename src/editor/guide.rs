@@ -20,6 +20,8 @@ pub struct RenderedView {
     /// The frame index and bins of the uploaded image: the same input is not rendered twice.
     last_frame_idx: u64,
     last_bins: Vec<f32>,
+    /// Counts the images rendered: Live offers an image once.
+    num_renders: u64,
 }
 
 impl RenderedView {
@@ -59,6 +61,7 @@ impl RenderedView {
             return;
         };
         let color_image = to_color_image(renderer.render(frame_idx, unit_bins));
+        self.num_renders += 1;
         self.last_frame_idx = frame_idx;
         self.last_bins.clear();
         self.last_bins.extend_from_slice(unit_bins);
@@ -68,6 +71,13 @@ impl RenderedView {
                 self.texture = Some(ctx.load_texture(name, color_image, TextureOptions::LINEAR));
             }
         }
+    }
+
+    /// The last image rendered, its frame index and how many images were rendered before it and
+    /// it; `None` before the first or when the settings cannot be rendered.
+    pub fn image(&self) -> Option<(&Image, u64, u64)> {
+        let renderer = self.renderer.as_ref().filter(|_| self.texture.is_some())?;
+        Some((renderer.image(), self.last_frame_idx, self.num_renders))
     }
 
     /// Draws the last image centred in the space left, as large as fits without distortion.
