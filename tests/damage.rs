@@ -5,7 +5,7 @@
 #[allow(dead_code)]
 mod common;
 
-use common::{cli, path_arg};
+use common::{cli, ogg_pages, path_arg};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -359,38 +359,14 @@ fn cut_off_ogg_renders_what_exists() {
     let cut = bytes.len() - 1500;
     fs::write(&ogg, &bytes[..cut]).unwrap();
     // What exists ends with the last whole page: its granule position counts the samples up to
-    // its end. A page is a 27-byte header, a segment table and the segments.
-    let (mut pos, mut granule) = (0, 0);
-    while pos + 27 <= cut {
-        assert_eq!(&bytes[pos..pos + 4], b"OggS");
-        let num_segments = usize::from(bytes[pos + 26]);
-        let table = &bytes[pos + 27..pos + 27 + num_segments];
-        let len = 27 + num_segments + table.iter().map(|&s| usize::from(s)).sum::<usize>();
-        if pos + len > cut {
-            break;
-        }
-        granule = u64::from_le_bytes(bytes[pos + 6..pos + 14].try_into().unwrap());
-        pos += len;
-    }
+    // its end.
+    let (_, granule) = ogg_pages(&bytes)
+        .into_iter()
+        .take_while(|(range, _)| range.end <= cut)
+        .last()
+        .unwrap();
     let expected = num_frames(granule as usize);
     assert_cut_off(dir.path(), &ogg, expected..=expected);
-}
-
-/// The pages of an Ogg file: each one's bytes and granule position. A page is a 27-byte header,
-/// a segment table and the segments.
-fn ogg_pages(bytes: &[u8]) -> Vec<(std::ops::Range<usize>, u64)> {
-    let mut pages = Vec::new();
-    let mut pos = 0;
-    while pos < bytes.len() {
-        assert_eq!(&bytes[pos..pos + 4], b"OggS");
-        let num_segments = usize::from(bytes[pos + 26]);
-        let table = &bytes[pos + 27..pos + 27 + num_segments];
-        let len = 27 + num_segments + table.iter().map(|&s| usize::from(s)).sum::<usize>();
-        let granule = u64::from_le_bytes(bytes[pos + 6..pos + 14].try_into().unwrap());
-        pages.push((pos..pos + len, granule));
-        pos += len;
-    }
-    pages
 }
 
 /// The library's samples and damage for `path`.

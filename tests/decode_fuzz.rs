@@ -139,21 +139,6 @@ proptest! {
     }
 }
 
-/// The byte ranges of the pages of an intact Ogg file, and each page's granule position.
-fn ogg_pages(bytes: &[u8]) -> Vec<(std::ops::Range<usize>, u64)> {
-    let mut pages = Vec::new();
-    let mut pos = 0;
-    while pos < bytes.len() {
-        let num_segments = usize::from(bytes[pos + 26]);
-        let table = &bytes[pos + 27..pos + 27 + num_segments];
-        let len = 27 + num_segments + table.iter().map(|&s| usize::from(s)).sum::<usize>();
-        let granule = u64::from_le_bytes(bytes[pos + 6..pos + 14].try_into().unwrap());
-        pages.push((pos..pos + len, granule));
-        pos += len;
-    }
-    pages
-}
-
 fn scan(bytes: &[u8]) -> Vec<PageGap> {
     scan_pages(std::io::Cursor::new(bytes))
         .expect("reading memory cannot fail")
@@ -194,7 +179,7 @@ proptest! {
 fn ogg_page_reader_finds_each_lost_page() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/noise.ogg");
     let intact = std::fs::read(path).unwrap();
-    let pages = ogg_pages(&intact);
+    let pages = common::ogg_pages(&intact);
     assert_eq!(pages.len(), 10);
     assert_eq!(scan(&intact), []);
     for page_idx in 2..pages.len() - 1 {

@@ -182,3 +182,20 @@ pub fn schedule_csv(dir: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
     }
     (header[1..].to_vec(), columns)
 }
+
+/// The pages of an Ogg file: each one's bytes and granule position. A page is a 27-byte header,
+/// a segment table and the segments.
+pub fn ogg_pages(bytes: &[u8]) -> Vec<(std::ops::Range<usize>, u64)> {
+    let mut pages = Vec::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        assert_eq!(&bytes[pos..pos + 4], b"OggS");
+        let num_segments = usize::from(bytes[pos + 26]);
+        let table = &bytes[pos + 27..pos + 27 + num_segments];
+        let len = 27 + num_segments + table.iter().map(|&s| usize::from(s)).sum::<usize>();
+        let granule = u64::from_le_bytes(bytes[pos + 6..pos + 14].try_into().unwrap());
+        pages.push((pos..pos + len, granule));
+        pos += len;
+    }
+    pages
+}
