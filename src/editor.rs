@@ -643,14 +643,7 @@ impl EditorState {
                     ui.label("Waiting for audio: the guide frame appears once input arrives.");
                     return false;
                 };
-                let settings = params.render_settings();
-                self.guide_view.update(
-                    ui.ctx(),
-                    "guide",
-                    &settings,
-                    frame_idx,
-                    &self.guide_unit_bins,
-                );
+                self.update_guide_view(ui.ctx(), params, frame_idx);
                 let source = if is_recorded {
                     format!("frame {frame_idx} as written")
                 } else {
@@ -667,6 +660,13 @@ impl EditorState {
         }
     }
 
+    /// Draws guide frame `frame_idx` from the newest bins with the current look.
+    fn update_guide_view(&mut self, ctx: &egui::Context, params: &PluginParams, frame_idx: u64) {
+        let settings = params.render_settings();
+        self.guide_view
+            .update(ctx, "guide", &settings, frame_idx, &self.guide_unit_bins);
+    }
+
     /// The guide Live sends beside the newest picture, the numbers below.
     fn live_tab(&mut self, ui: &mut Ui, params: &PluginParams, live: Option<&LiveStatus>) {
         let available = ui.available_size();
@@ -677,14 +677,7 @@ impl EditorState {
         if live.is_none()
             && let Some((frame_idx, _)) = self.guide_frame
         {
-            let settings = params.render_settings();
-            self.guide_view.update(
-                ui.ctx(),
-                "guide",
-                &settings,
-                frame_idx,
-                &self.guide_unit_bins,
-            );
+            self.update_guide_view(ui.ctx(), params, frame_idx);
         }
         ui.horizontal(|ui| {
             let guide = match self.live_guide_source(params).0 {

@@ -13,15 +13,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::mpsc;
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use common::{assert_success, cli, has_ffmpeg, path_arg, probe, song, to_i16, write_wav_i16};
 use fake_servers::{
-    CHECKPOINT, Comfy, Fake, Hold, HoldAt, comfy, drawn_png, multipart_fields, start_a1111,
-    start_comfy,
+    CHECKPOINT, Comfy, Fake, HoldAt, comfy, drawn_png, multipart_fields, start_a1111, start_comfy,
+    start_comfy_holding,
 };
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -234,16 +234,7 @@ fn a_dying_servers_frames_finish_elsewhere() {
 /// child process (to be signalled), once the frame has reached the server: the server, the child,
 /// and the sender that releases the frame.
 fn diffuse_held_at(folder: &Path, frame_idx: u64) -> (Fake, std::process::Child, mpsc::Sender<()>) {
-    let (reached_tx, reached_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel();
-    let server = start_comfy(Comfy {
-        hold: Some(Hold {
-            at: HoldAt::Frame(frame_idx),
-            reached: reached_tx,
-            release: Arc::new(Mutex::new(release_rx)),
-        }),
-        ..comfy(0)
-    });
+    let (server, reached_rx, release_tx) = start_comfy_holding(0, HoldAt::Frame(frame_idx));
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_spectral-diffusion"))
         .args([
             "diffuse",

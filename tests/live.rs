@@ -10,7 +10,6 @@ mod fake_servers;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use egui::vec2;
@@ -30,8 +29,8 @@ use spectral_diffusion::render::{ColorType, Image};
 
 use editor_support::{Headless, direct_gui_context};
 use fake_servers::{
-    CHECKPOINT, Comfy, Fake, Hold, HoldAt, comfy, drawn_png, start_a1111,
-    start_a1111_failing_while, start_comfy,
+    CHECKPOINT, Fake, HoldAt, comfy, drawn_png, start_a1111, start_a1111_failing_while,
+    start_comfy, start_comfy_holding,
 };
 
 /// How long a test waits for something that should take milliseconds.
@@ -112,16 +111,7 @@ fn expected_picture() -> Vec<u8> {
 #[test]
 fn comfyui_picture_arrives_with_the_servers_time() {
     let _serial = one_at_a_time();
-    let (reached_tx, reached_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel();
-    let server = start_comfy(Comfy {
-        hold: Some(Hold {
-            at: HoldAt::Prompt(1),
-            reached: reached_tx,
-            release: Arc::new(Mutex::new(release_rx)),
-        }),
-        ..comfy(60)
-    });
+    let (server, reached_rx, release_tx) = start_comfy_holding(60, HoldAt::Prompt(1));
     let mut live = LiveLoop::start(config(BackendKind::Comfyui, &server));
     live.offer(7, &guide(10), &settings(), Duration::ZERO);
     reached_rx.recv_timeout(PATIENCE).unwrap();
@@ -160,16 +150,7 @@ fn comfyui_picture_arrives_with_the_servers_time() {
 #[test]
 fn a_slow_server_gets_only_the_newest_guide() {
     let _serial = one_at_a_time();
-    let (reached_tx, reached_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel();
-    let server = start_comfy(Comfy {
-        hold: Some(Hold {
-            at: HoldAt::Prompt(1),
-            reached: reached_tx,
-            release: Arc::new(Mutex::new(release_rx)),
-        }),
-        ..comfy(0)
-    });
+    let (server, reached_rx, release_tx) = start_comfy_holding(0, HoldAt::Prompt(1));
     let mut live = LiveLoop::start(config(BackendKind::Comfyui, &server));
     live.offer(0, &guide(1), &settings(), Duration::ZERO);
     reached_rx.recv_timeout(PATIENCE).unwrap();
@@ -193,16 +174,7 @@ fn a_slow_server_gets_only_the_newest_guide() {
 #[test]
 fn stopping_abandons_a_prompt_the_server_holds() {
     let _serial = one_at_a_time();
-    let (reached_tx, reached_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let server = start_comfy(Comfy {
-        hold: Some(Hold {
-            at: HoldAt::Prompt(1),
-            reached: reached_tx,
-            release: Arc::new(Mutex::new(release_rx)),
-        }),
-        ..comfy(0)
-    });
+    let (server, reached_rx, release_tx) = start_comfy_holding(0, HoldAt::Prompt(1));
     let mut live = LiveLoop::start(config(BackendKind::Comfyui, &server));
     live.offer(0, &guide(1), &settings(), Duration::ZERO);
     reached_rx.recv_timeout(PATIENCE).unwrap();

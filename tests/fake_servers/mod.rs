@@ -618,6 +618,25 @@ fn answer_a1111(request: Request, body: &[u8], failure: Option<(u16, Value)>, de
     ));
 }
 
+/// A fake ComfyUI sampling each prompt for `delay_ms` that holds the prompt `at`: the receiver
+/// hears when that prompt is reached, and it goes on when the sender sends (or is dropped).
+pub fn start_comfy_holding(
+    delay_ms: u64,
+    at: HoldAt,
+) -> (Fake, mpsc::Receiver<()>, mpsc::Sender<()>) {
+    let (reached_tx, reached_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel();
+    let server = start_comfy(Comfy {
+        hold: Some(Hold {
+            at,
+            reached: reached_tx,
+            release: Arc::new(Mutex::new(release_rx)),
+        }),
+        ..comfy(delay_ms)
+    });
+    (server, reached_rx, release_tx)
+}
+
 pub const CHECKPOINT: &str = "v1-5-pruned-emaonly.safetensors";
 
 /// A fake ComfyUI with [`CHECKPOINT`] installed, sampling each prompt for `delay_ms`.
