@@ -368,10 +368,7 @@ fn compose_frame(
         }
         read_grey(&lane.folder.frame_path(frame_idx), (width, height))
             .map(Some)
-            .map_err(|error| {
-                let is_io = error.is_io();
-                Failure::unreadable(error, is_io)
-            })
+            .map_err(Failure::from)
     };
     match arrangement {
         Arrangement::Rgb(channels) => {

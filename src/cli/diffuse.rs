@@ -526,10 +526,7 @@ impl Lanes {
             Some(path) => ScheduleTable::read(path, timeline_len(&folder.manifest)).map(Some),
             None => schedule::read_for_render(&folder.dir, &folder.manifest),
         }
-        .map_err(|error| {
-            let is_io = error.is_io();
-            Failure::unreadable(error, is_io)
-        })?
+        .map_err(Failure::from)?
         .expect("the schedule is a file");
         let mut columns = [None; 3];
         for (column, name) in columns.iter_mut().zip(names) {

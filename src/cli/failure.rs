@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::audio::decode::{Damage, DecodeError};
 use crate::export::ExportError;
+use crate::export::FormatError;
 use crate::export::format::folder::FolderError;
 use crate::page::PageError;
 use crate::pipeline::PipelineError;
@@ -105,6 +106,13 @@ impl From<VideoError> for Failure {
             message: error.to_string(),
             exit_code,
         }
+    }
+}
+
+impl From<FormatError> for Failure {
+    fn from(error: FormatError) -> Self {
+        let is_io = error.is_io();
+        Self::unreadable(error, is_io)
     }
 }
 

@@ -198,11 +198,7 @@ fn count(n: usize, noun: &str) -> String {
 /// (usage: the schedule would not fit its frames), or over schedule files that are not ours,
 /// unless `--force` (as `render` refuses a folder that is not ours).
 fn check_out_dir(out_dir: &Path, fps: FrameRate, args: &ScheduleArgs) -> Result<(), Failure> {
-    let unreadable = |error: crate::export::FormatError| {
-        let is_io = error.is_io();
-        Failure::unreadable(error, is_io)
-    };
-    if let ManifestState::Ours(manifest) = Manifest::read(out_dir).map_err(unreadable)? {
+    if let ManifestState::Ours(manifest) = Manifest::read(out_dir)? {
         let render_rate = manifest.rate();
         if render_rate != fps {
             let how = match &args.input {
@@ -216,7 +212,7 @@ fn check_out_dir(out_dir: &Path, fps: FrameRate, args: &ScheduleArgs) -> Result<
         }
     }
     if !args.force
-        && let Some(path) = foreign_files(out_dir).map_err(unreadable)?.first()
+        && let Some(path) = foreign_files(out_dir)?.first()
     {
         return Err(Failure {
             message: format!(
@@ -258,10 +254,7 @@ fn record(
         config: args.config.as_ref().map(|path| path.display().to_string()),
         options,
     };
-    Derived::update(out_dir, |derived| derived.schedule = Some(record)).map_err(|error| {
-        let is_io = error.is_io();
-        Failure::unreadable(error, is_io)
-    })
+    Derived::update(out_dir, |derived| derived.schedule = Some(record)).map_err(Failure::from)
 }
 
 /// Lanes and targets from `--config`, then `--lane`/`--target`.
@@ -480,10 +473,7 @@ fn measure_spectrum<'a>(
 fn read_host_table(folder: &OutputFolder, kind: HostTableKind) -> Result<HostTable, Failure> {
     let max_rows = folder.manifest.frames_written;
     HostTable::read(&folder.dir, kind, max_rows)
-        .map_err(|error| {
-            let is_io = error.is_io();
-            Failure::unreadable(error, is_io)
-        })?
+        .map_err(Failure::from)?
         .ok_or_else(|| {
             Failure::unreadable(
                 format!(
