@@ -471,13 +471,7 @@ fn workflow(args: &DiffuseArgs) -> Result<Workflow, Failure> {
         (Some(_), Some(_)) => Err(Failure::usage(
             "--checkpoint is for the built-in workflow; set the checkpoint inside --workflow's file",
         )),
-        (Some(path), None) => {
-            let text = fs::read_to_string(path).map_err(|error| {
-                Failure::unreadable(format!("cannot read {}: {error}", path.display()), true)
-            })?;
-            Workflow::parse(&text)
-                .map_err(|error| bad_input(format!("{}: {error}", path.display())))
-        }
+        (Some(path), None) => Ok(Workflow::read(path)?),
         (None, Some(checkpoint)) => Ok(Workflow::img2img(checkpoint)),
         (None, None) => Err(Failure::usage(
             "ComfyUI needs --checkpoint NAME (a file in its models/checkpoints) for the built-in \

@@ -229,12 +229,7 @@ impl LiveConfig {
         let plan = match self.backend {
             BackendKind::Comfyui => {
                 let workflow = match &self.workflow {
-                    Some(path) => {
-                        let text = std::fs::read_to_string(path)
-                            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-                        Workflow::parse(&text)
-                            .map_err(|error| format!("{}: {error}", path.display()))?
-                    }
+                    Some(path) => Workflow::read(path).map_err(|error| error.to_string())?,
                     None if self.checkpoint.is_empty() => {
                         return Err("ComfyUI needs a checkpoint (a file in its \
                                     models/checkpoints) or a workflow file"

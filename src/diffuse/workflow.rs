@@ -6,14 +6,20 @@
 //! (`"a cat, {{prompt}}"`). The names: image, prompt, negative (text); seed, steps, cfg,
 //! denoise (numbers).
 
+use std::io;
+use std::path::Path;
+
 use serde_json::{Map, Value};
 
 use super::FrameSettings;
+use crate::export::format::{FormatError, read_bounded};
 
 /// Every placeholder a workflow may hold.
 const PLACEHOLDERS: [&str; 7] = [
     "image", "prompt", "negative", "seed", "steps", "cfg", "denoise",
 ];
+/// The most a workflow file may hold: ComfyUI's API exports of large graphs are a few hundred KB.
+const MAX_WORKFLOW_BYTES: u64 = 16 << 20;
 /// The placeholders that stand for text and may sit inside a longer string.
 const TEXT_PLACEHOLDERS: [&str; 3] = ["image", "prompt", "negative"];
 
@@ -52,6 +58,19 @@ pub struct Workflow {
 }
 
 impl Workflow {
+    /// Reads the user's workflow file (bounded) and checks it as [`Workflow::parse`] does.
+    pub fn read(path: &Path) -> Result<Self, FormatError> {
+        let bytes = read_bounded(path, MAX_WORKFLOW_BYTES)?.ok_or_else(|| {
+            FormatError::read(
+                path,
+                io::Error::new(io::ErrorKind::NotFound, "no such file"),
+            )
+        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| FormatError::invalid(path, "the workflow is not UTF-8 text"))?;
+        Self::parse(&text).map_err(|error| FormatError::invalid(path, error.to_string()))
+    }
+
     /// Reads and checks a user's workflow: API format, only known placeholders, an image one.
     pub fn parse(json: &str) -> Result<Self, WorkflowError> {
         let value: Value = serde_json::from_str(json)
@@ -258,5 +277,35 @@ mod tests {
         assert_eq!(filled["6"]["inputs"]["denoise"], 0.45);
         assert_eq!(filled["3"]["inputs"]["text"], "blur");
         assert!(!filled.to_string().contains("{{"));
+    }
+
+    /// A workflow file is read bounded: missing is an I/O error, too large or not text is a
+    /// file that says something wrong, and a good one reads as `parse` reads its text.
+    #[test]
+    fn workflow_files_are_read_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = Workflow::read(&dir.path().join("missing.json")).unwrap_err();
+        assert!(missing.is_io(), "{missing}");
+        let huge = dir.path().join("huge.json");
+        std::fs::write(&huge, vec![b' '; MAX_WORKFLOW_BYTES as usize + 1]).unwrap();
+        let error = Workflow::read(&huge).unwrap_err();
+        assert!(
+            !error.is_io() && error.to_string().contains("larger than"),
+            "{error}"
+        );
+        let binary = dir.path().join("binary.json");
+        std::fs::write(&binary, [0xff, 0xfe, 0x7b]).unwrap();
+        let error = Workflow::read(&binary).unwrap_err();
+        assert!(
+            !error.is_io() && error.to_string().contains("UTF-8"),
+            "{error}"
+        );
+        let good = dir.path().join("workflow_api.json");
+        let text = r#"{"1": {"class_type": "LoadImage", "inputs": {"image": "{{image}}"}}}"#;
+        std::fs::write(&good, text).unwrap();
+        assert_eq!(
+            Workflow::read(&good).unwrap(),
+            Workflow::parse(text).unwrap()
+        );
     }
 }
