@@ -135,7 +135,7 @@ pub(crate) fn read_bounded(path: &Path, max_len: u64) -> Result<Option<Vec<u8>>,
     if bytes.len() as u64 > max_len {
         return Err(FormatError::invalid(
             path,
-            format!("larger than the {} MB a file of ours can be", max_len >> 20),
+            format!("larger than the {} MB such a file can be", max_len >> 20),
         ));
     }
     Ok(Some(bytes))
